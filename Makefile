@@ -1,0 +1,41 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    create the virtualenv, migrate, load demo data on first run, serve on :5000
+#   make test   create the virtualenv and run the test suite
+# TEST_DATABASE_URL=postgresql://... make test   runs the suite on PostgreSQL instead of SQLite.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test serve translations clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/flask --app app circle bootstrap
+	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Production-style server (see README): workers from WEB_CONCURRENCY.
+serve: $(BIN)/.installed
+	$(BIN)/flask --app app circle bootstrap --no-demo
+	$(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-2} --bind $(HOST):$(PORT) app:app
+
+# Re-extract UI strings and recompile the Chinese catalogue after changing them.
+translations: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+		-o circle/translations/messages.pot .
+	$(BIN)/pybabel update -i circle/translations/messages.pot -d circle/translations \
+		--no-fuzzy-matching
+	$(BIN)/pybabel compile -d circle/translations -D "messages admin"
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,116 @@
+"""circle — the admin panel of a community's red business circle (红色商业圈)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from circle.config import from_environment, load_secret_key
+from circle.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory: configuration from the environment, overridden by ``config``."""
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=True)
+    app.config.update(from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_context(app)
+
+    from circle.admin import init_admin
+
+    init_admin(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from circle import models  # noqa: F401  (complete metadata before anything binds it)
+    from circle.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_timezone="UTC")
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.user_loader(load_user)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL for concurrent readers, enforced foreign keys, and writers that wait, not fail."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def load_user(identity: str):
+    """Flask-Login loader: the session's user, if still active and the session still valid."""
+    from circle.accounts.models import User
+
+    user_id, _, version = identity.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def register_blueprints(app: Flask) -> None:
+    from circle.accounts.views import bp as auth_bp
+    from circle.i18n import bp as i18n_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(i18n_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Friendly error pages in the user's language; a 500 rolls the session back."""
+
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        if code == 500:
+            db.session.rollback()
+        return render_template("errors/error.html", code=code, error=error), code
+
+    for code in (400, 403, 404, 405, 413, 500):
+        app.register_error_handler(code, render_error)
+    app.register_error_handler(CSRFError, render_error)
+
+
+def register_commands(app: Flask) -> None:
+    from circle.cli import circle_cli
+
+    app.cli.add_command(circle_cli)
+
+
+def register_template_context(app: Flask) -> None:
+    from circle.i18n import LANGUAGES, select_locale
+    from circle.labels import ROLE_LABELS
+
+    @app.context_processor
+    def inject_globals():
+        return {
+            "languages": LANGUAGES,
+            "current_locale": select_locale(),
+            "role_labels": ROLE_LABELS,
+        }

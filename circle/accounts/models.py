@@ -1,0 +1,109 @@
+"""User accounts and their roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from circle.extensions import db
+from circle.org.models import BusinessCircle, Community
+from circle.timeutil import UTCDateTime, utcnow
+
+
+class Role:
+    """Account roles. Labels for people live in :mod:`circle.labels`."""
+
+    ADMIN = "admin"
+    SPECIALIST = "specialist"  # 社区热线专员
+    LIAISON = "liaison"  # 商圈热线联络员
+    STAFF = "staff"  # 回访/统计人员
+    ALL = (ADMIN, SPECIALIST, LIAISON, STAFF)
+
+
+user_circle = sa.Table(
+    "user_circle",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "circle_id", sa.ForeignKey("business_circle.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in to the panel."""
+
+    __tablename__ = "user"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role IN ('admin', 'specialist', 'liaison', 'staff')", name="role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(50))
+    phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Specialists and staff work for one community; liaisons through their circles.
+    community_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="SET NULL"), index=True
+    )
+    # Bumped on password change or deactivation: every session carrying the old value ends.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    community: Mapped[Community | None] = relationship()
+    circles: Mapped[list[BusinessCircle]] = relationship(
+        secondary=user_circle, order_by=BusinessCircle.name
+    )
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this on every request.
+        return self.active
+
+    def get_id(self) -> str:
+        """Session identity: the id plus the session version, so old sessions expire."""
+        return f"{self.id}:{self.session_version}"
+
+    def set_password(self, password: str) -> None:
+        """Hash and store a new password, ending every other session of this user."""
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"password shorter than {MIN_PASSWORD_LENGTH} characters")
+        self.password_hash = generate_password_hash(password)
+        self.session_version = (self.session_version or 0) + 1
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+def role_problem(role: str, community, circles) -> str | None:
+    """Why this combination of role and attachments is not allowed, or ``None``.
+
+    Specialists and staff work for one community; liaison officers for at least one circle.
+    """
+    from flask_babel import lazy_gettext as _l
+
+    if role not in Role.ALL:
+        return _l("Unknown role.")
+    if role in (Role.SPECIALIST, Role.STAFF) and community is None:
+        return _l("Hotline specialists and callback staff must belong to a community.")
+    if role == Role.LIAISON and not circles:
+        return _l("A circle liaison officer must belong to at least one business circle.")
+    return None

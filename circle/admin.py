@@ -1,0 +1,79 @@
+"""Builds the Flask-Admin interface for one app (called from the factory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_admin import Admin, expose
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from circle.adminkit import CircleIndexView
+from circle.extensions import db
+from circle.issues.models import Issue, Status
+from circle.labels import LEVEL_LABELS, STATUS_LABELS
+from circle.timeutil import utcnow
+
+
+def open_issue_figures() -> dict:
+    """Counts of open issues by level and by status, and how many are overdue now."""
+    open_filter = Issue.status.in_(Status.OPEN)
+    by_level = dict(
+        db.session.execute(
+            sa.select(Issue.level, sa.func.count()).where(open_filter).group_by(Issue.level)
+        ).all()
+    )
+    by_status = dict(
+        db.session.execute(
+            sa.select(Issue.status, sa.func.count()).where(open_filter).group_by(Issue.status)
+        ).all()
+    )
+    overdue = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            open_filter,
+            Issue.status != Status.ON_HOLD,
+            Issue.resolution_due_at < utcnow(),
+        )
+    )
+    awaiting_callback = db.session.scalar(
+        sa.select(sa.func.count()).where(Issue.status == Status.RESOLVED)
+    )
+    return {
+        "by_level": [(level, label, by_level.get(level, 0)) for level, label in LEVEL_LABELS.items()],
+        "by_status": [
+            (status, STATUS_LABELS[status], by_status.get(status, 0)) for status in Status.OPEN
+        ],
+        "open_total": sum(by_level.values()),
+        "overdue": overdue or 0,
+        "awaiting_callback": awaiting_callback or 0,
+    }
+
+
+class HomeView(CircleIndexView):
+    """The landing page: what is open right now, at which level."""
+
+    @expose("/")
+    def index(self):
+        return self.render("admin/index.html", figures=open_issue_figures())
+
+
+def init_admin(app) -> Admin:
+    """Create the ``Admin`` for this app and register every feature's views."""
+    from circle.accounts import admin as accounts_admin
+    from circle.issues import admin as issues_admin
+    from circle.merchants import admin as merchants_admin
+    from circle.org import admin as org_admin
+
+    admin = Admin(
+        app,
+        translations_path=str(Path(app.root_path) / "translations"),
+        name=_l("Red Business Circle"),
+        theme=Bootstrap4Theme(base_template="admin/circle_base.html", fluid=True),
+        index_view=HomeView(name=_l("Overview"), url="/admin"),
+    )
+    merchants_admin.register(admin, db)
+    issues_admin.register(admin, db)
+    org_admin.register(admin, db)
+    accounts_admin.register(admin, db)
+    return admin

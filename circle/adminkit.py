@@ -1,0 +1,269 @@
+"""Shared building blocks for the admin views: access control, formatting, form checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import abort, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext as admin_lazy_gettext
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterConverter, FilterEqual
+from flask_admin.model.filters import convert
+from flask_admin.model import typefmt
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from wtforms.validators import ValidationError
+
+from circle.accounts.models import Role
+from circle.extensions import db
+from circle.org.models import BusinessCircle
+from circle.timeutil import format_local, local_zone
+from circle.validators import InvalidValue, normalise_credit_code, normalise_phone
+
+
+def _datetime_formatter(view, value, name):
+    return format_local(value)
+
+
+LIST_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _datetime_formatter}
+DETAIL_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, datetime: _datetime_formatter}
+EXPORT_FORMATTERS = {**typefmt.EXPORT_FORMATTERS, datetime: _datetime_formatter}
+
+
+def phone_link(view, context, model, name):
+    """Render a phone number as a ``tel:`` link, so one tap on a phone dials it."""
+    phone = getattr(model, name)
+    if not phone:
+        return ""
+    return Markup('<a href="tel:{0}">{0}</a>').format(phone)
+
+
+def label_formatter(labels: dict):
+    """A column formatter showing the translated label of a coded value."""
+
+    def formatter(view, context, model, name):
+        value = getattr(model, name)
+        return labels.get(value, value if value is not None else "")
+
+    return formatter
+
+
+def _as_local(value):
+    """Attach the configured zone to naive datetimes typed into a filter."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=local_zone())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_local(item) for item in value)
+    return value
+
+
+class CircleFilterConverter(FilterConverter):
+    """Filters for :class:`~circle.timeutil.UTCDateTime` columns.
+
+    People type local times into date filters; the column stores UTC, so the typed value is
+    read in the configured zone before it is compared.
+    """
+
+    @convert("utcdatetime")
+    def conv_utc_datetime(self, column, name, **kwargs):
+        filters = self.conv_datetime(column, name, **kwargs)
+        for flt in filters:
+            flt.clean = (lambda clean: lambda value: _as_local(clean(value)))(flt.clean)
+        return filters
+
+
+class _RowsAsOptions:
+    """Filter options read from a (small) reference table each time a list page renders.
+
+    Flask-Admin caches filter options when the view is built, before any database exists;
+    an iterable that queries on iteration keeps the dropdown current.
+    """
+
+    def __init__(self, model, order_by):
+        self.model, self.order_by = model, order_by
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __iter__(self):
+        rows = db.session.scalars(sa.select(self.model).order_by(self.order_by))
+        return iter([(str(row.id), str(row)) for row in rows])
+
+
+_rows_as_options = _RowsAsOptions
+
+
+class IdEqualFilter(FilterEqual):
+    """Equality on an integer column; anything but digits is ignored, never a 500."""
+
+    def validate(self, value) -> bool:
+        return str(value).isdigit()
+
+    def clean(self, value) -> int:
+        return int(value)
+
+
+def related_filter(column, name, model, order_by=None):
+    """A dropdown filter on a foreign key, offering the related rows by name."""
+    return IdEqualFilter(column, name,
+                         options=_rows_as_options(model, order_by or model.name))
+
+
+def choice_filter(column, name, labels: dict):
+    """A dropdown filter on a coded column, offering the translated labels."""
+    options = [(str(value), label) for value, label in labels.items()]
+    if all(isinstance(value, int) for value in labels):
+        return IdEqualFilter(column, name, options=options)
+
+    class ChoiceEqualFilter(FilterEqual):
+        def validate(self, value) -> bool:
+            return value in labels
+
+    return ChoiceEqualFilter(column, name, options=options)
+
+
+class CommunityFilter(BaseSQLAFilter):
+    """Rows whose circle belongs to the chosen community (no join, so no repeated rows)."""
+
+    def __init__(self, circle_column, name):
+        from circle.org.models import Community
+
+        super().__init__(circle_column, name,
+                         options=_rows_as_options(Community, Community.name))
+
+    def validate(self, value) -> bool:
+        return str(value).isdigit()
+
+    def clean(self, value) -> int:
+        return int(value)
+
+    def apply(self, query, value, alias=None):
+        circles = sa.select(BusinessCircle.id).where(BusinessCircle.community_id == value)
+        return query.filter(self.get_column(alias).in_(circles))
+
+    def operation(self):
+        return admin_lazy_gettext("equals")
+
+
+class Normalised:
+    """WTForms validator that replaces the field's data by its normalised form.
+
+    ``normalise`` raises :class:`~circle.validators.InvalidValue` with a translated message;
+    an empty value becomes ``empty`` when the field is optional.
+    """
+
+    normalise = staticmethod(lambda value: value)
+
+    def __init__(self, optional: bool = False, empty=""):
+        self.optional, self.empty = optional, empty
+
+    def __call__(self, form, field):
+        if self.optional and not (field.data or "").strip():
+            field.data = self.empty
+            return
+        try:
+            field.data = self.normalise(field.data)
+        except InvalidValue as exc:
+            raise ValidationError(str(exc.args[0])) from None
+
+
+class PhoneNumber(Normalised):
+    """A mainland mobile or landline number, stored in its canonical form."""
+
+    normalise = staticmethod(normalise_phone)
+
+
+class CreditCode(Normalised):
+    """An optional unified social credit code (empty means none: NULL, not "")."""
+
+    normalise = staticmethod(normalise_credit_code)
+
+    def __init__(self):
+        super().__init__(optional=True, empty=None)
+
+
+class AccessMixin:
+    """Login required for every admin page; ``allowed_roles`` narrows it further.
+
+    Anonymous visitors go to the login page; signed-in users without the role get 403.
+    """
+
+    allowed_roles: tuple[str, ...] = Role.ALL
+
+    def is_accessible(self) -> bool:
+        return (
+            current_user.is_authenticated
+            and current_user.is_active
+            and current_user.role in self.allowed_roles
+        )
+
+    def is_visible(self) -> bool:
+        return self.is_accessible()
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+
+class CircleModelView(AccessMixin, ModelView):
+    """Base model view: newest first, local times, details page, fluid pages of 50."""
+
+    page_size = 50
+    can_view_details = True
+    can_set_page_size = True
+    column_default_sort = ("id", True)
+    column_type_formatters = LIST_FORMATTERS
+    column_type_formatters_detail = DETAIL_FORMATTERS
+    column_type_formatters_export = EXPORT_FORMATTERS
+    # Edit and create on their own pages: modals are cramped on a phone.
+    create_modal = False
+    edit_modal = False
+    filter_converter = CircleFilterConverter()
+
+    @action(
+        "delete",
+        admin_lazy_gettext("Delete"),
+        admin_lazy_gettext("Are you sure you want to delete selected records?"),
+    )
+    def action_delete(self, ids):
+        """Bulk delete, with the row ids made integers first.
+
+        They arrive as strings, and PostgreSQL refuses ``integer IN (varchar)``.
+        """
+        return super().action_delete(tuple(int(i) for i in ids if str(i).isdigit()))
+
+
+class AdminOnlyModelView(CircleModelView):
+    """Reference data and accounts: administrators only."""
+
+    allowed_roles = (Role.ADMIN,)
+
+
+class ReferenceDataView(AdminOnlyModelView):
+    """A list of names an administrator keeps (categories, sources, department kinds)."""
+
+    column_list = ("name", "sort_order", "active")
+    column_default_sort = ("sort_order", False)
+    form_columns = ("name", "sort_order", "active")
+    column_labels = {"name": _l("Name"), "sort_order": _l("Sort order"), "active": _l("Active")}
+
+
+class ReadOnlyModelView(CircleModelView):
+    """Records written by the workflow: listed and shown, never edited by hand."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+
+
+class CircleBaseView(AccessMixin, BaseView):
+    """Base for custom (non-model) admin pages."""
+
+
+class CircleIndexView(AccessMixin, AdminIndexView):
+    """The landing page after login."""

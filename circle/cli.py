@@ -1,0 +1,114 @@
+"""``flask circle ...`` commands."""
+
+from __future__ import annotations
+
+import os
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from circle.accounts.models import MIN_PASSWORD_LENGTH, Role, User, role_problem
+from circle.extensions import db
+from circle.org.models import BusinessCircle, Community
+
+circle_cli = AppGroup("circle", help="Red business circle administration commands.")
+
+
+@circle_cli.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(Role.ALL), default=Role.ADMIN, show_default=True)
+@click.option("--display-name", default=None, help="Name shown in the panel.")
+@click.option("--phone", default="", help="Mobile or landline.")
+@click.option("--community", "community_name", default=None,
+              help="Community (required for specialists and staff).")
+@click.option("--circle", "circle_names", multiple=True,
+              help="Business circle (repeat; required for liaison officers).")
+@click.option("--password-env", default="CIRCLE_PASSWORD", show_default=True,
+              help="Environment variable to read the password from; prompted if unset.")
+def create_user(username, role, display_name, phone, community_name, circle_names,
+                password_env):
+    """Create a login account."""
+    from circle.validators import InvalidValue, normalise_phone
+
+    if db.session.scalar(sa.select(User).where(User.username == username)):
+        raise click.ClickException(f"user {username!r} already exists")
+    community = None
+    if community_name:
+        community = db.session.scalar(sa.select(Community).where(Community.name == community_name))
+        if community is None:
+            raise click.ClickException(f"no community named {community_name!r}")
+    circles = []
+    for name in circle_names:
+        circle = db.session.scalar(sa.select(BusinessCircle).where(BusinessCircle.name == name))
+        if circle is None:
+            raise click.ClickException(f"no business circle named {name!r}")
+        circles.append(circle)
+    problem = role_problem(role, community, circles)
+    if problem:
+        raise click.ClickException(str(problem))
+    if phone:
+        try:
+            phone = normalise_phone(phone)
+        except InvalidValue as exc:
+            raise click.ClickException(str(exc.args[0])) from None
+    password = os.environ.get(password_env) or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+        )
+    user = User(username=username, display_name=display_name or username, phone=phone,
+                role=role, community=community, circles=circles, active=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} account {username!r}.")
+
+
+@circle_cli.command("seed-demo")
+@click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
+def seed_demo_command(quiet):
+    """Load the demo community, accounts, merchants and issues (safe to run again)."""
+    from circle.demo import DEMO_PASSWORD, seed_demo
+
+    created = seed_demo()
+    click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")
+    if not quiet:
+        from circle.demo import DEMO_ACCOUNTS
+
+        click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, _name, role, *_rest in DEMO_ACCOUNTS:
+            click.echo(f"  {username:<12} {role}")
+
+
+@circle_cli.command("bootstrap")
+@click.option("--demo/--no-demo", default=True, show_default=True,
+              help="Load the demo data into an empty database.")
+def bootstrap_command(demo):
+    """Bring the database to the latest schema; on first run load demo data and print logins.
+
+    This is what ``make run`` calls before serving, so a fresh checkout needs one command.
+    """
+    from flask_migrate import upgrade
+
+    from circle.demo import seed_reference_data
+
+    upgrade()
+    first_run = db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    seed_reference_data()
+    if demo and first_run:
+        from circle.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+
+        seed_demo()
+        click.echo("")
+        click.echo("Demo data loaded. Sign in at http://127.0.0.1:5000/login with:")
+        for username, name, role, *_rest in DEMO_ACCOUNTS:
+            click.echo(f"  {username:<12} / {DEMO_PASSWORD}   ({role}, {name})")
+        click.echo("")
+    elif first_run:
+        click.echo("Empty database: create the first administrator with "
+                   "`flask --app app circle create-user USERNAME --role admin`.")
+    else:
+        click.echo("Database is up to date.")

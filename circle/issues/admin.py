@@ -1,0 +1,255 @@
+"""Admin views for issues, their records and the issue reference data."""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from wtforms.validators import ValidationError
+
+from circle.adminkit import (
+    CircleModelView,
+    CommunityFilter,
+    IdEqualFilter,
+    ReadOnlyModelView,
+    ReferenceDataView,
+    choice_filter,
+    label_formatter,
+    related_filter,
+)
+from circle.extensions import db
+from circle.issues.models import (
+    Callback,
+    Issue,
+    IssueCategory,
+    IssueEvent,
+    IssueSource,
+    SiteVisit,
+    Symposium,
+)
+from circle.issues.rules import issue_problem, prepare_new_issue, record_edit
+from circle.org.models import BusinessCircle
+from circle.labels import (
+    LEVEL_LABELS,
+    RATING_LABELS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    VISIT_OUTCOME_LABELS,
+    choices,
+)
+from circle.timeutil import format_local
+
+
+def active_rows(model):
+    """Active rows of a reference table, in the administrator's order."""
+    return db.session.scalars(
+        sa.select(model).where(model.active).order_by(model.sort_order, model.name)
+    ).all()
+
+
+def timeline_formatter(view, context, model, name):
+    """The issue's timeline as a list; every value is escaped by ``Markup.format``."""
+    rows = [
+        Markup("<li><span class=\"text-muted\">{when}</span> {who} · {what}{note}</li>").format(
+            when=format_local(event.created_at),
+            who=event.actor or "",
+            what=STATUS_LABELS.get(event.to_status, event.action),
+            note=f" — {event.note}" if event.note else "",
+        )
+        for event in model.events
+    ]
+    if not rows:
+        return ""
+    return Markup('<ol class="list-unstyled mb-0">{}</ol>').format(Markup("").join(rows))
+
+
+ISSUE_LABELS = {
+    "id": _l("No."),
+    "merchant": _l("Merchant"),
+    "merchant.shop_name": _l("Shop name"),
+    "circle": _l("Business circle"),
+    "circle.community": _l("Community"),
+    "category": _l("Category"),
+    "source": _l("Source"),
+    "description": _l("Description"),
+    "severity": _l("Severity"),
+    "work_order_no": _l("12345 work-order no."),
+    "level": _l("Level"),
+    "highest_level": _l("Highest level"),
+    "status": _l("Status"),
+    "reporter": _l("Reported by"),
+    "assignee": _l("Assigned to"),
+    "reported_at": _l("Reported at"),
+    "first_on_site_at": _l("First on site"),
+    "resolved_at": _l("Resolved at"),
+    "closed_at": _l("Closed at"),
+    "response_due_at": _l("Response due"),
+    "resolution_due_at": _l("Resolution due"),
+    "resolution_summary": _l("Resolution summary"),
+    "rehandle_count": _l("Re-handlings"),
+    "events": _l("Timeline"),
+}
+
+
+class IssueView(CircleModelView):
+    column_list = ("id", "work_order_no", "merchant", "circle", "category", "severity",
+                   "level", "status", "reported_at", "assignee")
+    column_details_list = ("id", "work_order_no", "merchant", "circle", "category", "source",
+                           "severity", "description", "level", "highest_level", "status",
+                           "reporter", "assignee", "reported_at", "first_on_site_at",
+                           "response_due_at", "resolution_due_at", "resolved_at", "closed_at",
+                           "resolution_summary", "rehandle_count", "events")
+    column_searchable_list = ("work_order_no", "merchant.shop_name")
+    column_filters = (
+        related_filter(Issue.circle_id, _l("Business circle"), BusinessCircle),
+        CommunityFilter(Issue.circle_id, _l("Community")),
+        choice_filter(Issue.status, _l("Status"), STATUS_LABELS),
+        choice_filter(Issue.level, _l("Level"), LEVEL_LABELS),
+        choice_filter(Issue.severity, _l("Severity"), SEVERITY_LABELS),
+        related_filter(Issue.category_id, _l("Category"), IssueCategory,
+                       IssueCategory.sort_order),
+        related_filter(Issue.source_id, _l("Source"), IssueSource, IssueSource.sort_order),
+        "reported_at",
+    )
+    column_sortable_list = ("id", "reported_at", "level", "status", "severity")
+    column_formatters = {
+        "status": label_formatter(STATUS_LABELS),
+        "severity": label_formatter(SEVERITY_LABELS),
+        "level": label_formatter(LEVEL_LABELS),
+        "highest_level": label_formatter(LEVEL_LABELS),
+        "events": timeline_formatter,
+    }
+    column_formatters_detail = column_formatters
+    column_labels = ISSUE_LABELS
+    # Status and level change only through the workflow; the form edits what was reported.
+    form_columns = ("merchant", "category", "severity", "source", "work_order_no",
+                    "description")
+    form_choices = {"severity": choices(SEVERITY_LABELS)}
+    form_ajax_refs = {
+        "merchant": {"fields": ("shop_name", "owner_name", "phone"), "page_size": 10,
+                     "minimum_input_length": 0},
+    }
+    form_args = {
+        "work_order_no": {"description": _l("Required for 12345 hotline work orders.")},
+        # Deactivated reference rows stay on old issues but are not offered for new ones.
+        "category": {"query_factory": lambda: active_rows(IssueCategory)},
+        "source": {"query_factory": lambda: active_rows(IssueSource)},
+    }
+    # Withdrawal, not deletion, removes an issue from the loop: the timeline is a record.
+    can_delete = False
+
+    def edit_form(self, obj=None):
+        """An issue stays with the merchant it was registered for."""
+        form = super().edit_form(obj)
+        del form.merchant
+        return form
+
+    def on_model_change(self, form, model, is_created):
+        problem = issue_problem(model)
+        if problem:
+            raise ValidationError(str(problem))
+        if is_created:
+            prepare_new_issue(model, current_user._get_current_object())
+        else:
+            changed = [str(ISSUE_LABELS.get(f.name, f.name)) for f in form
+                       if f.name in self.form_columns and f.data != f.object_data]
+            record_edit(model, current_user._get_current_object(), changed)
+
+
+class IssueSourceView(ReferenceDataView):
+    column_list = ("name", "is_hotline", "sort_order", "active")
+    form_columns = ("name", "is_hotline", "sort_order", "active")
+    column_labels = {
+        **ReferenceDataView.column_labels,
+        "is_hotline": _l("12345 hotline (needs work-order no.)"),
+    }
+
+
+class IssueEventView(ReadOnlyModelView):
+    allowed_roles = ("admin",)
+    column_list = ("created_at", "issue", "actor", "action", "from_status", "to_status",
+                   "from_level", "to_level", "note")
+    column_filters = (IdEqualFilter(IssueEvent.issue_id, _l("Issue no.")), "action",
+                      "created_at")
+    column_formatters = {
+        "from_status": label_formatter(STATUS_LABELS),
+        "to_status": label_formatter(STATUS_LABELS),
+    }
+    column_labels = {
+        "created_at": _l("Time"),
+        "issue": _l("Issue"),
+        "issue.id": _l("Issue no."),
+        "actor": _l("By"),
+        "action": _l("Action"),
+        "from_status": _l("From status"),
+        "to_status": _l("To status"),
+        "from_level": _l("From level"),
+        "to_level": _l("To level"),
+        "note": _l("Note"),
+    }
+
+
+class SiteVisitView(ReadOnlyModelView):
+    column_list = ("arrived_at", "issue", "level", "outcome", "recorded_by", "departments")
+    column_filters = ("level", choice_filter(SiteVisit.outcome, _l("Outcome"),
+                                             VISIT_OUTCOME_LABELS), "arrived_at")
+    column_formatters = {"outcome": label_formatter(VISIT_OUTCOME_LABELS)}
+    column_labels = {
+        "arrived_at": _l("Arrived at"),
+        "issue": _l("Issue"),
+        "level": _l("Level"),
+        "outcome": _l("Outcome"),
+        "findings": _l("Findings"),
+        "recorded_by": _l("Recorded by"),
+        "departments": _l("Departments"),
+        "attendees": _l("Attendees"),
+    }
+
+
+class SymposiumView(ReadOnlyModelView):
+    column_list = ("held_at", "issue", "agreed_deadline", "recorded_by")
+    column_filters = ("held_at",)
+    column_labels = {
+        "held_at": _l("Held at"),
+        "issue": _l("Issue"),
+        "participants": _l("Participants"),
+        "minutes": _l("Minutes"),
+        "agreed_deadline": _l("Agreed deadline"),
+        "recorded_by": _l("Recorded by"),
+        "departments": _l("Departments"),
+    }
+
+
+class CallbackView(ReadOnlyModelView):
+    column_list = ("called_at", "issue", "called_by", "reached", "resolved_per_merchant",
+                   "rating", "comments")
+    column_filters = ("called_at", "reached",
+                      choice_filter(Callback.rating, _l("Rating"), RATING_LABELS))
+    column_formatters = {"rating": label_formatter(RATING_LABELS)}
+    column_labels = {
+        "called_at": _l("Called at"),
+        "issue": _l("Issue"),
+        "called_by": _l("Called by"),
+        "reached": _l("Reached"),
+        "resolved_per_merchant": _l("Resolved (per merchant)"),
+        "rating": _l("Rating"),
+        "comments": _l("Comments"),
+    }
+
+
+def register(admin, db):
+    category = _l("Issues")
+    admin.add_view(IssueView(Issue, db, name=_l("All issues"), category=category,
+                             endpoint="issue"))
+    admin.add_view(SiteVisitView(SiteVisit, db, name=_l("On-site visits"), category=category,
+                                 endpoint="site_visit"))
+    admin.add_view(SymposiumView(Symposium, db, name=_l("Symposiums"), category=category,
+                                 endpoint="symposium"))
+    admin.add_view(CallbackView(Callback, db, name=_l("Callbacks"), category=category,
+                                endpoint="callback"))
+    admin.add_view(IssueEventView(IssueEvent, db, name=_l("Timeline (all issues)"),
+                                  category=category, endpoint="issue_event"))
+    ref = _l("Reference data")
+    admin.add_view(ReferenceDataView(IssueCategory, db, name=_l("Issue categories"),
+                                     category=ref, endpoint="issue_category"))
+    admin.add_view(IssueSourceView(IssueSource, db, name=_l("Issue sources"), category=ref,
+                                   endpoint="issue_source"))

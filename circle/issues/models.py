@@ -1,0 +1,295 @@
+"""Issues (诉求/工单), their timeline, and the records the four-level loop produces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from circle.accounts.models import User
+from circle.extensions import db
+from circle.merchants.models import Merchant
+from circle.org.models import BusinessCircle, Department, ReferenceData
+from circle.timeutil import UTCDateTime, utcnow
+
+
+class Severity:
+    """Severity classes of the service promise 小事不过晌、大事不过夜、难事不过周."""
+
+    SMALL = "small"  # 小事
+    BIG = "big"  # 大事
+    HARD = "hard"  # 难事
+    ALL = (SMALL, BIG, HARD)
+
+
+class Status:
+    """Where an issue stands in the loop."""
+
+    REGISTERED = "registered"  # level 1, the liaison is handling it
+    ESCALATED = "escalated"  # level 2, waiting for a specialist
+    DISPATCHED = "dispatched"  # a specialist accepted it
+    ON_SITE = "on_site"  # the specialist has arrived
+    JOINT_OFFICE = "joint_office"  # level 3, departments convened on site
+    SYMPOSIUM = "symposium"  # level 4, a symposium agrees the deadline
+    ON_HOLD = "on_hold"  # 挂起: waiting on the merchant or a third party
+    RESOLVED = "resolved"  # awaiting the callback
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"  # duplicate or invalid
+    ALL = (
+        REGISTERED, ESCALATED, DISPATCHED, ON_SITE, JOINT_OFFICE, SYMPOSIUM,
+        ON_HOLD, RESOLVED, CLOSED, WITHDRAWN,
+    )
+    OPEN = (REGISTERED, ESCALATED, DISPATCHED, ON_SITE, JOINT_OFFICE, SYMPOSIUM, ON_HOLD)
+
+
+class Rating:
+    """The national five-level satisfaction scale."""
+
+    VERY_SATISFIED = "very_satisfied"  # 非常满意
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+    VERY_DISSATISFIED = "very_dissatisfied"  # 非常不满意
+    ALL = (VERY_SATISFIED, SATISFIED, BASICALLY_SATISFIED, DISSATISFIED, VERY_DISSATISFIED)
+    SATISFIED_SET = (VERY_SATISFIED, SATISFIED, BASICALLY_SATISFIED)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class IssueCategory(ReferenceData, db.Model):
+    """What an issue is about (power supply, property dispute, ...)."""
+
+    __tablename__ = "issue_category"
+
+
+class IssueSource(ReferenceData, db.Model):
+    """How an issue reached us (12345 work order, walk-in, ...)."""
+
+    __tablename__ = "issue_source"
+
+    # A 12345 hotline source asks for the city work-order number.
+    is_hotline: Mapped[bool] = mapped_column(default=False)
+
+
+class Issue(db.Model):
+    """诉求/工单 — one merchant problem travelling through the four-level loop."""
+
+    __tablename__ = "issue"
+    __table_args__ = (
+        sa.CheckConstraint(_in("severity", Severity.ALL), name="severity"),
+        sa.CheckConstraint(_in("status", Status.ALL), name="status"),
+        sa.CheckConstraint("level BETWEEN 1 AND 4", name="level"),
+        sa.Index("ix_issue_status_reported_at", "status", "reported_at"),
+        sa.Index("ix_issue_circle_reported_at", "circle_id", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("merchant.id", ondelete="RESTRICT"), index=True
+    )
+    # Copied from the merchant at registration so that lists scope and filter without a join.
+    circle_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("business_circle.id", ondelete="RESTRICT")
+    )
+    category_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue_category.id", ondelete="RESTRICT"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue_source.id", ondelete="RESTRICT"), index=True
+    )
+    description: Mapped[str] = mapped_column(sa.Text)
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    # The 12345 city-hotline work-order number; unique when present (NULLs never clash).
+    work_order_no: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    level: Mapped[int] = mapped_column(default=1)
+    highest_level: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(sa.String(20), default=Status.REGISTERED)
+    # The status to return to when an on-hold issue continues.
+    status_before_hold: Mapped[str | None] = mapped_column(sa.String(20))
+    reporter_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    assignee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    first_on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SLA clocks stop while the issue is on hold.
+    hold_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_seconds: Mapped[int] = mapped_column(default=0)
+    resolution_summary: Mapped[str] = mapped_column(sa.Text, default="")
+    rehandle_count: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: two people acting on one issue at once cannot both succeed.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    merchant: Mapped[Merchant] = relationship()
+    circle: Mapped[BusinessCircle] = relationship()
+    category: Mapped[IssueCategory] = relationship()
+    source: Mapped[IssueSource] = relationship()
+    reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    events: Mapped[list[IssueEvent]] = relationship(
+        back_populates="issue", order_by="IssueEvent.id", cascade="all, delete-orphan"
+    )
+    site_visits: Mapped[list[SiteVisit]] = relationship(
+        back_populates="issue", order_by="SiteVisit.arrived_at", cascade="all, delete-orphan"
+    )
+    symposiums: Mapped[list[Symposium]] = relationship(
+        back_populates="issue", order_by="Symposium.held_at", cascade="all, delete-orphan"
+    )
+    callbacks: Mapped[list[Callback]] = relationship(
+        back_populates="issue", order_by="Callback.called_at", cascade="all, delete-orphan"
+    )
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.merchant.shop_name if self.merchant else ''}".strip()
+
+
+class IssueEvent(db.Model):
+    """One append-only row of an issue's timeline: who changed what, when, and why."""
+
+    __tablename__ = "issue_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(sa.String(30))
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str | None] = mapped_column(sa.String(20))
+    from_level: Mapped[int | None]
+    to_level: Mapped[int | None]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    issue: Mapped[Issue] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+site_visit_attendee = sa.Table(
+    "site_visit_attendee",
+    db.metadata,
+    sa.Column("visit_id", sa.ForeignKey("site_visit.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+site_visit_department = sa.Table(
+    "site_visit_department",
+    db.metadata,
+    sa.Column("visit_id", sa.ForeignKey("site_visit.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "department_id", sa.ForeignKey("department.id", ondelete="RESTRICT"), primary_key=True
+    ),
+)
+
+
+class VisitOutcome:
+    RESOLVED = "resolved"  # resolved on site
+    TEMPORARY = "temporary"  # a temporary measure is in place
+    ESCALATE = "escalate"  # needs the next level
+    ALL = (RESOLVED, TEMPORARY, ESCALATE)
+
+
+class SiteVisit(db.Model):
+    """现场查看 (level 2) or 联合现场办公 with departments (level 3)."""
+
+    __tablename__ = "site_visit"
+    __table_args__ = (
+        sa.CheckConstraint(_in("outcome", VisitOutcome.ALL), name="outcome"),
+        sa.CheckConstraint("level BETWEEN 2 AND 3", name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[int] = mapped_column(default=2)
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    findings: Mapped[str] = mapped_column(sa.Text, default="")
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="site_visits")
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    attendees: Mapped[list[User]] = relationship(secondary=site_visit_attendee)
+    departments: Mapped[list[Department]] = relationship(secondary=site_visit_department)
+
+
+symposium_department = sa.Table(
+    "symposium_department",
+    db.metadata,
+    sa.Column(
+        "symposium_id", sa.ForeignKey("symposium.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "department_id", sa.ForeignKey("department.id", ondelete="RESTRICT"), primary_key=True
+    ),
+)
+
+
+class Symposium(db.Model):
+    """座谈会 (level 4): the parties agree a deadline for the solution."""
+
+    __tablename__ = "symposium"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
+    )
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    participants: Mapped[str] = mapped_column(sa.Text, default="")
+    minutes: Mapped[str] = mapped_column(sa.Text, default="")
+    agreed_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="symposiums")
+    recorded_by: Mapped[User | None] = relationship()
+    departments: Mapped[list[Department]] = relationship(secondary=symposium_department)
+
+
+class Callback(db.Model):
+    """回访 — one call to the merchant after resolution (reached or not)."""
+
+    __tablename__ = "callback"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "rating IS NULL OR " + _in("rating", Rating.ALL), name="rating"
+        ),
+        sa.Index("ix_callback_called_at", "called_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
+    )
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    called_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    reached: Mapped[bool] = mapped_column(default=True)
+    # Two separate answers: was it resolved (是/否), and the five-level rating.
+    resolved_per_merchant: Mapped[bool | None]
+    rating: Mapped[str | None] = mapped_column(sa.String(30))
+    comments: Mapped[str] = mapped_column(sa.Text, default="")
+    # Which handling round this callback judged (0 = first, 1 = after the first 重办, ...).
+    round: Mapped[int] = mapped_column(default=0)
+
+    issue: Mapped[Issue] = relationship(back_populates="callbacks")
+    called_by: Mapped[User | None] = relationship()

@@ -1,0 +1,69 @@
+"""Plain domain rules for issues that do not depend on a request.
+
+The full four-level workflow (transitions, SLA clocks) builds on these.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from circle.extensions import db
+from circle.issues.models import Issue, IssueEvent, Severity, Status
+from circle.timeutil import utcnow
+
+
+def normalise_work_order_no(raw: str | None) -> str | None:
+    """Strip spaces; an empty work-order number is no number at all."""
+    value = (raw or "").strip().replace(" ", "")
+    return value or None
+
+
+def issue_problem(issue: Issue) -> str | None:
+    """Why an issue's registration fields cannot be saved as they are, or ``None``."""
+    if issue.severity not in Severity.ALL:
+        return _l("Choose how serious the matter is.")
+    if not (issue.description or "").strip():
+        return _l("Describe the problem.")
+    issue.work_order_no = normalise_work_order_no(issue.work_order_no)
+    if issue.source is not None and issue.source.is_hotline and not issue.work_order_no:
+        return _l("A 12345 hotline issue needs its work-order number.")
+    if issue.work_order_no:
+        # The half-built issue is already in the session: don't flush it to ask the question.
+        with db.session.no_autoflush:
+            clash = db.session.scalar(
+                sa.select(Issue.id).where(
+                    Issue.work_order_no == issue.work_order_no,
+                    Issue.id != (issue.id or 0),
+                )
+            )
+        if clash:
+            return _l("12345 work order %(no)s is already registered as issue #%(id)d.",
+                      no=issue.work_order_no, id=clash)
+    return None
+
+
+def prepare_new_issue(issue: Issue, actor) -> None:
+    """Fill in what a newly registered issue derives from its merchant and reporter."""
+    now = utcnow()
+    issue.circle_id = issue.merchant.circle_id
+    issue.circle = issue.merchant.circle
+    issue.reporter = actor
+    issue.reported_at = now
+    issue.status = Status.REGISTERED
+    issue.level = 1
+    issue.highest_level = 1
+    issue.events.append(
+        IssueEvent(actor=actor, created_at=now, action="register",
+                   to_status=Status.REGISTERED, to_level=1)
+    )
+
+
+def record_edit(issue: Issue, actor, changed: list[str]) -> None:
+    """Add a timeline row saying which registration fields someone corrected."""
+    if changed:
+        issue.events.append(
+            IssueEvent(actor=actor, action="edit", from_status=issue.status,
+                       to_status=issue.status, from_level=issue.level, to_level=issue.level,
+                       note=", ".join(changed))
+        )

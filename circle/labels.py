@@ -1,0 +1,60 @@
+"""Human labels (translated) for the coded values stored in the database."""
+
+from flask_babel import lazy_gettext as _l
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "specialist": _l("Hotline specialist"),
+    "liaison": _l("Circle hotline liaison"),
+    "staff": _l("Callback / statistics staff"),
+}
+
+MEMBER_ROLE_LABELS = {
+    "advisor": _l("Public advisor"),
+    "collector": _l("Opinion collector"),
+}
+
+SEVERITY_LABELS = {
+    "small": _l("Small matter"),
+    "big": _l("Big matter"),
+    "hard": _l("Hard matter"),
+}
+
+STATUS_LABELS = {
+    "registered": _l("Registered (liaison handling)"),
+    "escalated": _l("Escalated to community"),
+    "dispatched": _l("Dispatched to specialist"),
+    "on_site": _l("Specialist on site"),
+    "joint_office": _l("Joint on-site office"),
+    "symposium": _l("Symposium"),
+    "on_hold": _l("On hold"),
+    "resolved": _l("Resolved, awaiting callback"),
+    "closed": _l("Closed"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+LEVEL_LABELS = {
+    1: _l("Level 1 · circle liaison"),
+    2: _l("Level 2 · hotline specialist"),
+    3: _l("Level 3 · joint on-site office"),
+    4: _l("Level 4 · symposium"),
+}
+
+RATING_LABELS = {
+    "very_satisfied": _l("Very satisfied"),
+    "satisfied": _l("Satisfied"),
+    "basically_satisfied": _l("Basically satisfied"),
+    "dissatisfied": _l("Dissatisfied"),
+    "very_dissatisfied": _l("Very dissatisfied"),
+}
+
+VISIT_OUTCOME_LABELS = {
+    "resolved": _l("Resolved on site"),
+    "temporary": _l("Temporary measure"),
+    "escalate": _l("Escalate"),
+}
+
+
+def choices(labels: dict) -> list[tuple]:
+    """``(value, label)`` pairs for a WTForms select, in the dict's order."""
+    return list(labels.items())

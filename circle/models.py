@@ -1,0 +1,25 @@
+"""Import every model so that metadata is complete (for Alembic and ``create_all``)."""
+
+from circle.accounts.models import Role, User, user_circle  # noqa: F401
+from circle.issues.models import (  # noqa: F401
+    Callback,
+    Issue,
+    IssueCategory,
+    IssueEvent,
+    IssueSource,
+    Rating,
+    Severity,
+    SiteVisit,
+    Status,
+    Symposium,
+    VisitOutcome,
+)
+from circle.merchants.models import EmergencyContact, Merchant  # noqa: F401
+from circle.org.models import (  # noqa: F401
+    BusinessCircle,
+    CircleMember,
+    Community,
+    Department,
+    DepartmentKind,
+    MemberRole,
+)

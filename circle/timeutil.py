@@ -1,0 +1,66 @@
+"""Time helpers: everything is stored as aware UTC and shown in the configured zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime (use as a column default callable)."""
+    return datetime.now(timezone.utc)
+
+
+def local_zone() -> ZoneInfo:
+    """The configured display time zone (``CIRCLE_TIMEZONE``)."""
+    name = "Asia/Shanghai"
+    if has_app_context():
+        name = current_app.config.get("CIRCLE_TIMEZONE", name)
+    return ZoneInfo(name)
+
+
+def to_local(value: datetime | None) -> datetime | None:
+    """Convert an aware (or naive-UTC) datetime to the configured zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(local_zone())
+
+
+def format_local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a stored timestamp for people, in the configured zone."""
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware timestamp stored in UTC on every backend.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no zone support, so values are stored as
+    naive UTC and given back their UTC zone on the way out. Naive values coming in are
+    refused: they are almost always a local time someone forgot to convert.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a time zone")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
