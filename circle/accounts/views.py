@@ -67,3 +67,9 @@ def logout():
 @bp.route("/")
 def root():
     return redirect(url_for("admin.index"))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on their own; answer with the project's icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
