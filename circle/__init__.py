@@ -104,13 +104,24 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_context(app: Flask) -> None:
+    from circle import labels
     from circle.i18n import LANGUAGES, select_locale
-    from circle.labels import ROLE_LABELS
+    from circle.timeutil import format_local
+
+    app.add_template_filter(format_local, "localtime")
 
     @app.context_processor
     def inject_globals():
         return {
             "languages": LANGUAGES,
             "current_locale": select_locale(),
-            "role_labels": ROLE_LABELS,
+            "role_labels": labels.ROLE_LABELS,
+            "status_labels": labels.STATUS_LABELS,
+            "severity_labels": labels.SEVERITY_LABELS,
+            "level_labels": labels.LEVEL_LABELS,
+            "rating_labels": labels.RATING_LABELS,
+            "event_labels": labels.EVENT_LABELS,
+            "outcome_labels": labels.VISIT_OUTCOME_LABELS,
+            "sla_labels": labels.SLA_STATE_LABELS,
+            "sla_colours": labels.SLA_STATE_COLOURS,
         }

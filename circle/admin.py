@@ -58,6 +58,22 @@ class HomeView(CircleIndexView):
         return self.render("admin/index.html", figures=open_issue_figures())
 
 
+def register_workflow_views(admin: Admin) -> None:
+    """One view per job: register, dispatch, the issue desk, callbacks."""
+    from circle.issues.boards import CallbackQueueView, DispatchBoardView
+    from circle.issues.desk import IssueDeskView
+    from circle.issues.register import RegisterIssueView
+
+    admin.add_view(RegisterIssueView(name=_l("Register an issue"), endpoint="register",
+                                     url="/admin/register"))
+    admin.add_view(DispatchBoardView(name=_l("Dispatch board"), endpoint="dispatch",
+                                     url="/admin/dispatch"))
+    admin.add_view(CallbackQueueView(name=_l("Callback queue"), endpoint="callbacks",
+                                     url="/admin/callbacks"))
+    # The desk is reached from lists and boards, not from the menu.
+    admin.add_view(IssueDeskView(name=_l("Issue"), endpoint="desk", url="/admin/desk"))
+
+
 def init_admin(app) -> Admin:
     """Create the ``Admin`` for this app and register every feature's views."""
     from circle.accounts import admin as accounts_admin
@@ -72,6 +88,7 @@ def init_admin(app) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/circle_base.html", fluid=True),
         index_view=HomeView(name=_l("Overview"), url="/admin"),
     )
+    register_workflow_views(admin)
     merchants_admin.register(admin, db)
     issues_admin.register(admin, db)
     org_admin.register(admin, db)

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from circle.accounts.models import Role, User
 from circle.extensions import db
+from circle.issues import sla
 from circle.issues.models import (
     Callback,
     Issue,
@@ -33,6 +34,7 @@ from circle.issues.models import (
     IssueSource,
     Rating,
     Severity,
+    SlaPolicy,
     SiteVisit,
     Status,
     Symposium,
@@ -88,6 +90,15 @@ WALK_IN = "商户来访"
 MEMBER_REPORT = "群众建议员/民意收集员反映"
 
 
+# 小事不过晌、大事不过夜、难事不过周: respond / resolve within (minutes). These are only the
+# starting values; the administrator edits the policy in the panel.
+DEFAULT_SLA_MINUTES = {
+    Severity.SMALL: (30, 4 * 60),
+    Severity.BIG: (2 * 60, 24 * 60),
+    Severity.HARD: (24 * 60, 7 * 24 * 60),
+}
+
+
 def seed_reference_data(*, commit: bool = True) -> None:
     """Add the department kinds, issue categories and issue sources that are missing.
 
@@ -105,6 +116,11 @@ def seed_reference_data(*, commit: bool = True) -> None:
         {"name": name, "is_hotline": hotline, "sort_order": (i + 1) * 10}
         for i, (name, hotline) in enumerate(ISSUE_SOURCES)
     ])
+    existing = set(db.session.scalars(sa.select(SlaPolicy.severity)))
+    for severity, (respond, resolve) in DEFAULT_SLA_MINUTES.items():
+        if severity not in existing:
+            db.session.add(SlaPolicy(severity=severity, respond_minutes=respond,
+                                     resolve_minutes=resolve, working_days=False))
     if commit:
         db.session.commit()
     else:
@@ -389,11 +405,6 @@ def _ordinary_contacts(merchant: Merchant, liaison: User, gen: _Generator) -> No
 # ---------------------------------------------------------------------------------------------
 
 # The service promise: (response, resolution) per severity.
-_PROMISE = {
-    Severity.SMALL: (timedelta(minutes=30), timedelta(hours=4)),
-    Severity.BIG: (timedelta(hours=2), timedelta(hours=24)),
-    Severity.HARD: (timedelta(hours=24), timedelta(days=7)),
-}
 
 _DAY = 24 * 60
 # Typical minutes from the previous step to this one, per severity.
@@ -758,6 +769,8 @@ class _Timeline:
             minutes=case.minutes, departments=list(self.departments),
             agreed_deadline=_local_evening(self.at, case.deadline_days),
         ))
+        # The symposium's agreed deadline replaces the resolution deadline.
+        self.issue.resolution_due_at = self.issue.symposiums[-1].agreed_deadline
 
     def hold(self, reason: str) -> None:
         self._advance("hold")
@@ -769,11 +782,10 @@ class _Timeline:
         self._advance("resume")
         issue = self.issue
         # The SLA clocks did not run while the issue waited.
-        issue.held_seconds += int((self.at - issue.hold_started_at).total_seconds())
+        sla.resume_clocks(issue, self.at, sla.load_calendar())
         self._event("resume", self.cast.specialist, "等待事项已落实，恢复办理。",
                     status=issue.status_before_hold)
         issue.status_before_hold = None
-        issue.hold_started_at = None
 
     def resolve(self, summary: str) -> None:
         self._advance("resolve")
@@ -793,8 +805,10 @@ class _Timeline:
             comments=comment, round=issue.rehandle_count,
         ))
         if reached:
+            issue.rating = rating
             note = f"回访商户：{_RATING_ZH[rating]}。{comment}"
         else:
+            issue.callback_attempts += 1
             note = "回访电话无人接听，稍后再次回访。"
         self._event("callback", self.cast.staff, note)
 
@@ -802,7 +816,8 @@ class _Timeline:
         self._advance("rehandle")
         issue = self.issue
         issue.rehandle_count += 1
-        issue.resolved_at = None
+        issue.callback_attempts = 0
+        sla.restart_resolution_clock(issue, self.at, sla.load_calendar())
         self._event("rehandle", self.cast.staff, "回访不满意，退回热线专员重新办理。",
                     status=Status.DISPATCHED, level=2)
 
@@ -896,13 +911,14 @@ def _reported_at(case: _Case, now: datetime) -> datetime:
 def _add_issues(merchants: dict[str, Merchant], cast: _Cast,
                 departments: dict[str, Department], gen: _Generator, now: datetime) -> None:
     categories, sources = _by_name(IssueCategory), _by_name(IssueSource)
+    policies = {p.severity: p for p in db.session.scalars(sa.select(SlaPolicy))}
+    calendar = sla.load_calendar()
     # Oldest first, so that issue numbers grow with time as they would in real use.
     for reported_at, case in sorted(((_reported_at(c, now), c) for c in _CASES),
                                     key=lambda pair: pair[0]):
         merchant = merchants[case.shop]
         circle_index = next(i for i, shops in enumerate(_SHOPS)
                             if case.shop in (name for name, _ in shops))
-        response, resolution = _PROMISE[case.severity]
         source = sources[case.source]
         issue = Issue(
             merchant=merchant, circle=merchant.circle,
@@ -911,11 +927,10 @@ def _add_issues(merchants: dict[str, Merchant], cast: _Cast,
             work_order_no=gen.work_order_no(reported_at) if source.is_hotline else None,
             reporter=cast.liaisons[circle_index],
             reported_at=reported_at,
-            response_due_at=reported_at + response,
-            resolution_due_at=reported_at + resolution,
             status=Status.REGISTERED, level=1, highest_level=1,
-            held_seconds=0, rehandle_count=0, resolution_summary="",
+            held_seconds=0, rehandle_count=0, resolution_summary="", callback_attempts=0,
         )
+        sla.start_clocks(issue, policies[case.severity], reported_at, calendar)
         db.session.add(issue)
         timeline = _Timeline(issue, case, cast, cast.liaisons[circle_index], departments,
                              gen.rng, now)

@@ -58,3 +58,41 @@ VISIT_OUTCOME_LABELS = {
 def choices(labels: dict) -> list[tuple]:
     """``(value, label)`` pairs for a WTForms select, in the dict's order."""
     return list(labels.items())
+
+SLA_STATE_LABELS = {
+    "on_track": _l("On track"),
+    "at_risk": _l("At risk"),
+    "overdue": _l("Overdue"),
+    "met": _l("Met"),
+    "missed": _l("Missed"),
+}
+
+# Bootstrap 4 colours for the SLA states: urgency is visible at a glance on boards.
+SLA_STATE_COLOURS = {
+    "on_track": "success",
+    "at_risk": "warning",
+    "overdue": "danger",
+    "met": "secondary",
+    "missed": "dark",
+}
+
+EVENT_LABELS = {
+    "register": _l("Registered"),
+    "edit": _l("Registration corrected"),
+    "escalate": _l("Escalated to the community"),
+    "accept": _l("Accepted by specialist"),
+    "arrive": _l("Specialist arrived on site"),
+    "visit": _l("On-site visit logged"),
+    "joint_office": _l("Joint on-site office convened"),
+    "escalate_symposium": _l("Escalated to a symposium"),
+    "symposium": _l("Symposium held"),
+    "resolve": _l("Resolved"),
+    "hold": _l("Put on hold"),
+    "resume": _l("Resumed"),
+    "withdraw": _l("Withdrawn"),
+    "callback": _l("Callback"),
+    "callback_missed": _l("Callback: merchant not reached"),
+    "unreachable": _l("Closed: merchant unreachable"),
+    "rehandle": _l("Sent back for re-handling"),
+    "close": _l("Closed after callback"),
+}

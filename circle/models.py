@@ -2,7 +2,9 @@
 
 from circle.accounts.models import Role, User, user_circle  # noqa: F401
 from circle.issues.models import (  # noqa: F401
+    CalendarDay,
     Callback,
+    DayKind,
     Issue,
     IssueCategory,
     IssueEvent,
@@ -10,6 +12,8 @@ from circle.issues.models import (  # noqa: F401
     Rating,
     Severity,
     SiteVisit,
+    SiteVisitPhoto,
+    SlaPolicy,
     Status,
     Symposium,
     VisitOutcome,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -121,11 +121,24 @@ class Issue(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # SLA clocks stop while the issue is on hold.
+    # When the current resolution clock started: registration, or the last 重办.
+    resolution_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SLA clocks stop while the issue is on hold; held_seconds is the clock time spent on
+    # hold since resolution_started_at (counted the way the policy counts).
     hold_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     held_seconds: Mapped[int] = mapped_column(default=0)
+    # The SLA policy in force when the issue was registered (a later policy change
+    # affects new issues only): budgets in minutes and whether they count working days.
+    response_minutes: Mapped[int | None]
+    resolution_minutes: Mapped[int | None]
+    sla_working_days: Mapped[bool] = mapped_column(default=False)
     resolution_summary: Mapped[str] = mapped_column(sa.Text, default="")
     rehandle_count: Mapped[int] = mapped_column(default=0)
+    # Callback outcome: the effective rating (the latest reached callback's), the number of
+    # failed attempts in the current round, and whether the merchant could not be reached.
+    rating: Mapped[str | None] = mapped_column(sa.String(30))
+    callback_attempts: Mapped[int] = mapped_column(default=0)
+    callback_unreachable: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: two people acting on one issue at once cannot both succeed.
     version: Mapped[int] = mapped_column(default=1)
@@ -227,6 +240,9 @@ class SiteVisit(db.Model):
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     attendees: Mapped[list[User]] = relationship(secondary=site_visit_attendee)
     departments: Mapped[list[Department]] = relationship(secondary=site_visit_department)
+    photos: Mapped[list[SiteVisitPhoto]] = relationship(
+        back_populates="visit", order_by="SiteVisitPhoto.id", cascade="all, delete-orphan"
+    )
 
 
 symposium_department = sa.Table(
@@ -262,6 +278,71 @@ class Symposium(db.Model):
     issue: Mapped[Issue] = relationship(back_populates="symposiums")
     recorded_by: Mapped[User | None] = relationship()
     departments: Mapped[list[Department]] = relationship(secondary=symposium_department)
+
+
+class SiteVisitPhoto(db.Model):
+    """A photo taken on site. Kept in the database, not on a worker's disk, so that any
+    number of app processes and hosts serve it (they hold no files of their own)."""
+
+    __tablename__ = "site_visit_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("site_visit.id", ondelete="CASCADE"), index=True
+    )
+    content_type: Mapped[str] = mapped_column(sa.String(20))
+    size: Mapped[int]
+    original_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit: Mapped[SiteVisit] = relationship(back_populates="photos")
+
+
+class SlaPolicy(db.Model):
+    """Time budgets per severity (小事不过晌、大事不过夜、难事不过周), edited by an admin."""
+
+    __tablename__ = "sla_policy"
+    __table_args__ = (
+        sa.CheckConstraint(_in("severity", Severity.ALL), name="severity"),
+        sa.CheckConstraint("respond_minutes > 0 AND resolve_minutes > 0", name="positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    severity: Mapped[str] = mapped_column(sa.String(10), unique=True)
+    respond_minutes: Mapped[int]
+    resolve_minutes: Mapped[int]
+    # False: the clock runs around the calendar. True: only working days count (weekends
+    # and public holidays are skipped; 调休 weekend days count).
+    working_days: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __str__(self) -> str:
+        return self.severity
+
+
+class DayKind:
+    HOLIDAY = "holiday"  # a weekday off (法定节假日)
+    WORKDAY = "workday"  # a weekend day worked instead (调休上班)
+    ALL = (HOLIDAY, WORKDAY)
+
+
+class CalendarDay(db.Model):
+    """An exception to the Monday–Friday week, from the official holiday schedule."""
+
+    __tablename__ = "calendar_day"
+    __table_args__ = (sa.CheckConstraint(_in("kind", DayKind.ALL), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    name: Mapped[str] = mapped_column(sa.String(50), default="")
+
+    def __str__(self) -> str:
+        return f"{self.day.isoformat()} {self.name}".strip()
 
 
 class Callback(db.Model):
