@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from circle import models  # noqa: F401  (complete metadata before anything binds it)
+    from circle.audit import recording  # noqa: F401  (session listeners for the audit log)
     from circle.i18n import select_locale
 
     db.init_app(app)

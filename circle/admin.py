@@ -8,36 +8,39 @@ import sqlalchemy as sa
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from circle.adminkit import CircleIndexView
 from circle.extensions import db
 from circle.issues.models import Issue, Status
 from circle.labels import LEVEL_LABELS, STATUS_LABELS
+from circle.permissions import scope_by_circle
 from circle.timeutil import utcnow
 
 
-def open_issue_figures() -> dict:
-    """Counts of open issues by level and by status, and how many are overdue now."""
+def open_issue_figures(user) -> dict:
+    """Counts of the user's open issues by level and by status, and how many are overdue."""
+
+    def scoped(stmt):
+        return scope_by_circle(stmt.select_from(Issue), Issue.circle_id, user)
+
     open_filter = Issue.status.in_(Status.OPEN)
-    by_level = dict(
-        db.session.execute(
-            sa.select(Issue.level, sa.func.count()).where(open_filter).group_by(Issue.level)
-        ).all()
-    )
-    by_status = dict(
-        db.session.execute(
-            sa.select(Issue.status, sa.func.count()).where(open_filter).group_by(Issue.status)
-        ).all()
-    )
+    by_level = dict(db.session.execute(
+        scoped(sa.select(Issue.level, sa.func.count())).where(open_filter).group_by(Issue.level)
+    ).all())
+    by_status = dict(db.session.execute(
+        scoped(sa.select(Issue.status, sa.func.count())).where(open_filter)
+        .group_by(Issue.status)
+    ).all())
     overdue = db.session.scalar(
-        sa.select(sa.func.count()).where(
+        scoped(sa.select(sa.func.count())).where(
             open_filter,
             Issue.status != Status.ON_HOLD,
             Issue.resolution_due_at < utcnow(),
         )
     )
     awaiting_callback = db.session.scalar(
-        sa.select(sa.func.count()).where(Issue.status == Status.RESOLVED)
+        scoped(sa.select(sa.func.count())).where(Issue.status == Status.RESOLVED)
     )
     return {
         "by_level": [(level, label, by_level.get(level, 0)) for level, label in LEVEL_LABELS.items()],
@@ -55,7 +58,7 @@ class HomeView(CircleIndexView):
 
     @expose("/")
     def index(self):
-        return self.render("admin/index.html", figures=open_issue_figures())
+        return self.render("admin/index.html", figures=open_issue_figures(current_user))
 
 
 def register_workflow_views(admin: Admin) -> None:
@@ -77,6 +80,7 @@ def register_workflow_views(admin: Admin) -> None:
 def init_admin(app) -> Admin:
     """Create the ``Admin`` for this app and register every feature's views."""
     from circle.accounts import admin as accounts_admin
+    from circle.audit import admin as audit_admin
     from circle.issues import admin as issues_admin
     from circle.merchants import admin as merchants_admin
     from circle.org import admin as org_admin
@@ -93,4 +97,5 @@ def init_admin(app) -> Admin:
     issues_admin.register(admin, db)
     org_admin.register(admin, db)
     accounts_admin.register(admin, db)
+    audit_admin.register(admin, db)
     return admin

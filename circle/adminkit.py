@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, redirect, request, url_for
+from flask import abort, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
@@ -19,10 +19,23 @@ from markupsafe import Markup
 from wtforms.validators import ValidationError
 
 from circle.accounts.models import Role
+from circle.audit.recording import audit_context
 from circle.extensions import db
 from circle.org.models import BusinessCircle
 from circle.timeutil import format_local, local_zone
-from circle.validators import InvalidValue, normalise_credit_code, normalise_phone
+from circle.permissions import (
+    circle_ids_subquery,
+    circle_in_scope,
+    may_see_full_phone,
+    scope_by_circle,
+    scope_communities,
+)
+from circle.validators import (
+    InvalidValue,
+    mask_phone,
+    normalise_credit_code,
+    normalise_phone,
+)
 
 
 def _datetime_formatter(view, value, name):
@@ -35,10 +48,13 @@ EXPORT_FORMATTERS = {**typefmt.EXPORT_FORMATTERS, datetime: _datetime_formatter}
 
 
 def phone_link(view, context, model, name):
-    """Render a phone number as a ``tel:`` link, so one tap on a phone dials it."""
+    """A phone number as a ``tel:`` link (one tap dials it), masked for roles that don't
+    telephone merchants."""
     phone = getattr(model, name)
     if not phone:
         return ""
+    if not may_see_full_phone(current_user):
+        return mask_phone(phone)
     return Markup('<a href="tel:{0}">{0}</a>').format(phone)
 
 
@@ -80,7 +96,8 @@ class _RowsAsOptions:
     """Filter options read from a (small) reference table each time a list page renders.
 
     Flask-Admin caches filter options when the view is built, before any database exists;
-    an iterable that queries on iteration keeps the dropdown current.
+    an iterable that queries on iteration keeps the dropdown current — and limited to what
+    the signed-in user may see.
     """
 
     def __init__(self, model, order_by):
@@ -90,8 +107,20 @@ class _RowsAsOptions:
         return True
 
     def __iter__(self):
-        rows = db.session.scalars(sa.select(self.model).order_by(self.order_by))
+        stmt = restrict_to_user(sa.select(self.model), self.model, current_user)
+        rows = db.session.scalars(stmt.order_by(self.order_by))
         return iter([(str(row.id), str(row)) for row in rows])
+
+
+def restrict_to_user(stmt, model, user):
+    """Limit a query on circles or communities to those the user works in."""
+    from circle.org.models import Community
+
+    if model is BusinessCircle:
+        return scope_by_circle(stmt, BusinessCircle.id, user)
+    if model is Community:
+        return scope_communities(stmt, Community.id, user)
+    return stmt
 
 
 _rows_as_options = _RowsAsOptions
@@ -224,6 +253,46 @@ class CircleModelView(AccessMixin, ModelView):
     create_modal = False
     edit_modal = False
     filter_converter = CircleFilterConverter()
+    # The built-in export copies every row unmasked and unescaped for spreadsheets; exports
+    # are dedicated, audited views instead.
+    can_export = False
+    # Which roles may change rows (all roles that may open the view, unless narrowed).
+    create_roles: tuple[str, ...] = Role.ALL
+    edit_roles: tuple[str, ...] = Role.ALL
+    delete_roles: tuple[str, ...] = Role.ALL
+
+    def _role_in(self, roles) -> bool:
+        return (has_request_context() and current_user.is_authenticated
+                and current_user.role in roles)
+
+    @property
+    def can_create(self) -> bool:
+        return self._role_in(self.create_roles)
+
+    @property
+    def can_edit(self) -> bool:
+        return self._role_in(self.edit_roles)
+
+    @property
+    def can_delete(self) -> bool:
+        return self._role_in(self.delete_roles)
+
+    # Every change made through a model view is written to the audit log, as the signed-in
+    # user, including inline rows (emergency contacts) and many-to-many links.
+    def _audited(self):
+        return audit_context(current_user._get_current_object(), request.remote_addr or "")
+
+    def create_model(self, form):
+        with self._audited():
+            return super().create_model(form)
+
+    def update_model(self, form, model):
+        with self._audited():
+            return super().update_model(form, model)
+
+    def delete_model(self, model):
+        with self._audited():
+            return super().delete_model(model)
 
     @action(
         "delete",
@@ -235,7 +304,8 @@ class CircleModelView(AccessMixin, ModelView):
 
         They arrive as strings, and PostgreSQL refuses ``integer IN (varchar)``.
         """
-        return super().action_delete(tuple(int(i) for i in ids if str(i).isdigit()))
+        with self._audited():
+            return super().action_delete(tuple(int(i) for i in ids if str(i).isdigit()))
 
 
 class AdminOnlyModelView(CircleModelView):
@@ -253,12 +323,64 @@ class ReferenceDataView(AdminOnlyModelView):
     column_labels = {"name": _l("Name"), "sort_order": _l("Sort order"), "active": _l("Active")}
 
 
+class ScopedModelView(CircleModelView):
+    """Rows limited to the signed-in user's business circles or community.
+
+    Applied to the list, its count, every single-row load (details, edit, delete — Flask-Admin
+    loads those by primary key, bypassing ``get_query``) and bulk actions, which go through
+    ``get_query``. A row outside the scope answers 404, as if it did not exist.
+    """
+
+    #: Name of the column holding the row's business circle (or override ``scope_clause``
+    #: and ``circle_id_of``). A name, not the attribute: a mapped attribute stored on the view
+    #: class would act as a descriptor on the view itself.
+    scope_column: str = "circle_id"
+
+    def scope_clause(self, circles):
+        return getattr(self.model, self.scope_column).in_(circles)
+
+    def circle_id_of(self, obj) -> int | None:
+        return getattr(obj, self.scope_column)
+
+    def _scoped(self, query):
+        circles = circle_ids_subquery(current_user)
+        return query if circles is None else query.filter(self.scope_clause(circles))
+
+    def get_query(self):
+        return self._scoped(super().get_query())
+
+    def get_count_query(self):
+        return self._scoped(super().get_count_query())
+
+    def get_one(self, id):
+        obj = super().get_one(id) if str(id).isdigit() else None
+        if obj is not None and not circle_in_scope(current_user, self.circle_id_of(obj)):
+            abort(404)
+        return obj
+
+
 class ReadOnlyModelView(CircleModelView):
     """Records written by the workflow: listed and shown, never edited by hand."""
 
     can_create = False
     can_edit = False
     can_delete = False
+
+
+class IssueRecordView(ScopedModelView):
+    """Read-only records of an issue (visits, symposiums, callbacks), scoped by the issue."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+
+    def scope_clause(self, circles):
+        from circle.issues.models import Issue
+
+        return self.model.issue_id.in_(sa.select(Issue.id).where(Issue.circle_id.in_(circles)))
+
+    def circle_id_of(self, obj):
+        return obj.issue.circle_id
 
 
 class CircleBaseView(AccessMixin, BaseView):

@@ -62,6 +62,7 @@ def from_environment(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         # Keep CSRF tokens valid for a working day: liaison officers leave forms open.
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)),
+        # Six on-site photos of up to 5 MB each must fit in one visit form.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
         "FLASK_ADMIN_FLUID_LAYOUT": True,
     }

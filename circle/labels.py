@@ -96,3 +96,21 @@ EVENT_LABELS = {
     "rehandle": _l("Sent back for re-handling"),
     "close": _l("Closed after callback"),
 }
+
+DAY_KIND_LABELS = {
+    "holiday": _l("Public holiday (day off)"),
+    "workday": _l("Adjusted working day (调休)"),
+}
+
+
+def duration_label(minutes: int | None) -> str:
+    """A budget in minutes as people say it: 30 分钟, 4 小时, 7 天."""
+    from flask_babel import gettext as _
+
+    if not minutes:
+        return ""
+    if minutes % (24 * 60) == 0:
+        return _("%(n)d days", n=minutes // (24 * 60))
+    if minutes % 60 == 0:
+        return _("%(n)d hours", n=minutes // 60)
+    return _("%(n)d minutes", n=minutes)

@@ -54,3 +54,26 @@ def issue_in_scope(user: User, issue) -> bool:
 
 def merchant_in_scope(user: User, merchant) -> bool:
     return circle_in_scope(user, merchant.circle_id)
+
+
+def scope_communities(stmt, community_column, user: User):
+    """Restrict a statement to the communities the user works in."""
+    from circle.org.models import BusinessCircle
+
+    if user.role == Role.ADMIN:
+        return stmt
+    if user.role == Role.LIAISON:
+        mine = sa.select(BusinessCircle.community_id).where(
+            BusinessCircle.id.in_(circle_ids_subquery(user))
+        )
+        return stmt.where(community_column.in_(mine))
+    return stmt.where(community_column == user.community_id)
+
+
+# Roles that telephone merchants (dispatch, on-site work, callbacks) see numbers in full;
+# others see them masked (138****1234).
+FULL_PHONE_ROLES = (Role.ADMIN, Role.SPECIALIST, Role.STAFF)
+
+
+def may_see_full_phone(user: User | None) -> bool:
+    return user is not None and getattr(user, "role", None) in FULL_PHONE_ROLES

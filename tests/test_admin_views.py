@@ -134,3 +134,17 @@ def test_search_by_shop_name(admin_browser, db, data):
     html = admin_browser.get("/admin/issue/?search=冷冻").get_data(as_text=True)
     assert "连濛冷冻食品" in html
     assert "阿强理发" not in html
+
+
+def test_overview_counts_only_what_the_user_may_see(browser, db, data):
+    f.IssueFactory(merchant=f.MerchantFactory(circle=data.east))
+    f.IssueFactory(merchant=f.MerchantFactory(circle=data.west))
+    f.IssueFactory(merchant=f.MerchantFactory(circle=f.CircleFactory()))
+    db.session.commit()
+    from circle.admin import open_issue_figures
+
+    assert open_issue_figures(data.users["liaison"])["open_total"] == 1
+    assert open_issue_figures(data.users["specialist"])["open_total"] == 2
+    assert open_issue_figures(data.users["admin"])["open_total"] == 3
+    browser.login("liaison")
+    assert browser.get("/admin/").status_code == 200

@@ -39,6 +39,7 @@ MIN_PASSWORD_LENGTH = 10
 class User(UserMixin, db.Model):
     """A person who logs in to the panel."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "user"
     __table_args__ = (
         sa.CheckConstraint(

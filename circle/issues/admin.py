@@ -2,12 +2,15 @@
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask import url_for
 from flask_login import current_user
 from markupsafe import Markup
-from wtforms.validators import ValidationError
+from wtforms.validators import NumberRange, ValidationError
 
 from circle.adminkit import (
-    CircleModelView,
+    AdminOnlyModelView,
+    IssueRecordView,
+    ScopedModelView,
     CommunityFilter,
     IdEqualFilter,
     ReadOnlyModelView,
@@ -16,25 +19,30 @@ from circle.adminkit import (
     label_formatter,
     related_filter,
 )
+from circle.accounts.models import Role
 from circle.extensions import db
 from circle.issues.models import (
+    CalendarDay,
     Callback,
     Issue,
     IssueCategory,
     IssueEvent,
     IssueSource,
     SiteVisit,
+    SlaPolicy,
     Symposium,
 )
-from circle.issues.rules import issue_problem, prepare_new_issue, record_edit
+from circle.issues.rules import issue_problem, record_edit
 from circle.org.models import BusinessCircle
 from circle.labels import (
+    DAY_KIND_LABELS,
     LEVEL_LABELS,
     RATING_LABELS,
     SEVERITY_LABELS,
     STATUS_LABELS,
     VISIT_OUTCOME_LABELS,
     choices,
+    duration_label,
 )
 from circle.timeutil import format_local
 
@@ -60,6 +68,12 @@ def timeline_formatter(view, context, model, name):
     if not rows:
         return ""
     return Markup('<ol class="list-unstyled mb-0">{}</ol>').format(Markup("").join(rows))
+
+
+def desk_link(view, context, model, name):
+    """The issue number, linking to the issue desk where the work is done."""
+    return Markup('<a href="{}">#{}</a>').format(url_for("desk.issue", issue_id=model.id),
+                                                 model.id)
 
 
 ISSUE_LABELS = {
@@ -90,7 +104,8 @@ ISSUE_LABELS = {
 }
 
 
-class IssueView(CircleModelView):
+class IssueView(ScopedModelView):
+    edit_roles = (Role.ADMIN, Role.SPECIALIST)
     column_list = ("id", "work_order_no", "merchant", "circle", "category", "severity",
                    "level", "status", "reported_at", "assignee")
     column_details_list = ("id", "work_order_no", "merchant", "circle", "category", "source",
@@ -117,12 +132,16 @@ class IssueView(CircleModelView):
         "level": label_formatter(LEVEL_LABELS),
         "highest_level": label_formatter(LEVEL_LABELS),
         "events": timeline_formatter,
+        "id": desk_link,
     }
     column_formatters_detail = column_formatters
     column_labels = ISSUE_LABELS
     # Status and level change only through the workflow; the form edits what was reported.
-    form_columns = ("merchant", "category", "severity", "source", "work_order_no",
-                    "description")
+    # Issues are registered through the workflow (Register an issue), which starts their
+    # SLA clocks; here an administrator corrects what was reported. Severity is not
+    # editable: the SLA deadlines were computed from it.
+    can_create = False
+    form_columns = ("category", "source", "work_order_no", "description")
     form_choices = {"severity": choices(SEVERITY_LABELS)}
     form_ajax_refs = {
         "merchant": {"fields": ("shop_name", "owner_name", "phone"), "page_size": 10,
@@ -137,22 +156,13 @@ class IssueView(CircleModelView):
     # Withdrawal, not deletion, removes an issue from the loop: the timeline is a record.
     can_delete = False
 
-    def edit_form(self, obj=None):
-        """An issue stays with the merchant it was registered for."""
-        form = super().edit_form(obj)
-        del form.merchant
-        return form
-
     def on_model_change(self, form, model, is_created):
         problem = issue_problem(model)
         if problem:
             raise ValidationError(str(problem))
-        if is_created:
-            prepare_new_issue(model, current_user._get_current_object())
-        else:
-            changed = [str(ISSUE_LABELS.get(f.name, f.name)) for f in form
-                       if f.name in self.form_columns and f.data != f.object_data]
-            record_edit(model, current_user._get_current_object(), changed)
+        changed = [str(ISSUE_LABELS.get(f.name, f.name)) for f in form
+                   if f.name in self.form_columns and f.data != f.object_data]
+        record_edit(model, current_user._get_current_object(), changed)
 
 
 class IssueSourceView(ReferenceDataView):
@@ -162,6 +172,63 @@ class IssueSourceView(ReferenceDataView):
         **ReferenceDataView.column_labels,
         "is_hotline": _l("12345 hotline (needs work-order no.)"),
     }
+
+
+def _minutes(view, context, model, name):
+    return duration_label(getattr(model, name))
+
+
+class SlaPolicyView(AdminOnlyModelView):
+    """The service promise per severity. Changes apply to issues registered afterwards."""
+
+    can_create = False  # one row per severity, created with the reference data
+    can_delete = False
+    column_list = ("severity", "respond_minutes", "resolve_minutes", "working_days",
+                   "updated_at")
+    column_default_sort = ("id", False)
+    column_formatters = {
+        "severity": label_formatter(SEVERITY_LABELS),
+        "respond_minutes": _minutes,
+        "resolve_minutes": _minutes,
+    }
+    form_columns = ("respond_minutes", "resolve_minutes", "working_days")
+    form_args = {
+        "respond_minutes": {"validators": [NumberRange(min=1, max=366 * 24 * 60)],
+                            "description": _l("Minutes from registration to the first "
+                                              "on-site arrival (30 = half an hour).")},
+        "resolve_minutes": {"validators": [NumberRange(min=1, max=366 * 24 * 60)],
+                            "description": _l("Minutes from registration to resolution "
+                                              "(240 = 4 hours, 1440 = 1 day, "
+                                              "10080 = 7 days).")},
+        "working_days": {"description": _l("Count only working days: weekends and public "
+                                           "holidays are skipped, adjusted working days "
+                                           "(调休) count. Applies to issues registered "
+                                           "after the change.")},
+    }
+    column_labels = {
+        "severity": _l("Severity"),
+        "respond_minutes": _l("Respond within"),
+        "resolve_minutes": _l("Resolve within"),
+        "working_days": _l("Working days only"),
+        "updated_at": _l("Updated at"),
+    }
+
+    def on_model_change(self, form, model, is_created):
+        if model.resolve_minutes < model.respond_minutes:
+            raise ValidationError(str(_l("The resolution time cannot be shorter than the "
+                                         "response time.")))
+
+
+class CalendarDayView(AdminOnlyModelView):
+    """Public holidays and the weekend days worked in their place (调休)."""
+
+    column_list = ("day", "kind", "name")
+    column_default_sort = ("day", True)
+    column_filters = (choice_filter(CalendarDay.kind, _l("Kind"), DAY_KIND_LABELS), "day")
+    column_formatters = {"kind": label_formatter(DAY_KIND_LABELS)}
+    form_columns = ("day", "kind", "name")
+    form_choices = {"kind": choices(DAY_KIND_LABELS)}
+    column_labels = {"day": _l("Date"), "kind": _l("Kind"), "name": _l("Name")}
 
 
 class IssueEventView(ReadOnlyModelView):
@@ -188,7 +255,7 @@ class IssueEventView(ReadOnlyModelView):
     }
 
 
-class SiteVisitView(ReadOnlyModelView):
+class SiteVisitView(IssueRecordView):
     column_list = ("arrived_at", "issue", "level", "outcome", "recorded_by", "departments")
     column_filters = ("level", choice_filter(SiteVisit.outcome, _l("Outcome"),
                                              VISIT_OUTCOME_LABELS), "arrived_at")
@@ -205,7 +272,7 @@ class SiteVisitView(ReadOnlyModelView):
     }
 
 
-class SymposiumView(ReadOnlyModelView):
+class SymposiumView(IssueRecordView):
     column_list = ("held_at", "issue", "agreed_deadline", "recorded_by")
     column_filters = ("held_at",)
     column_labels = {
@@ -219,7 +286,7 @@ class SymposiumView(ReadOnlyModelView):
     }
 
 
-class CallbackView(ReadOnlyModelView):
+class CallbackView(IssueRecordView):
     column_list = ("called_at", "issue", "called_by", "reached", "resolved_per_merchant",
                    "rating", "comments")
     column_filters = ("called_at", "reached",
@@ -249,6 +316,10 @@ def register(admin, db):
     admin.add_view(IssueEventView(IssueEvent, db, name=_l("Timeline (all issues)"),
                                   category=category, endpoint="issue_event"))
     ref = _l("Reference data")
+    admin.add_view(SlaPolicyView(SlaPolicy, db, name=_l("SLA policy"), category=ref,
+                                 endpoint="sla_policy"))
+    admin.add_view(CalendarDayView(CalendarDay, db, name=_l("Holiday calendar"), category=ref,
+                                   endpoint="calendar_day"))
     admin.add_view(ReferenceDataView(IssueCategory, db, name=_l("Issue categories"),
                                      category=ref, endpoint="issue_category"))
     admin.add_view(IssueSourceView(IssueSource, db, name=_l("Issue sources"), category=ref,

@@ -1,26 +1,281 @@
-"""Work queues: the specialists' dispatch board and the staff's callback queue."""
+"""Work queues: the specialists' dispatch board and the staff's callback queue.
 
+Both pages are read-only lists built by plain functions of the user and the time
+(:func:`dispatch_board`, :func:`callback_queue`); the only action, accepting an issue, goes
+through :func:`circle.issues.workflow.accept_issue`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
-from circle.accounts.models import Role
+from circle.accounts.models import Role, User
 from circle.adminkit import CircleBaseView
+from circle.extensions import db
+from circle.issues import sla, workflow
+from circle.issues.models import Issue, Status
+from circle.issues.register import parse_id
+from circle.merchants.models import Merchant
+from circle.permissions import scope_by_circle
+from circle.timeutil import utcnow
+
+#: The board's sections, in workflow order: every open status an escalated issue can have.
+BOARD_STATUSES = tuple(status for status in Status.OPEN if status != Status.REGISTERED)
+#: A section longer than this is cut (with a note): nobody works through more on one page.
+ROWS_PER_STATUS = 200
+CALLBACK_ROWS = 200
+UNREACHABLE_WINDOW = timedelta(days=30)
+
+# Worst first: the row takes the colour of its worse clock.
+_ALERT_ORDER = (sla.SlaState.OVERDUE, sla.SlaState.AT_RISK)
+
+
+@dataclass
+class BoardRow:
+    """One issue on the dispatch board with its two SLA states, computed once."""
+
+    issue: Issue
+    response: str | None
+    resolution: str | None
+    # Specialists an administrator may assign this issue to (empty for specialists).
+    assignees: list[User] = field(default_factory=list)
+
+    @property
+    def alert(self) -> str | None:
+        """``overdue`` or ``at_risk`` if either clock is, else ``None`` (for the row colour)."""
+        states = (self.response, self.resolution)
+        return next((state for state in _ALERT_ORDER if state in states), None)
+
+
+@dataclass
+class BoardSection:
+    """The board's rows of one status, most urgent first."""
+
+    status: str
+    rows: list[BoardRow]
+    total: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def _board_filter(user: User, stmt):
+    stmt = stmt.where(Issue.level >= 2, Issue.status.in_(BOARD_STATUSES))
+    return scope_by_circle(stmt, Issue.circle_id, user)
+
+
+def active_specialists() -> dict[int, list[User]]:
+    """Active hotline specialists by community id, by name (for the assignee choice)."""
+    by_community: dict[int, list[User]] = {}
+    users = db.session.scalars(
+        sa.select(User).where(User.role == Role.SPECIALIST, User.active)
+        .order_by(User.display_name, User.id)
+    )
+    for user in users:
+        if user.community_id is not None:
+            by_community.setdefault(user.community_id, []).append(user)
+    return by_community
+
+
+def dispatch_board(user: User, now: datetime, *,
+                   limit: int = ROWS_PER_STATUS) -> list[BoardSection]:
+    """The escalated, still open issues ``user`` may see, in one section per status.
+
+    Sections follow the workflow order and only statuses with issues appear. Within a
+    section rows are sorted by :func:`circle.issues.sla.urgency_key` (overdue first, then
+    the nearest resolution deadline); at most ``limit`` rows per section are loaded, the
+    most urgent ones. The query count does not grow with the number of rows.
+    """
+    totals = dict(db.session.execute(
+        _board_filter(user, sa.select(Issue.status, sa.func.count()))
+        .group_by(Issue.status)
+    ).all())
+    if not totals:
+        return []
+    # Rank within each status in SQL, in the order urgency_key gives (earliest deadline
+    # first, none last), so that the cut keeps the most urgent rows.
+    rank = sa.func.row_number().over(
+        partition_by=Issue.status,
+        order_by=(Issue.resolution_due_at.is_(None), Issue.resolution_due_at, Issue.id),
+    )
+    ranked = _board_filter(user, sa.select(Issue.id, rank.label("rank"))).subquery()
+    issues = db.session.scalars(
+        sa.select(Issue)
+        .join(ranked, ranked.c.id == Issue.id)
+        .where(ranked.c.rank <= limit)
+        .options(
+            joinedload(Issue.merchant).selectinload(Merchant.emergency_contacts),
+            joinedload(Issue.category),
+            joinedload(Issue.assignee),
+            joinedload(Issue.circle),
+        )
+    ).unique().all()
+    calendar = sla.load_calendar()
+    specialists = active_specialists() if user.role == Role.ADMIN else {}
+    by_status: dict[str, list[BoardRow]] = {}
+    for issue in sorted(issues, key=lambda issue: (sla.urgency_key(issue, now), issue.id)):
+        by_status.setdefault(issue.status, []).append(BoardRow(
+            issue=issue,
+            response=sla.response_state(issue, now, calendar),
+            resolution=sla.resolution_state(issue, now, calendar),
+            assignees=specialists.get(issue.circle.community_id, []),
+        ))
+    return [
+        BoardSection(status=status, rows=by_status.get(status, []), total=totals[status])
+        for status in BOARD_STATUSES
+        if totals.get(status)
+    ]
+
+
+@dataclass
+class CallbackRow:
+    """A resolved issue waiting for its callback, and how long it has waited."""
+
+    issue: Issue
+    waited: timedelta | None
+
+
+@dataclass
+class CallbackQueue:
+    """The rows shown (the longest waiting first) and the queue's figures."""
+
+    rows: list[CallbackRow]
+    waiting: int
+    unreachable_recently: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.waiting > len(self.rows)
+
+
+def callback_queue(user: User, now: datetime, *, limit: int = CALLBACK_ROWS) -> CallbackQueue:
+    """Resolved issues ``user`` may see, longest waiting first, with the queue's figures.
+
+    ``unreachable_recently`` counts the issues closed in the last 30 days because the
+    merchant could not be reached.
+    """
+    def waiting_filter(stmt):
+        return scope_by_circle(stmt.where(Issue.status == Status.RESOLVED), Issue.circle_id,
+                               user)
+
+    issues = db.session.scalars(
+        waiting_filter(sa.select(Issue))
+        .order_by(Issue.resolved_at.is_(None), Issue.resolved_at, Issue.id)
+        .limit(limit)
+        .options(joinedload(Issue.merchant))
+    ).all()
+    waiting = db.session.scalar(waiting_filter(sa.select(sa.func.count()).select_from(Issue)))
+    unreachable = db.session.scalar(scope_by_circle(
+        sa.select(sa.func.count()).select_from(Issue).where(
+            Issue.callback_unreachable,
+            Issue.status == Status.CLOSED,
+            Issue.closed_at >= now - UNREACHABLE_WINDOW,
+        ),
+        Issue.circle_id, user,
+    ))
+    rows = [CallbackRow(issue, now - issue.resolved_at if issue.resolved_at else None)
+            for issue in issues]
+    return CallbackQueue(rows=rows, waiting=waiting or 0, unreachable_recently=unreachable or 0)
+
+
+def waited_text(delta: timedelta | None) -> str:
+    """How long something has waited, to the hour (or minute, under an hour)."""
+    if delta is None:
+        return ""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return _("%(days)d d %(hours)d h", days=days, hours=hours)
+    if hours:
+        return _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    return _("%(minutes)d min", minutes=minutes)
+
+
+def issue_in_scope_or_404(user: User, issue_id: int) -> Issue:
+    """The issue with this id if ``user`` may see it; a 404 otherwise (nothing revealed)."""
+    issue = db.session.scalar(
+        scope_by_circle(sa.select(Issue).where(Issue.id == issue_id), Issue.circle_id, user)
+    )
+    if issue is None:
+        abort(404)
+    return issue
 
 
 class DispatchBoardView(CircleBaseView):
-    """Skeleton: to be built."""
+    """The hotline specialists' board: escalated issues by status, most urgent first."""
 
     allowed_roles = (Role.SPECIALIST, Role.ADMIN)
 
+    @property
+    def extra_css(self) -> list[str]:
+        return [url_for("static", filename="workflow.css")]
+
     @expose("/")
     def index(self):
-        return self.render("circle/dispatch.html")
+        """The board of the specialist's community (all communities for an admin)."""
+        now = utcnow()
+        sections = dispatch_board(current_user, now)
+        counts = {section.status: section.total for section in sections}
+        return self.render("circle/dispatch.html", sections=sections, counts=counts,
+                           board_statuses=BOARD_STATUSES, now=now,
+                           can_assign=current_user.role == Role.ADMIN)
+
+    @expose("/<int:issue_id>/accept", methods=("POST",))
+    def accept(self, issue_id: int):
+        """Accept an escalated issue: the specialist takes it, or an admin assigns it.
+
+        The form carries the ``version`` of the issue as shown, so an issue someone else
+        accepted meanwhile is refused instead of silently reassigned. The CSRF token is
+        checked by ``CSRFProtect`` before this runs.
+        """
+        actor = current_user._get_current_object()
+        issue = issue_in_scope_or_404(actor, issue_id)
+        back = redirect(url_for(".index", _anchor=f"status-{issue.status}"))
+        version = parse_id(request.form.get("version"))
+        if version is None:
+            flash(_("The page was out of date. Reload it and try again."), "error")
+            return back
+        assignee = None
+        if "assignee" in request.form:
+            assignee = db.session.get(User, parse_id(request.form["assignee"]) or 0)
+            if assignee is None:
+                flash(_("Choose the hotline specialist who takes the issue."), "error")
+                return back
+        try:
+            workflow.accept_issue(issue, actor, assignee=assignee, expected_version=version)
+        except workflow.WorkflowError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return back
+        flash(_("Issue #%(id)d accepted by %(name)s.", id=issue.id, name=str(issue.assignee)),
+              "success")
+        return redirect(url_for(".index", _anchor=f"status-{issue.status}"))
 
 
 class CallbackQueueView(CircleBaseView):
-    """Skeleton: to be built."""
+    """The callback staff's queue: resolved issues waiting for the call to the merchant."""
 
     allowed_roles = (Role.STAFF, Role.ADMIN)
 
+    @property
+    def extra_css(self) -> list[str]:
+        return [url_for("static", filename="workflow.css")]
+
     @expose("/")
     def index(self):
-        return self.render("circle/callbacks.html")
+        """Resolved issues of the staff's community, the longest waiting first."""
+        now = utcnow()
+        queue = callback_queue(current_user, now)
+        return self.render("circle/callbacks.html", queue=queue, waited_text=waited_text,
+                           max_attempts=workflow.CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE,
+                           unreachable_days=UNREACHABLE_WINDOW.days)

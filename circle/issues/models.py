@@ -62,12 +62,14 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class IssueCategory(ReferenceData, db.Model):
     """What an issue is about (power supply, property dispute, ...)."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "issue_category"
 
 
 class IssueSource(ReferenceData, db.Model):
     """How an issue reached us (12345 work order, walk-in, ...)."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "issue_source"
 
     # A 12345 hotline source asks for the city work-order number.
@@ -77,6 +79,7 @@ class IssueSource(ReferenceData, db.Model):
 class Issue(db.Model):
     """诉求/工单 — one merchant problem travelling through the four-level loop."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "issue"
     __table_args__ = (
         sa.CheckConstraint(_in("severity", Severity.ALL), name="severity"),
@@ -300,11 +303,13 @@ class SiteVisitPhoto(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     visit: Mapped[SiteVisit] = relationship(back_populates="photos")
+    uploaded_by: Mapped[User | None] = relationship()
 
 
 class SlaPolicy(db.Model):
     """Time budgets per severity (小事不过晌、大事不过夜、难事不过周), edited by an admin."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "sla_policy"
     __table_args__ = (
         sa.CheckConstraint(_in("severity", Severity.ALL), name="severity"),
@@ -333,6 +338,7 @@ class DayKind:
 class CalendarDay(db.Model):
     """An exception to the Monday–Friday week, from the official holiday schedule."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "calendar_day"
     __table_args__ = (sa.CheckConstraint(_in("kind", DayKind.ALL), name="kind"),)
 

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from circle.extensions import db
-from circle.issues.models import Issue, IssueEvent, Severity, Status
-from circle.timeutil import utcnow
+from circle.issues.models import Issue, IssueEvent, Severity
 
 
 def normalise_work_order_no(raw: str | None) -> str | None:
@@ -41,22 +40,6 @@ def issue_problem(issue: Issue) -> str | None:
             return _l("12345 work order %(no)s is already registered as issue #%(id)d.",
                       no=issue.work_order_no, id=clash)
     return None
-
-
-def prepare_new_issue(issue: Issue, actor) -> None:
-    """Fill in what a newly registered issue derives from its merchant and reporter."""
-    now = utcnow()
-    issue.circle_id = issue.merchant.circle_id
-    issue.circle = issue.merchant.circle
-    issue.reporter = actor
-    issue.reported_at = now
-    issue.status = Status.REGISTERED
-    issue.level = 1
-    issue.highest_level = 1
-    issue.events.append(
-        IssueEvent(actor=actor, created_at=now, action="register",
-                   to_status=Status.REGISTERED, to_level=1)
-    )
 
 
 def record_edit(issue: Issue, actor, changed: list[str]) -> None:

@@ -25,6 +25,7 @@ Any open issue can be put on hold (挂起, clocks pause) and resumed, or withdra
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,6 +57,13 @@ PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 MAX_PHOTOS_PER_VISIT = 6
 # Clocks on phones drift: an arrival a few minutes "in the future" is accepted.
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+def human_size(n: int) -> str:
+    """A byte count as people read it (5 MB, 64 KB)."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.3g} MB"
+    return f"{max(1, n // 1024)} KB"
 
 
 class WorkflowError(Exception):
@@ -124,6 +132,11 @@ def allowed_actions(issue: Issue, actor: User) -> set[str]:
     return {name for name in TRANSITIONS if _refusal(issue, actor, name) is None}
 
 
+def refusal(issue: Issue, actor: User, action: str) -> WorkflowError | None:
+    """Why ``actor`` may not take ``action`` on ``issue`` now, or ``None`` if they may."""
+    return _refusal(issue, actor, action)
+
+
 def _refusal(issue: Issue, actor: User, action: str):
     rule = TRANSITIONS[action]
     if actor is None or not actor.active or actor.role not in rule.roles:
@@ -156,11 +169,29 @@ def _event(issue: Issue, actor: User, action: str, now: datetime, *, from_status
 
 
 def _commit() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleIssue() from None
+    db.session.commit()
+
+
+def transition(func):
+    """Run a workflow step as one transaction: all of it, or nothing.
+
+    Any refusal or error rolls the session back, so a half-made change never lingers; a
+    conditional UPDATE that matched no row (someone else committed first, detected at
+    flush or at commit) becomes :class:`StaleIssue`.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except StaleDataError:
+            db.session.rollback()
+            raise StaleIssue() from None
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapper
 
 
 def _move(issue: Issue, actor: User, action: str, now: datetime, *, status: str | None = None,
@@ -184,6 +215,7 @@ def _required_text(value: str | None, message) -> str:
 
 # --- level 1: registration and the liaison's own handling -----------------------------------
 
+@transition
 def register_issue(actor: User, *, merchant, category, source, severity: str,
                    description: str, work_order_no: str | None = None,
                    now: datetime | None = None) -> Issue:
@@ -221,6 +253,7 @@ def register_issue(actor: User, *, merchant, category, source, severity: str,
     return issue
 
 
+@transition
 def resolve_at_level1(issue: Issue, actor: User, *, summary: str,
                       expected_version: int | None, now: datetime | None = None) -> Issue:
     """The liaison solved it themselves: resolved at level 1, awaiting the callback."""
@@ -234,6 +267,7 @@ def resolve_at_level1(issue: Issue, actor: User, *, summary: str,
     return issue
 
 
+@transition
 def escalate_to_community(issue: Issue, actor: User, *, note: str = "",
                           expected_version: int | None, now: datetime | None = None) -> Issue:
     """The liaison cannot solve it: hand it to the community hotline specialists (level 2)."""
@@ -247,6 +281,7 @@ def escalate_to_community(issue: Issue, actor: User, *, note: str = "",
 
 # --- level 2: the hotline specialist ----------------------------------------------------
 
+@transition
 def accept_issue(issue: Issue, actor: User, *, assignee: User | None = None,
                  expected_version: int | None, now: datetime | None = None) -> Issue:
     """A specialist takes the issue (or an admin/specialist assigns it to a colleague)."""
@@ -272,12 +307,13 @@ def _photo(upload, actor: User, max_bytes: int) -> SiteVisitPhoto:
     if content_type is None:
         raise InvalidInput(_l("Photos must be JPEG or PNG images."))
     if len(data) > max_bytes:
-        raise InvalidInput(_l("Each photo may be at most %(mb)d MB.",
-                              mb=max_bytes // (1024 * 1024)))
+        raise InvalidInput(_l("Each photo may be at most %(limit)s.",
+                              limit=human_size(max_bytes)))
     return SiteVisitPhoto(content_type=content_type, size=len(data), data=data,
                           original_name=(filename or "")[:200], uploaded_by=actor)
 
 
+@transition
 def record_site_visit(issue: Issue, actor: User, *, arrived_at: datetime, outcome: str,
                       findings: str = "", summary: str = "", attendees=(), departments=(),
                       photos=(), photo_max_bytes: int = 5 * 1024 * 1024,
@@ -294,7 +330,8 @@ def record_site_visit(issue: Issue, actor: User, *, arrived_at: datetime, outcom
         raise InvalidInput(_l("Choose the outcome of the visit."))
     if arrived_at is None or arrived_at > now + CLOCK_SKEW:
         raise InvalidInput(_l("The arrival time cannot be in the future."))
-    if arrived_at < issue.reported_at:
+    # Arrival times are typed to the minute; the report time has seconds.
+    if arrived_at < issue.reported_at.replace(second=0, microsecond=0):
         raise InvalidInput(_l("The arrival time cannot be before the issue was reported."))
     departments = list(departments)
     level = issue.level
@@ -332,6 +369,7 @@ def record_site_visit(issue: Issue, actor: User, *, arrived_at: datetime, outcom
     return visit
 
 
+@transition
 def escalate_to_joint_office(issue: Issue, actor: User, *, departments, note: str = "",
                              expected_version: int | None,
                              now: datetime | None = None) -> Issue:
@@ -349,6 +387,7 @@ def escalate_to_joint_office(issue: Issue, actor: User, *, departments, note: st
     return issue
 
 
+@transition
 def escalate_to_symposium(issue: Issue, actor: User, *, note: str = "",
                           expected_version: int | None, now: datetime | None = None) -> Issue:
     """Level 4: the joint office could not solve it; a symposium will agree a deadline."""
@@ -360,6 +399,7 @@ def escalate_to_symposium(issue: Issue, actor: User, *, note: str = "",
     return issue
 
 
+@transition
 def record_symposium(issue: Issue, actor: User, *, held_at: datetime, agreed_deadline: datetime,
                      participants: str = "", minutes: str = "", departments=(),
                      expected_version: int | None,
@@ -369,8 +409,11 @@ def record_symposium(issue: Issue, actor: User, *, held_at: datetime, agreed_dea
     _check(issue, actor, "symposium", expected_version)
     if held_at is None or held_at > now + CLOCK_SKEW:
         raise InvalidInput(_l("The symposium date cannot be in the future."))
-    if agreed_deadline is None or agreed_deadline <= held_at:
-        raise InvalidInput(_l("The agreed deadline must be after the symposium."))
+    if held_at < issue.reported_at.replace(second=0, microsecond=0):
+        raise InvalidInput(_l("The symposium cannot be before the issue was reported."))
+    if agreed_deadline is None or agreed_deadline <= max(held_at, now):
+        raise InvalidInput(_l("The agreed deadline must be in the future, after the "
+                              "symposium."))
     symposium = Symposium(held_at=held_at, agreed_deadline=agreed_deadline,
                           participants=(participants or "").strip(),
                           minutes=(minutes or "").strip(), departments=list(departments),
@@ -387,6 +430,7 @@ def record_symposium(issue: Issue, actor: User, *, held_at: datetime, agreed_dea
     return symposium
 
 
+@transition
 def resolve_issue(issue: Issue, actor: User, *, summary: str, expected_version: int | None,
                   now: datetime | None = None) -> Issue:
     """Mark the issue resolved (levels 2–4); it now waits for the callback."""
@@ -402,6 +446,7 @@ def resolve_issue(issue: Issue, actor: User, *, summary: str, expected_version: 
 
 # --- at any level: hold, resume, withdraw -------------------------------------------------
 
+@transition
 def put_on_hold(issue: Issue, actor: User, *, reason: str, expected_version: int | None,
                 now: datetime | None = None) -> Issue:
     """挂起: waiting on the merchant or a third party; the SLA clocks pause."""
@@ -415,6 +460,7 @@ def put_on_hold(issue: Issue, actor: User, *, reason: str, expected_version: int
     return issue
 
 
+@transition
 def resume_issue(issue: Issue, actor: User, *, note: str = "", expected_version: int | None,
                  now: datetime | None = None) -> Issue:
     """Continue a held issue where it was; its deadlines move out by the time on hold."""
@@ -428,6 +474,7 @@ def resume_issue(issue: Issue, actor: User, *, note: str = "", expected_version:
     return issue
 
 
+@transition
 def withdraw_issue(issue: Issue, actor: User, *, reason: str, expected_version: int | None,
                    now: datetime | None = None) -> Issue:
     """Withdraw a duplicate or invalid issue (with the reason); it leaves every queue."""
@@ -444,6 +491,7 @@ def withdraw_issue(issue: Issue, actor: User, *, reason: str, expected_version: 
 
 # --- after resolution: the callback -------------------------------------------------------
 
+@transition
 def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool | None = None,
                     rating: str | None = None, comments: str = "",
                     called_at: datetime | None = None, expected_version: int | None,
@@ -462,6 +510,8 @@ def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool 
     _check(issue, actor, "callback", expected_version)
     if called_at > now + CLOCK_SKEW:
         raise InvalidInput(_l("The call time cannot be in the future."))
+    if issue.resolved_at and called_at < issue.resolved_at.replace(second=0, microsecond=0):
+        raise InvalidInput(_l("The call time cannot be before the issue was resolved."))
     comments = (comments or "").strip()
     callback = Callback(called_at=called_at, called_by=actor, reached=bool(reached),
                         comments=comments, round=issue.rehandle_count or 0)

@@ -4,8 +4,14 @@ from flask_admin.model.form import InlineFormAdmin
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+import sqlalchemy as sa
+from flask_login import current_user
+from wtforms.validators import ValidationError
+
+from circle.accounts.models import Role, User
 from circle.adminkit import (
-    CircleModelView,
+    ScopedModelView,
+    restrict_to_user,
     CommunityFilter,
     CreditCode,
     PhoneNumber,
@@ -13,7 +19,9 @@ from circle.adminkit import (
     related_filter,
 )
 from circle.merchants.models import EmergencyContact, Merchant
+from circle.extensions import db
 from circle.org.models import BusinessCircle
+from circle.permissions import circle_in_scope, scope_communities
 
 
 def contacts_formatter(view, context, model, name):
@@ -31,9 +39,26 @@ def contacts_formatter(view, context, model, name):
     return Markup('<ul class="list-unstyled mb-0">{}</ul>').format(Markup("").join(items))
 
 
+def circles_for_user():
+    """The business circles the signed-in user may put merchants in."""
+    stmt = restrict_to_user(sa.select(BusinessCircle), BusinessCircle, current_user)
+    return db.session.scalars(stmt.order_by(BusinessCircle.name)).all()
+
+
+def specialists_for_user():
+    """Active hotline specialists a merchant may keep as emergency contact."""
+    stmt = sa.select(User).where(User.role == Role.SPECIALIST, User.active)
+    if current_user.role != Role.ADMIN:
+        stmt = scope_communities(stmt, User.community_id, current_user)
+    return db.session.scalars(stmt.order_by(User.display_name)).all()
+
+
 class EmergencyContactInline(InlineFormAdmin):
     form_columns = ("id", "priority", "name", "phone", "relation", "user")
-    form_args = {"phone": {"validators": [PhoneNumber()]}}
+    form_args = {
+        "phone": {"validators": [PhoneNumber()]},
+        "user": {"query_factory": specialists_for_user},
+    }
     form_label = _l("Emergency contact")
     column_labels = {
         "priority": _l("Priority"),
@@ -44,7 +69,9 @@ class EmergencyContactInline(InlineFormAdmin):
     }
 
 
-class MerchantView(CircleModelView):
+class MerchantView(ScopedModelView):
+    create_roles = edit_roles = (Role.ADMIN, Role.SPECIALIST, Role.LIAISON)
+    delete_roles = (Role.ADMIN,)
     column_list = ("shop_name", "owner_name", "phone", "circle", "business_category",
                    "emergency_contacts", "active", "updated_at")
     column_details_list = ("shop_name", "owner_name", "phone", "address", "circle",
@@ -65,6 +92,7 @@ class MerchantView(CircleModelView):
                     "business_category", "credit_code", "active")
     form_args = {
         "phone": {"validators": [PhoneNumber()]},
+        "circle": {"query_factory": circles_for_user},
         "credit_code": {"validators": [CreditCode()],
                         "description": _l("Optional. 18 characters, printed on the business "
                                           "licence.")},
@@ -86,6 +114,12 @@ class MerchantView(CircleModelView):
         "created_at": _l("Created at"),
         "updated_at": _l("Updated at"),
     }
+
+
+    def on_model_change(self, form, model, is_created):
+        # The circle choices are already limited; this guards any other way in.
+        if not circle_in_scope(current_user, model.circle_id or getattr(model.circle, "id", None)):
+            raise ValidationError("circle outside scope")
 
 
 def register(admin, db):

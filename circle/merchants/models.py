@@ -16,6 +16,7 @@ from circle.timeutil import UTCDateTime, utcnow
 class Merchant(db.Model):
     """A shop or small business in a business circle."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "merchant"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +48,7 @@ class Merchant(db.Model):
 class EmergencyContact(db.Model):
     """Someone a merchant calls first when something goes wrong, in priority order."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "emergency_contact"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,6 +14,7 @@ from circle.timeutil import UTCDateTime, utcnow
 class Community(db.Model):
     """社区 — a residential community that runs one or more business circles."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "community"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,6 +34,7 @@ class Community(db.Model):
 class BusinessCircle(db.Model):
     """商圈 — a shop street or cluster of shops within a community."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "business_circle"
     __table_args__ = (sa.UniqueConstraint("community_id", "name"),)
 
@@ -70,12 +72,14 @@ class ReferenceData:
 class DepartmentKind(ReferenceData, db.Model):
     """The kinds of department (power supply, property company, ...)."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "department_kind"
 
 
 class Department(db.Model):
     """职能部门/单位 — a department or unit convened for a joint on-site office."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "department"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +108,7 @@ class MemberRole:
 class CircleMember(db.Model):
     """A public advisor (群众建议员) or opinion collector (民意收集员) of a circle."""
 
+    __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "circle_member"
     __table_args__ = (
         sa.CheckConstraint("role IN ('advisor', 'collector')", name="role"),
