@@ -22,7 +22,7 @@ run: $(BIN)/.installed
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # Production-style server (see README): workers from WEB_CONCURRENCY.
 serve: $(BIN)/.installed

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
+from flask import request
 from flask_login import current_user
 
 from circle.adminkit import CircleIndexView
@@ -91,6 +92,8 @@ def init_admin(app) -> Admin:
         name=_l("Red Business Circle"),
         theme=Bootstrap4Theme(base_template="admin/circle_base.html", fluid=True),
         index_view=HomeView(name=_l("Overview"), url="/admin"),
+        # Flask-Admin's own <script> tags carry the CSP nonce of the request.
+        csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""),
     )
     register_workflow_views(admin)
     merchants_admin.register(admin, db)

@@ -65,4 +65,15 @@ def from_environment(instance_path: str) -> dict:
         # Six on-site photos of up to 5 MB each must fit in one visit form.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
         "FLASK_ADMIN_FLUID_LAYOUT": True,
+        # Login throttling. memory:// counts per process; with several workers or hosts use
+        # Redis (redis://127.0.0.1:6379/0) so that every process shares the counts.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "CIRCLE_LOGIN_LIMIT_PER_ACCOUNT": os.environ.get(
+            "CIRCLE_LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes;20 per day"),
+        "CIRCLE_LOGIN_LIMIT_PER_IP": os.environ.get("CIRCLE_LOGIN_LIMIT_PER_IP",
+                                                    "30 per 5 minutes"),
+        # Number of reverse proxies in front of the app whose X-Forwarded-* to trust
+        # (the client address feeds the per-IP login limit and the audit log).
+        "CIRCLE_PROXY_COUNT": int(os.environ.get("CIRCLE_PROXY_COUNT", 0)),
     }

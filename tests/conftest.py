@@ -21,11 +21,53 @@ from circle.extensions import db as _db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 _pg_schema_ready = False
+_worker_url: str | None = None
+
+
+def _server_engine(url):
+    return sa.create_engine(sa.make_url(url), isolation_level="AUTOCOMMIT")
+
+
+def database_url_for_tests() -> str | None:
+    """The PostgreSQL database for this test process.
+
+    Under pytest-xdist each worker gets its own database next to ``TEST_DATABASE_URL``
+    (``<name>_gw0``, ...), created on first use and dropped when the worker finishes, so that
+    workers never truncate each other's tables.
+    """
+    global _worker_url
+    if not TEST_DATABASE_URL:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = normalise_database_url(TEST_DATABASE_URL)
+    if not worker:
+        return base
+    if _worker_url is None:
+        url = sa.make_url(base)
+        name = f"{url.database}_{worker}"
+        engine = _server_engine(base)
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        _worker_url = url.set(database=name).render_as_string(hide_password=False)
+    return _worker_url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_worker_database():
+    yield
+    if _worker_url:
+        engine = _server_engine(normalise_database_url(TEST_DATABASE_URL))
+        with engine.connect() as conn:
+            name = sa.make_url(_worker_url).database
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
 
 
 def make_app(tmp_path, **overrides):
     """Create an app for a test, on a fresh SQLite file or the PostgreSQL test database."""
-    url = normalise_database_url(TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}")
+    url = database_url_for_tests() or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     config = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,

@@ -9,14 +9,14 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from circle.extensions import db
-from tests.conftest import TEST_DATABASE_URL, make_app
+from tests.conftest import make_app, database_url_for_tests
 
 
 @pytest.fixture
 def empty_app(tmp_path):
     """An app on a brand-new, empty database (a scratch PostgreSQL database when testing
     on PostgreSQL, so the shared test database is left alone)."""
-    if not TEST_DATABASE_URL:
+    if not database_url_for_tests():
         yield make_app(tmp_path)
         return
     base = sa.make_url(make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -12,7 +12,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from circle.accounts.models import User
-from circle.extensions import db
+from circle.extensions import db, limiter
 from circle.i18n import safe_next
 from circle.timeutil import utcnow
 
@@ -37,7 +37,21 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def _login_account_key() -> str:
+    """Throttle by the account being tried, whatever address the attempts come from."""
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:50]
+
+
+def _failed(response) -> bool:
+    # A successful login redirects; a failed one shows the form again.
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["CIRCLE_LOGIN_LIMIT_PER_IP"], methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["CIRCLE_LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_login_account_key, deduct_when=_failed)
 def login():
     """Show the login form and sign the user in."""
     if current_user.is_authenticated:

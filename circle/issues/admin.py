@@ -143,10 +143,6 @@ class IssueView(ScopedModelView):
     can_create = False
     form_columns = ("category", "source", "work_order_no", "description")
     form_choices = {"severity": choices(SEVERITY_LABELS)}
-    form_ajax_refs = {
-        "merchant": {"fields": ("shop_name", "owner_name", "phone"), "page_size": 10,
-                     "minimum_input_length": 0},
-    }
     form_args = {
         "work_order_no": {"description": _l("Required for 12345 hotline work orders.")},
         # Deactivated reference rows stay on old issues but are not offered for new ones.

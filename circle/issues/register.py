@@ -27,7 +27,8 @@ from circle.issues.admin import active_rows
 from circle.issues.models import IssueCategory, IssueSource, Severity, SlaPolicy
 from circle.labels import SEVERITY_LABELS, duration_label
 from circle.merchants.models import Merchant
-from circle.permissions import scope_by_circle
+from circle.permissions import may_see_full_phone, scope_by_circle
+from circle.validators import mask_phone
 
 MERCHANTS_PER_PAGE = 20
 # Deep paging through a search is never useful on a phone; the cap keeps OFFSET cheap.
@@ -57,9 +58,13 @@ def parse_id(value) -> int | None:
     return None
 
 
-def merchant_label(merchant: Merchant) -> str:
-    """How a merchant reads in the picker: enough to tell two similar shops apart."""
-    parts = (merchant.shop_name, merchant.owner_name, merchant.phone,
+def merchant_label(merchant: Merchant, user: User | None = None) -> str:
+    """How a merchant reads in the picker: enough to tell two similar shops apart.
+
+    The phone is masked for roles that do not telephone merchants.
+    """
+    phone = merchant.phone if may_see_full_phone(user) else mask_phone(merchant.phone)
+    parts = (merchant.shop_name, merchant.owner_name, phone,
              merchant.circle.name if merchant.circle else "")
     return " · ".join(part for part in parts if part)
 
@@ -197,7 +202,7 @@ class RegisterIssueForm(FlaskForm):
         merchant = self.merchant_row or merchant_for(self.actor, self.merchant.data)
         self.merchant.choices = [("", "")]
         if merchant is not None:
-            self.merchant.choices.append((merchant.id, merchant_label(merchant)))
+            self.merchant.choices.append((merchant.id, merchant_label(merchant, current_user)))
         else:
             self.merchant.data = None
 
@@ -266,6 +271,6 @@ class RegisterIssueView(CircleBaseView):
         ).all()
         more = len(rows) > MERCHANTS_PER_PAGE and page < MAX_SEARCH_PAGE
         return jsonify(
-            results=[{"id": m.id, "text": merchant_label(m)} for m in rows[:MERCHANTS_PER_PAGE]],
+            results=[{"id": m.id, "text": merchant_label(m, current_user)} for m in rows[:MERCHANTS_PER_PAGE]],
             pagination={"more": more},
         )
