@@ -21,6 +21,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    from circle.api import init_api
+
+    init_api(app)
     register_errorhandlers(app)
     register_commands(app)
     register_template_context(app)

@@ -59,7 +59,9 @@ class HomeView(CircleIndexView):
 
     @expose("/")
     def index(self):
-        return self.render("admin/index.html", figures=open_issue_figures(current_user))
+        from circle.reports.dashboard import dashboard_context
+
+        return self.render("admin/index.html", **dashboard_context(current_user, request.args))
 
 
 def register_workflow_views(admin: Admin) -> None:
@@ -74,6 +76,14 @@ def register_workflow_views(admin: Admin) -> None:
                                      url="/admin/dispatch"))
     admin.add_view(CallbackQueueView(name=_l("Callback queue"), endpoint="callbacks",
                                      url="/admin/callbacks"))
+    from circle.reports.export import SatisfactionExportView
+    from circle.reports.merchant_import import MerchantImportView
+
+    admin.add_view(SatisfactionExportView(name=_l("Satisfaction export"),
+                                          category=_l("Reports"), endpoint="satisfaction_export",
+                                          url="/admin/satisfaction-export"))
+    admin.add_view(MerchantImportView(name=_l("Import merchants"), endpoint="merchant_import",
+                                      url="/admin/merchant-import"))
     # The desk is reached from lists and boards, not from the menu.
     admin.add_view(IssueDeskView(name=_l("Issue"), endpoint="desk", url="/admin/desk"))
 
@@ -101,4 +111,7 @@ def init_admin(app) -> Admin:
     org_admin.register(admin, db)
     accounts_admin.register(admin, db)
     audit_admin.register(admin, db)
+    from circle.api import admin as api_admin
+
+    api_admin.register(admin, db)
     return admin

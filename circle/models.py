@@ -1,6 +1,7 @@
 """Import every model so that metadata is complete (for Alembic and ``create_all``)."""
 
 from circle.accounts.models import Role, User, user_circle  # noqa: F401
+from circle.api import models as _api_models  # noqa: F401  (API tokens)
 from circle.audit.models import AuditAction, AuditRecord  # noqa: F401
 from circle.issues.models import (  # noqa: F401
     CalendarDay,

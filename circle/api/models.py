@@ -1,0 +1,1 @@
+"""API tokens (skeleton: to be built)."""
