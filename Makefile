@@ -24,10 +24,10 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
-# Production-style server (see README): workers from WEB_CONCURRENCY.
+# Production-style server (see README): settings in gunicorn.conf.py, from the environment.
 serve: $(BIN)/.installed
 	$(BIN)/flask --app app circle bootstrap --no-demo
-	$(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-2} --bind $(HOST):$(PORT) app:app
+	GUNICORN_BIND=$${GUNICORN_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn app:app
 
 # Re-extract UI strings and recompile the Chinese catalogue after changing them.
 translations: $(BIN)/.installed

@@ -120,10 +120,12 @@ def load_user(identity: str):
 
 def register_blueprints(app: Flask) -> None:
     from circle.accounts.views import bp as auth_bp
+    from circle.health import bp as health_bp
     from circle.i18n import bp as i18n_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(i18n_bp)
+    app.register_blueprint(health_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

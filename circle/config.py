@@ -44,6 +44,22 @@ def load_secret_key(instance_path: str) -> str:
     return key
 
 
+def engine_options(url: str) -> dict:
+    """Connection pool settings: pre-ping everywhere; a pool sized per worker for servers.
+
+    Each gunicorn worker has its own pool, so the server sees at most
+    workers × (CIRCLE_DB_POOL_SIZE + CIRCLE_DB_MAX_OVERFLOW) connections.
+    """
+    options = {"pool_pre_ping": True}
+    if url.startswith(("postgres", "postgresql")):
+        options.update(
+            pool_size=int(os.environ.get("CIRCLE_DB_POOL_SIZE", 5)),
+            max_overflow=int(os.environ.get("CIRCLE_DB_MAX_OVERFLOW", 5)),
+            pool_recycle=int(os.environ.get("CIRCLE_DB_POOL_RECYCLE", 1800)),
+        )
+    return options
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the configuration mapping from environment variables."""
     default_db = "sqlite:///" + str(Path(instance_path) / "circle.sqlite3")
@@ -51,7 +67,7 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL", default_db)
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(os.environ.get("DATABASE_URL", "")),
         "CIRCLE_TIMEZONE": os.environ.get("CIRCLE_TIMEZONE", "Asia/Shanghai"),
         "CIRCLE_LOCALE": os.environ.get("CIRCLE_LOCALE", "zh_CN"),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -65,6 +81,8 @@ def from_environment(instance_path: str) -> dict:
         # Six on-site photos of up to 5 MB each must fit in one visit form.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
         "FLASK_ADMIN_FLUID_LAYOUT": True,
+        # Static files are fingerprinted by their ?v= query or rarely change: cache a day.
+        "SEND_FILE_MAX_AGE_DEFAULT": int(os.environ.get("CIRCLE_STATIC_MAX_AGE", 86400)),
         # Login throttling. memory:// counts per process; with several workers or hosts use
         # Redis (redis://127.0.0.1:6379/0) so that every process shares the counts.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
