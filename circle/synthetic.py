@@ -1,0 +1,390 @@
+"""Synthetic, reproducible city-scale data for benchmarks: ``flask circle gen-synthetic``.
+
+Realistic enough to exercise every query path: Chinese shop and person names, valid phones
+and credit codes, issues in every status and level spread over two years, their timelines,
+site visits, symposiums and callbacks with a realistic rating mix — written with bulk
+Core inserts (explicit ids, executemany in batches), not ORM objects, so a million issues
+take minutes. Deadlines follow the SLA policy in calendar time.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from circle.accounts.models import Role, User, user_circle
+from circle.extensions import db
+from circle.issues.models import (
+    Callback,
+    Issue,
+    IssueCategory,
+    IssueEvent,
+    IssueSource,
+    SiteVisit,
+    SlaPolicy,
+    Status,
+    Symposium,
+)
+from circle.merchants.models import EmergencyContact, Merchant
+from circle.org.models import BusinessCircle, Community
+from circle.timeutil import utcnow
+from circle.validators import CREDIT_CODE_CHARS, credit_code_check_char
+
+MERCHANTS_PER_CIRCLE = 100
+CIRCLES_PER_COMMUNITY = 20
+SYNTHETIC_PASSWORD = "synthetic-bench-2024"
+
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾田董袁潘于蒋蔡余杜叶程"
+_GIVEN = ("建华", "秀英", "志强", "丽娟", "海燕", "文博", "玉梅", "国庆", "春霞", "明", "磊",
+          "敏", "婷婷", "伟", "芳", "军", "静", "强", "晓东", "红梅", "德明", "桂兰", "立新",
+          "凤英", "宏伟", "雪梅", "俊杰", "慧", "淑珍", "振国", "保华", "金凤", "子涵", "浩然")
+_SHOP_WORDS = ("鑫源", "惠民", "福满", "兴旺", "好邻居", "万家", "金桥", "华联", "利民", "佳佳",
+               "永盛", "宏达", "新天地", "家和", "康乐", "四季", "百信", "顺发", "聚福", "阳光")
+_SHOP_KINDS = (("超市", "零售"), ("便利店", "零售"), ("冷冻食品店", "食品"), ("饺子馆", "餐饮"),
+               ("面馆", "餐饮"), ("烧烤店", "餐饮"), ("理发店", "美发"), ("药店", "医药"),
+               ("五金店", "五金"), ("水果店", "生鲜"), ("奶茶店", "饮品"), ("洗衣店", "生活服务"),
+               ("手机维修", "维修"), ("眼镜店", "眼镜"), ("宠物店", "宠物"), ("快递驿站", "快递"),
+               ("建材店", "建材"), ("母婴店", "母婴"), ("烟酒店", "零售"), ("文具店", "文具"))
+_STREETS = ("经十西路", "长清大学路", "海棠路", "紫薇路", "丹凤街", "峰山路", "芙蓉路", "清河街")
+_PROBLEMS = ("门店频繁跳闸，冷柜断电", "店门口下水道堵塞返味", "物业擅自提高公摊电费",
+             "营业执照地址变更咨询", "门前占道经营影响通行", "油烟净化设施整改咨询",
+             "燃气表计量异常", "消防通道被杂物占用", "夜间施工噪音扰民", "供水压力不足")
+_MOBILE = ("134", "135", "137", "138", "139", "150", "151", "152", "155", "156", "158", "159",
+           "176", "177", "181", "182", "186", "187", "188", "189", "199")
+# Status mix of a mature deployment: most issues long closed, a working set still open.
+_STATUS_WEIGHTS = ((Status.CLOSED, 78), (Status.RESOLVED, 6), (Status.REGISTERED, 3),
+                   (Status.ESCALATED, 2), (Status.DISPATCHED, 2), (Status.ON_SITE, 2),
+                   (Status.JOINT_OFFICE, 1.5), (Status.SYMPOSIUM, 0.5), (Status.ON_HOLD, 1),
+                   (Status.WITHDRAWN, 4))
+_RATING_WEIGHTS = (("very_satisfied", 45), ("satisfied", 33), ("basically_satisfied", 13),
+                   ("dissatisfied", 6), ("very_dissatisfied", 3))
+_SEVERITY_WEIGHTS = (("small", 60), ("big", 32), ("hard", 8))
+
+
+def _weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs)
+    return rng.choices(values, weights=weights, k=1)[0]
+
+
+@dataclass
+class _Ids:
+    """Next free primary key per table (ids are assigned here, not by the database)."""
+
+    merchant: int
+    contact: int
+    issue: int
+    event: int
+    visit: int
+    symposium: int
+    callback: int
+
+
+def _next_id(model) -> int:
+    return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+
+
+def _mobile(rng: random.Random) -> str:
+    return rng.choice(_MOBILE) + f"{rng.randrange(10 ** 8):08d}"
+
+
+def _credit_code(rng: random.Random, serial: int) -> str:
+    body = "92370113MA" + "".join(CREDIT_CODE_CHARS[(serial // 31 ** k) % 31] for k in range(7))
+    return body + credit_code_check_char(body)
+
+
+def _insert(model_or_table, rows: list[dict]) -> None:
+    if rows:
+        table = getattr(model_or_table, "__table__", model_or_table)
+        db.session.execute(sa.insert(table), rows)
+
+
+def _organisation(rng, merchants: int, seed: int, password_hash: str):
+    """Communities, circles and accounts sized for ``merchants``; returns what issues need."""
+    circles_needed = max(1, -(-merchants // MERCHANTS_PER_CIRCLE))
+    communities = max(1, -(-circles_needed // CIRCLES_PER_COMMUNITY))
+    tag = f"S{seed}"
+    circle_ids, liaison_of, specialist_of, staff_of, community_of = [], {}, {}, {}, {}
+    for c in range(communities):
+        community = Community(name=f"合成社区{tag}-{c + 1:03d}", address="济南市长清区")
+        db.session.add(community)
+        db.session.flush()
+        specialist = User(username=f"syn{tag}-zy{c + 1}", display_name=_person(rng),
+                          phone=_mobile(rng), role=Role.SPECIALIST, community=community,
+                          password_hash=password_hash, active=True)
+        staff = User(username=f"syn{tag}-hf{c + 1}", display_name=_person(rng),
+                     phone=_mobile(rng), role=Role.STAFF, community=community,
+                     password_hash=password_hash, active=True)
+        db.session.add_all([specialist, staff])
+        db.session.flush()
+        for k in range(min(CIRCLES_PER_COMMUNITY, circles_needed - len(circle_ids))):
+            circle = BusinessCircle(name=f"{rng.choice(_STREETS)}商圈{c + 1}-{k + 1}",
+                                    community=community)
+            db.session.add(circle)
+            db.session.flush()
+            liaison = User(username=f"syn{tag}-ll{c + 1}-{k + 1}", display_name=_person(rng),
+                           phone=_mobile(rng), role=Role.LIAISON, password_hash=password_hash,
+                           active=True)
+            db.session.add(liaison)
+            db.session.flush()
+            _insert(user_circle, [{"user_id": liaison.id, "circle_id": circle.id}])
+            circle_ids.append(circle.id)
+            liaison_of[circle.id] = liaison.id
+            specialist_of[circle.id] = specialist.id
+            staff_of[circle.id] = staff.id
+            community_of[circle.id] = community.id
+    return circle_ids, liaison_of, specialist_of, staff_of
+
+
+def _merchants(rng, count: int, circle_ids, ids: _Ids, now: datetime, bar) -> list[tuple]:
+    """Insert merchants and their emergency contacts; returns (merchant id, circle id)."""
+    created, batch, contacts = [], [], []
+    for n in range(count):
+        circle_id = circle_ids[n // MERCHANTS_PER_CIRCLE % len(circle_ids)]
+        word, (kind, category) = rng.choice(_SHOP_WORDS), rng.choice(_SHOP_KINDS)
+        merchant_id = ids.merchant
+        ids.merchant += 1
+        owner = _person(rng)
+        batch.append({
+            "id": merchant_id, "shop_name": f"{word}{kind}{n + 1}", "owner_name": owner,
+            "phone": _mobile(rng), "address": f"{rng.choice(_STREETS)}{rng.randint(1, 999)}号",
+            "circle_id": circle_id, "business_category": category,
+            "credit_code": _credit_code(rng, merchant_id) if rng.random() < 0.5 else None,
+            "active": rng.random() > 0.03, "created_at": now - timedelta(days=800),
+            "updated_at": now - timedelta(days=rng.randint(0, 800)),
+        })
+        contacts.append({"id": ids.contact, "merchant_id": merchant_id, "priority": 1,
+                         "name": owner[0] + rng.choice(_GIVEN), "phone": _mobile(rng),
+                         "relation": rng.choice(("配偶", "儿子", "女儿", "店长"))})
+        ids.contact += 1
+        created.append((merchant_id, circle_id))
+        if len(batch) >= 5000:
+            _insert(Merchant, batch)
+            _insert(EmergencyContact, contacts)
+            bar.update(len(batch))
+            batch, contacts = [], []
+    _insert(Merchant, batch)
+    _insert(EmergencyContact, contacts)
+    bar.update(len(batch))
+    return created
+
+
+def _issue_rows(rng, n, merchant, refs, now, ids: _Ids):
+    """One issue with its events, visits, symposium and callbacks, as insert dicts."""
+    merchant_id, circle_id = merchant
+    liaison, specialist, staff = (refs["liaison"][circle_id], refs["specialist"][circle_id],
+                                  refs["staff"][circle_id])
+    status = _weighted(rng, _STATUS_WEIGHTS)
+    severity = _weighted(rng, _SEVERITY_WEIGHTS)
+    respond, resolve = refs["policy"][severity]
+    # Two years of history, the open ones recent.
+    age_days = rng.uniform(0, 730) if status in (Status.CLOSED, Status.WITHDRAWN) else \
+        rng.uniform(0, 20)
+    reported = now - timedelta(days=age_days, minutes=rng.randint(0, 600))
+    source_id, hotline = rng.choice(refs["sources"])
+    issue_id = ids.issue
+    ids.issue += 1
+    level = {Status.REGISTERED: 1, Status.JOINT_OFFICE: 3, Status.SYMPOSIUM: 4}.get(status)
+    if level is None:
+        level = rng.choices((1, 2, 3, 4), weights=(35, 50, 12, 3))[0] if status in (
+            Status.CLOSED, Status.RESOLVED, Status.WITHDRAWN) else 2
+    events, visits, symposiums, callbacks = [], [], [], []
+    clock = reported
+
+    def event(action, to_status, to_level, from_status, from_level, actor, minutes, note=""):
+        nonlocal clock
+        clock = min(clock + timedelta(minutes=minutes), now)
+        events.append({"id": ids.event, "issue_id": issue_id, "actor_id": actor,
+                       "created_at": clock, "action": action, "from_status": from_status,
+                       "to_status": to_status, "from_level": from_level, "to_level": to_level,
+                       "note": note})
+        ids.event += 1
+
+    event("register", Status.REGISTERED, 1, None, None, liaison, 0)
+    first_on_site = resolved = closed = None
+    assignee = None
+    current, current_level = Status.REGISTERED, 1
+    if level >= 2 and status != Status.REGISTERED:
+        event("escalate", Status.ESCALATED, 2, current, 1, liaison, rng.randint(5, 60))
+        current, current_level = Status.ESCALATED, 2
+        if status != Status.ESCALATED:
+            assignee = specialist
+            event("accept", Status.DISPATCHED, 2, current, 2, specialist, rng.randint(2, 30))
+            current = Status.DISPATCHED
+            if status != Status.DISPATCHED:
+                event("arrive", Status.ON_SITE, 2, current, 2, specialist,
+                      rng.randint(10, int(respond * 1.3) + 10))
+                first_on_site = clock
+                current = Status.ON_SITE
+                visits.append({"id": ids.visit, "issue_id": issue_id, "level": 2,
+                               "arrived_at": clock, "findings": "现场查看",
+                               "outcome": "resolved" if level == 2 else "escalate",
+                               "recorded_by_id": specialist, "created_at": clock})
+                ids.visit += 1
+                if level >= 3 and status != Status.ON_SITE:
+                    event("joint_office", Status.JOINT_OFFICE, 3, current, 2, specialist,
+                          rng.randint(60, 600))
+                    current, current_level = Status.JOINT_OFFICE, 3
+                    visits.append({"id": ids.visit, "issue_id": issue_id, "level": 3,
+                                   "arrived_at": clock, "findings": "联合现场办公",
+                                   "outcome": "resolved" if level == 3 else "escalate",
+                                   "recorded_by_id": specialist, "created_at": clock})
+                    ids.visit += 1
+                    if level == 4:
+                        event("escalate_symposium", Status.SYMPOSIUM, 4, current, 3,
+                              specialist, rng.randint(60, 1440))
+                        current, current_level = Status.SYMPOSIUM, 4
+                        symposiums.append({
+                            "id": ids.symposium, "issue_id": issue_id, "held_at": clock,
+                            "participants": "社区、职能部门、商户代表", "minutes": "商定解决时限",
+                            "agreed_deadline": clock + timedelta(days=rng.randint(3, 14)),
+                            "recorded_by_id": specialist, "created_at": clock})
+                        ids.symposium += 1
+    if status == Status.ON_HOLD:
+        event("hold", Status.ON_HOLD, current_level, current, current_level, specialist,
+              rng.randint(10, 120), "等待商户提供材料")
+        before_hold, current = current, Status.ON_HOLD
+    if status in (Status.RESOLVED, Status.CLOSED):
+        # Mostly on time; some late, as in real life.
+        minutes = rng.randint(10, int(resolve * (1.4 if rng.random() < 0.12 else 0.9)) + 10)
+        actor = liaison if current_level == 1 else specialist
+        event("resolve", Status.RESOLVED, current_level, current, current_level, actor, minutes,
+              "已解决")
+        resolved, current = clock, Status.RESOLVED
+    rating = None
+    unreachable = False
+    rehandles = 0
+    if status == Status.CLOSED:
+        if rng.random() < 0.02:
+            unreachable = True
+            for attempt in range(3):
+                callbacks.append({"id": ids.callback, "issue_id": issue_id,
+                                  "called_at": clock + timedelta(hours=20 + attempt * 4),
+                                  "called_by_id": staff, "reached": False,
+                                  "resolved_per_merchant": None, "rating": None,
+                                  "comments": "", "round": 0})
+                ids.callback += 1
+            event("unreachable", Status.CLOSED, current_level, current, current_level, staff,
+                  60 * 30)
+        else:
+            rating = _weighted(rng, _RATING_WEIGHTS)
+            callbacks.append({"id": ids.callback, "issue_id": issue_id,
+                              "called_at": min(clock + timedelta(hours=rng.randint(2, 40)), now),
+                              "called_by_id": staff, "reached": True,
+                              "resolved_per_merchant": rating not in ("dissatisfied",
+                                                                       "very_dissatisfied"),
+                              "rating": rating, "comments": "", "round": 0})
+            ids.callback += 1
+            event("close", Status.CLOSED, current_level, current, current_level, staff,
+                  rng.randint(120, 2400), "回访办结")
+        closed = clock
+    if status == Status.WITHDRAWN:
+        event("withdraw", Status.WITHDRAWN, current_level, current, current_level, liaison,
+              rng.randint(10, 300), "重复登记")
+        closed = clock
+    issue = {
+        "id": issue_id, "merchant_id": merchant_id, "circle_id": circle_id,
+        "category_id": rng.choice(refs["categories"]), "source_id": source_id,
+        "description": rng.choice(_PROBLEMS), "severity": severity,
+        "work_order_no": f"{reported:%y%m%d}{issue_id:09d}" if hotline else None,
+        "level": current_level, "highest_level": current_level, "status": status,
+        "status_before_hold": before_hold if status == Status.ON_HOLD else None,
+        "reporter_id": liaison, "assignee_id": assignee, "reported_at": reported,
+        "first_on_site_at": first_on_site, "resolved_at": resolved, "closed_at": closed,
+        "response_due_at": reported + timedelta(minutes=respond),
+        "resolution_due_at": (symposiums[-1]["agreed_deadline"] if symposiums
+                              else reported + timedelta(minutes=resolve)),
+        "response_minutes": respond, "resolution_minutes": resolve, "sla_working_days": False,
+        "resolution_started_at": reported,
+        "hold_started_at": clock if status == Status.ON_HOLD else None, "held_seconds": 0,
+        "resolution_summary": "已解决" if resolved else "", "rehandle_count": rehandles,
+        "rating": rating, "callback_attempts": 3 if unreachable else 0,
+        "callback_unreachable": unreachable, "updated_at": clock, "version": 1,
+    }
+    return issue, events, visits, symposiums, callbacks
+
+
+def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = None,
+             progress=None) -> dict:
+    """Add ``merchants`` merchants and ``issues`` issues (with everything that hangs off
+    them). Reproducible for a given seed and ``now``. Returns the row counts written."""
+    from werkzeug.security import generate_password_hash
+
+    from circle.demo import seed_reference_data
+
+    rng = random.Random(seed)
+    now = now or utcnow().replace(microsecond=0)
+    seed_reference_data()
+    policy = {p.severity: (p.respond_minutes, p.resolve_minutes)
+              for p in db.session.scalars(sa.select(SlaPolicy))}
+    refs = {
+        "policy": policy,
+        "categories": list(db.session.scalars(sa.select(IssueCategory.id))),
+        "sources": [(s.id, s.is_hotline) for s in db.session.scalars(sa.select(IssueSource))],
+    }
+    # One hash for every synthetic account: scrypt per user would dominate small runs.
+    password_hash = generate_password_hash(SYNTHETIC_PASSWORD)
+    circle_ids, refs["liaison"], refs["specialist"], refs["staff"] = _organisation(
+        rng, merchants, seed, password_hash)
+    ids = _Ids(*(_next_id(m) for m in (Merchant, EmergencyContact, Issue, IssueEvent,
+                                        SiteVisit, Symposium, Callback)))
+    bar = progress or _NoBar()
+    created = _merchants(rng, merchants, circle_ids, ids, now, bar)
+    counts = {"merchants": merchants, "issues": 0, "events": 0, "visits": 0, "callbacks": 0}
+    buffers = {Issue: [], IssueEvent: [], SiteVisit: [], Symposium: [], Callback: []}
+    for n in range(issues):
+        issue, events, visits, symposiums, callbacks = _issue_rows(
+            rng, n, rng.choice(created), refs, now, ids)
+        buffers[Issue].append(issue)
+        buffers[IssueEvent].extend(events)
+        buffers[SiteVisit].extend(visits)
+        buffers[Symposium].extend(symposiums)
+        buffers[Callback].extend(callbacks)
+        if len(buffers[Issue]) >= 5000:
+            _flush(buffers, counts, bar)
+    _flush(buffers, counts, bar)
+    _fix_sequences()
+    db.session.commit()
+    return counts
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+
+def _flush(buffers, counts, bar) -> None:
+    # Parents before children (foreign keys are enforced).
+    for model in (Issue, IssueEvent, SiteVisit, Symposium, Callback):
+        _insert(model, buffers[model])
+    counts["issues"] += len(buffers[Issue])
+    counts["events"] += len(buffers[IssueEvent])
+    counts["visits"] += len(buffers[SiteVisit])
+    counts["callbacks"] += len(buffers[Callback])
+    bar.update(len(buffers[Issue]))
+    for rows in buffers.values():
+        rows.clear()
+    db.session.commit()
+
+
+def _fix_sequences() -> None:
+    """Ids were given explicitly; move PostgreSQL's sequences past them."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for model in (Merchant, EmergencyContact, Issue, IssueEvent, SiteVisit, Symposium,
+                  Callback):
+        table = model.__tablename__
+        db.session.execute(sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+        ))
+
+
+def now_for_seed() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
