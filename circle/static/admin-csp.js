@@ -11,7 +11,7 @@
 
   document.addEventListener("click", function (event) {
     var target = event.target.closest(
-      "[data-confirm], [data-action], [data-add-inline], [data-placeholder-link]");
+      "[data-confirm], [data-model-action], [data-add-inline], [data-placeholder-link]");
     if (!target) {
       return;
     }
@@ -22,8 +22,8 @@
       return;
     }
     event.preventDefault();
-    if (target.hasAttribute("data-action") && window.modelActions) {
-      window.modelActions.execute(target.getAttribute("data-action"));
+    if (target.hasAttribute("data-model-action") && window.modelActions) {
+      window.modelActions.execute(target.getAttribute("data-model-action"));
     } else if (target.hasAttribute("data-add-inline") && window.faForm) {
       window.faForm.addInlineField(target, target.getAttribute("data-add-inline"));
     }
