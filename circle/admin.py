@@ -77,13 +77,9 @@ def register_workflow_views(admin: Admin) -> None:
     admin.add_view(CallbackQueueView(name=_l("Callback queue"), endpoint="callbacks",
                                      url="/admin/callbacks"))
     from circle.reports.export import SatisfactionExportView
-    from circle.reports.merchant_import import MerchantImportView
-
     admin.add_view(SatisfactionExportView(name=_l("Satisfaction export"),
                                           category=_l("Reports"), endpoint="satisfaction_export",
                                           url="/admin/satisfaction-export"))
-    admin.add_view(MerchantImportView(name=_l("Import merchants"), endpoint="merchant_import",
-                                      url="/admin/merchant-import"))
     # The desk is reached from lists and boards, not from the menu.
     admin.add_view(IssueDeskView(name=_l("Issue"), endpoint="desk", url="/admin/desk"))
 

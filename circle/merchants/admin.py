@@ -47,7 +47,10 @@ def circles_for_user():
 
 def specialists_for_user():
     """Active hotline specialists a merchant may keep as emergency contact."""
-    stmt = sa.select(User).where(User.role == Role.SPECIALIST, User.active)
+    from circle.api.models import service_account_ids
+
+    stmt = sa.select(User).where(User.role == Role.SPECIALIST, User.active,
+                                 User.id.not_in(service_account_ids()))
     if current_user.role != Role.ADMIN:
         stmt = scope_communities(stmt, User.community_id, current_user)
     return db.session.scalars(stmt.order_by(User.display_name)).all()
@@ -123,4 +126,10 @@ class MerchantView(ScopedModelView):
 
 
 def register(admin, db):
-    admin.add_view(MerchantView(Merchant, db, name=_l("Merchants"), endpoint="merchant"))
+    from circle.reports.merchant_import import MerchantImportView
+
+    category = _l("Merchants")
+    admin.add_view(MerchantView(Merchant, db, name=_l("Merchant list"), category=category,
+                                endpoint="merchant"))
+    admin.add_view(MerchantImportView(name=_l("Import merchants"), category=category,
+                                      endpoint="merchant_import", url="/admin/merchant-import"))
