@@ -4,6 +4,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional, ValidationError
 
+import sqlalchemy as sa
+
 from circle.accounts.models import MIN_PASSWORD_LENGTH, User, role_problem
 from circle.adminkit import (
     AdminOnlyModelView,
@@ -13,8 +15,22 @@ from circle.adminkit import (
     phone_link,
     related_filter,
 )
-from circle.org.models import Community
+from circle.extensions import db
 from circle.labels import ROLE_LABELS, choices
+from circle.org.models import Community
+
+
+def is_service_account(user) -> bool:
+    """Whether ``user`` is the service account of an API token."""
+    from circle.api.models import ApiToken
+
+    if user.id is None:
+        return False
+    # Asked mid-edit: don't flush the half-saved change (it would split its audit record).
+    with db.session.no_autoflush:
+        return db.session.scalar(
+            sa.select(sa.func.count()).where(ApiToken.service_user_id == user.id)
+        ) > 0
 
 
 class UserView(AdminOnlyModelView):
@@ -57,6 +73,9 @@ class UserView(AdminOnlyModelView):
         problem = role_problem(model.role, model.community, model.circles)
         if problem:
             raise ValidationError(str(problem))
+        if form.new_password.data and not is_created and is_service_account(model):
+            raise ValidationError(str(_l("This account belongs to an API token and never "
+                                         "signs in; it cannot have a password.")))
         if form.new_password.data:
             model.set_password(form.new_password.data)
         elif is_created:

@@ -15,6 +15,7 @@ ACTION_LABELS = {
     "delete": _l("Deleted"),
     "export": _l("Exported"),
     "import": _l("Imported"),
+    "api": _l("API call"),
 }
 
 

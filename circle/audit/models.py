@@ -17,7 +17,8 @@ class AuditAction:
     DELETE = "delete"
     EXPORT = "export"
     IMPORT = "import"
-    ALL = (CREATE, UPDATE, DELETE, EXPORT, IMPORT)
+    API = "api"  # a call to the 12345 API
+    ALL = (CREATE, UPDATE, DELETE, EXPORT, IMPORT, API)
 
 
 class AuditRecord(db.Model):

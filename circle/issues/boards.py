@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from circle.accounts.models import Role, User
+from circle.api.models import service_account_ids
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
 from circle.issues import sla, workflow
@@ -77,7 +78,8 @@ def active_specialists() -> dict[int, list[User]]:
     """Active hotline specialists by community id, by name (for the assignee choice)."""
     by_community: dict[int, list[User]] = {}
     users = db.session.scalars(
-        sa.select(User).where(User.role == Role.SPECIALIST, User.active)
+        sa.select(User).where(User.role == Role.SPECIALIST, User.active,
+                              User.id.not_in(service_account_ids()))
         .order_by(User.display_name, User.id)
     )
     for user in users:

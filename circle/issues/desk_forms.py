@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from circle.accounts.models import Role, User
+from circle.api.models import service_account_ids
 from circle.extensions import db
 from circle.issues.models import Issue, VisitOutcome
 from circle.issues.workflow import MAX_PHOTOS_PER_VISIT, PHOTO_TYPES, human_size
@@ -165,7 +166,7 @@ class AcceptForm(DeskForm):
             sa.select(User)
             .join(BusinessCircle, BusinessCircle.community_id == User.community_id)
             .where(BusinessCircle.id == self.issue.circle_id, User.active,
-                   User.role == Role.SPECIALIST)
+                   User.role == Role.SPECIALIST, User.id.not_in(service_account_ids()))
             .order_by(User.display_name)
         ).all()
         self.assignee.choices = [(str(u.id), str(u)) for u in specialists]
@@ -224,6 +225,7 @@ class VisitForm(DeskForm):
         people = db.session.scalars(
             sa.select(User).where(
                 User.active,
+                User.id.not_in(service_account_ids()),
                 sa.or_(
                     sa.and_(User.role == Role.SPECIALIST, User.community_id == community_id),
                     sa.and_(User.role == Role.LIAISON,

@@ -1,0 +1,296 @@
+"""Request and response schemas of the API (marshmallow; the OpenAPI document is made from these).
+
+Request schemas refuse unknown fields (``additionalProperties: false`` in the document) and
+normalise what they accept: phone numbers and credit codes to their canonical form, text
+stripped and free of control characters (PostgreSQL refuses NUL bytes; a 500 must never come
+from input). Response schemas only dump.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timezone
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from circle.accounts.models import Role
+from circle.issues.models import Rating, Severity, Status
+from circle.issues.sla import SlaState
+from circle.timeutil import local_zone
+from circle.validators import InvalidValue, normalise_credit_code, normalise_phone
+
+# Issue.work_order_no is a String(40); 12345 numbers are digits, sometimes with letters and
+# dashes (JN20240621-0001).
+WORK_ORDER_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,39}$"
+MAX_DESCRIPTION_LENGTH = 2000
+# Row ids are INTEGER columns: 32-bit on PostgreSQL, which refuses larger numbers in a query.
+MAX_ID = 2**31 - 1
+# Cursors are row ids; longer ones are accepted but mean "after everything".
+CURSOR_PATTERN = r"^[0-9]{1,18}$"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+EVENT_ACTIONS = ("register, edit, escalate, accept, arrive, visit, joint_office, "
+                 "escalate_symposium, symposium, resolve, hold, resume, withdraw, "
+                 "callback_missed, unreachable, rehandle, close")
+
+
+class Text(fields.String):
+    """A string stripped of surrounding blanks, with no control characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        if _CONTROL.search(value):
+            raise ma.ValidationError("Control characters are not allowed.")
+        return value
+
+
+class Phone(fields.String):
+    """A mainland mobile or landline number, normalised (13812345678, 0531-87654321)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalise_phone(value)
+        except InvalidValue as exc:
+            raise ma.ValidationError([exc.args[0]]) from None
+
+
+class CreditCode(fields.String):
+    """A unified social credit code (GB 32100), upper-cased, check digit verified."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalise_credit_code(value)
+        except InvalidValue as exc:
+            raise ma.ValidationError([exc.args[0]]) from None
+
+
+class Moment(fields.DateTime):
+    """An ISO 8601 date-time as aware UTC; without an offset it is read in the local zone."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=local_zone())
+            return moment.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            # 0001-01-01T00:00:00+23:59 has no UTC equivalent.
+            raise ma.ValidationError("Date-time out of range.") from None
+
+
+def _cursor(description: str) -> fields.String:
+    return fields.String(validate=validate.Regexp(CURSOR_PATTERN), metadata={
+        "description": description + " Treat it as opaque; omit it to start at the beginning.",
+    })
+
+
+def _limit(default: int, maximum: int) -> fields.Integer:
+    return fields.Integer(load_default=default, validate=validate.Range(min=1, max=maximum),
+                          metadata={"description": f"Page size (1–{maximum})."})
+
+
+# --- requests ---------------------------------------------------------------------------
+
+class MerchantRefSchema(ma.Schema):
+    """Who the work order is about: a registered merchant, or one to register for review.
+
+    Give ``id`` (a merchant of the token's community), or ``credit_code`` of a registered
+    merchant, or ``shop_name`` and ``phone``: a merchant of the community with exactly this
+    name and phone is used, otherwise one is created in the community's holding circle
+    (待审核商户) for the specialists to review. ``owner_name``, ``address`` and
+    ``credit_code`` are stored on a merchant created that way.
+    """
+
+    id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
+                        metadata={"description": "Merchant id in the panel."})
+    credit_code = CreditCode(metadata={"description": "Unified social credit code "
+                                                      "(统一社会信用代码, 18 characters)."})
+    shop_name = Text(validate=validate.Length(min=1, max=100))
+    phone = Phone(validate=validate.Length(max=30),
+                  metadata={"description": "Mobile (11 digits) or landline with area code."})
+    owner_name = Text(validate=validate.Length(max=50))
+    address = Text(validate=validate.Length(max=200))
+
+    @ma.validates_schema
+    def _identifiable(self, data, **kwargs):
+        if data.get("id") or data.get("credit_code"):
+            return
+        if not (data.get("shop_name") and data.get("phone")):
+            raise ma.ValidationError(
+                "Give the merchant's id, its credit code, or its shop name and phone.")
+
+
+class IssueCreateSchema(ma.Schema):
+    """A 12345 hotline work order to register as an issue."""
+
+    work_order_no = fields.String(
+        required=True, validate=validate.Regexp(WORK_ORDER_PATTERN),
+        metadata={"description": "The 12345 work-order number. Registering the same number "
+                                 "again returns the existing issue (200) instead of a new one."},
+    )
+    merchant = fields.Nested(MerchantRefSchema, required=True)
+    category = Text(required=True, validate=validate.Length(min=1, max=50), metadata={
+        "description": "Name of an active issue category as kept in the panel (e.g. 供电用电)."})
+    severity = fields.String(
+        load_default=Severity.SMALL, validate=validate.OneOf(Severity.ALL),
+        metadata={"description": "小事/大事/难事. Defaults to small, the shortest SLA, so an "
+                                 "unclassified order is never given more time than it may need."},
+    )
+    description = Text(required=True, validate=validate.Length(min=1, max=MAX_DESCRIPTION_LENGTH))
+
+
+class _QuerySchema(ma.Schema):
+    """Query parameters; an empty cursor or period bound (``?after=&from=``) means none."""
+
+    EMPTY_MEANS_ABSENT = ("after", "from", "to")
+
+    @ma.pre_load
+    def _drop_empty_bounds(self, data, **kwargs):
+        return {key: data[key] for key in data
+                if not (key in self.EMPTY_MEANS_ABSENT and data[key] == "")}
+
+
+class IssueQuerySchema(_QuerySchema):
+    work_order = fields.String(validate=validate.Regexp(WORK_ORDER_PATTERN), metadata={
+        "description": "Only the issue registered for this 12345 work-order number."})
+    after = _cursor("The next_cursor of the previous page.")
+    limit = _limit(20, 100)
+
+
+class EventQuerySchema(_QuerySchema):
+    after = _cursor("The next_cursor of the previous page.")
+    limit = _limit(100, 500)
+
+
+class CallbackQuerySchema(_QuerySchema):
+    from_ = Moment(data_key="from", metadata={
+        "description": "Calls made at or after this moment (ISO 8601; local time if no "
+                       "offset)."})
+    to = Moment(metadata={"description": "Calls made before this moment."})
+    after = _cursor("The next_cursor of the previous page.")
+    limit = _limit(100, 500)
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ma.ValidationError("'from' must not be later than 'to'.", "to")
+
+
+# --- responses --------------------------------------------------------------------------
+
+def _nullable_enum(values, **kwargs):
+    return fields.String(allow_none=True, validate=validate.OneOf(values), **kwargs)
+
+
+class MerchantSummarySchema(ma.Schema):
+    id = fields.Integer(required=True)
+    shop_name = fields.String(required=True)
+    circle = fields.String(required=True, metadata={
+        "description": "Business circle; 待审核商户 while a merchant registered from a work "
+                       "order awaits review."})
+
+
+class SlaSchema(ma.Schema):
+    response_due_at = fields.DateTime(allow_none=True, required=True, metadata={
+        "description": "Someone must be on site (or the matter settled) by then."})
+    resolution_due_at = fields.DateTime(allow_none=True, required=True)
+    response_state = _nullable_enum(SlaState.ALL, required=True, metadata={
+        "description": "null when the clock does not apply (withdrawn issues)."})
+    resolution_state = _nullable_enum(SlaState.ALL, required=True)
+    first_on_site_at = fields.DateTime(allow_none=True, required=True)
+    on_hold = fields.Boolean(required=True, metadata={
+        "description": "On hold (挂起): the clocks are paused."})
+
+
+class ResolutionSchema(ma.Schema):
+    summary = fields.String(required=True, metadata={"description": "How it was solved."})
+    resolved_at = fields.DateTime(allow_none=True, required=True)
+    closed_at = fields.DateTime(allow_none=True, required=True)
+    rating = _nullable_enum(Rating.ALL, required=True, metadata={
+        "description": "The merchant's rating at the latest reached callback."})
+    satisfied = fields.Boolean(allow_none=True, required=True, metadata={
+        "description": "Whether the rating counts as satisfied (满意 or better, or 基本满意)."})
+    rehandle_count = fields.Integer(required=True, metadata={
+        "description": "How often a callback sent the issue back (重办)."})
+    callback_unreachable = fields.Boolean(required=True)
+
+
+class EventSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    issue_id = fields.Integer(required=True)
+    work_order_no = fields.String(allow_none=True, required=True)
+    at = fields.DateTime(required=True)
+    action = fields.String(required=True, metadata={"description": "One of " + EVENT_ACTIONS
+                                                    + " (more may be added)."})
+    from_status = _nullable_enum(Status.ALL, required=True)
+    to_status = _nullable_enum(Status.ALL, required=True)
+    from_level = fields.Integer(allow_none=True, required=True)
+    to_level = fields.Integer(allow_none=True, required=True)
+    note = fields.String(required=True)
+    actor_role = _nullable_enum(Role.ALL, required=True, metadata={
+        "description": "Role of whoever acted (names are not shared)."})
+
+
+class TimelineEntrySchema(EventSchema):
+    class Meta:
+        exclude = ("issue_id", "work_order_no")
+
+
+class IssueSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    work_order_no = fields.String(allow_none=True, required=True)
+    status = fields.String(required=True, validate=validate.OneOf(Status.ALL))
+    level = fields.Integer(required=True, validate=validate.Range(min=1, max=4), metadata={
+        "description": "1 circle liaison, 2 hotline specialist, 3 joint on-site office, "
+                       "4 symposium."})
+    highest_level = fields.Integer(required=True, validate=validate.Range(min=1, max=4))
+    severity = fields.String(required=True, validate=validate.OneOf(Severity.ALL))
+    category = fields.String(required=True)
+    source = fields.String(required=True)
+    description = fields.String(required=True)
+    merchant = fields.Nested(MerchantSummarySchema, required=True)
+    reported_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    sla = fields.Nested(SlaSchema, required=True)
+    resolution = fields.Nested(ResolutionSchema, required=True)
+    timeline = fields.List(fields.Nested(TimelineEntrySchema), required=True)
+
+
+class PageSchema(ma.Schema):
+    next_cursor = fields.String(required=True, metadata={
+        "description": "Pass as `after` to get what follows (also when this page is empty, "
+                       "to poll for new items)."})
+    has_more = fields.Boolean(required=True,
+                              metadata={"description": "More items are available right now."})
+
+
+class IssuePageSchema(PageSchema):
+    items = fields.List(fields.Nested(IssueSchema), required=True)
+
+
+class EventPageSchema(PageSchema):
+    items = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class CallbackSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    issue_id = fields.Integer(required=True)
+    work_order_no = fields.String(allow_none=True, required=True)
+    called_at = fields.DateTime(required=True)
+    reached = fields.Boolean(required=True, metadata={
+        "description": "false: the merchant did not answer (no rating)."})
+    resolved = fields.Boolean(allow_none=True, required=True, metadata={
+        "description": "The merchant's answer: was the problem solved?"})
+    rating = _nullable_enum(Rating.ALL, required=True)
+    satisfied = fields.Boolean(allow_none=True, required=True)
+    round = fields.Integer(required=True, metadata={
+        "description": "0 for the first handling, 1 after the first 重办, ..."})
+    comments = fields.String(required=True)
+
+
+class CallbackPageSchema(PageSchema):
+    items = fields.List(fields.Nested(CallbackSchema), required=True)
+
