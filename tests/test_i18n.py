@@ -35,8 +35,11 @@ def test_compiled_catalogue_matches_the_po_file():
     from babel.messages.mofile import read_mo
 
     root = Path(__file__).parents[1] / "circle/translations/zh_Hans_CN/LC_MESSAGES"
+    def key(value):  # plural entries come as lists
+        return tuple(value) if isinstance(value, (list, tuple)) else value
+
     with (root / "messages.po").open("rb") as fh:
-        po = {m.id: m.string for m in read_po(fh) if m.id}
+        po = {key(m.id): key(m.string) for m in read_po(fh) if m.id}
     with (root / "messages.mo").open("rb") as fh:
-        mo = {m.id: m.string for m in read_mo(fh) if m.id}
+        mo = {key(m.id): key(m.string) for m in read_mo(fh) if m.id}
     assert po == mo
