@@ -246,8 +246,11 @@ def test_journey_3_staff_records_callback_and_downloads_exports(open_session, li
             assert text.startswith("\ufeff")
             rows["csv"] = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
         else:
-            sheet = load_workbook(path, read_only=True).active
-            rows["xlsx"] = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+            workbook = load_workbook(path, read_only=True)
+            try:
+                rows["xlsx"] = [list(row) for row in workbook.active.iter_rows(values_only=True)]
+            finally:
+                workbook.close()  # read-only workbooks keep the file open until closed
     for found in rows.values():
         flat = [" ".join(str(value) for value in row) for row in found]
         assert any("2611270000003" in line and STORY_SHOP in line for line in flat), found[:3]
