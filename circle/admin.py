@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -13,45 +12,6 @@ from flask_login import current_user
 
 from circle.adminkit import CircleIndexView
 from circle.extensions import db
-from circle.issues.models import Issue, Status
-from circle.labels import LEVEL_LABELS, STATUS_LABELS
-from circle.permissions import scope_by_circle
-from circle.timeutil import utcnow
-
-
-def open_issue_figures(user) -> dict:
-    """Counts of the user's open issues by level and by status, and how many are overdue."""
-
-    def scoped(stmt):
-        return scope_by_circle(stmt.select_from(Issue), Issue.circle_id, user)
-
-    open_filter = Issue.status.in_(Status.OPEN)
-    by_level = dict(db.session.execute(
-        scoped(sa.select(Issue.level, sa.func.count())).where(open_filter).group_by(Issue.level)
-    ).all())
-    by_status = dict(db.session.execute(
-        scoped(sa.select(Issue.status, sa.func.count())).where(open_filter)
-        .group_by(Issue.status)
-    ).all())
-    overdue = db.session.scalar(
-        scoped(sa.select(sa.func.count())).where(
-            open_filter,
-            Issue.status != Status.ON_HOLD,
-            Issue.resolution_due_at < utcnow(),
-        )
-    )
-    awaiting_callback = db.session.scalar(
-        scoped(sa.select(sa.func.count())).where(Issue.status == Status.RESOLVED)
-    )
-    return {
-        "by_level": [(level, label, by_level.get(level, 0)) for level, label in LEVEL_LABELS.items()],
-        "by_status": [
-            (status, STATUS_LABELS[status], by_status.get(status, 0)) for status in Status.OPEN
-        ],
-        "open_total": sum(by_level.values()),
-        "overdue": overdue or 0,
-        "awaiting_callback": awaiting_callback or 0,
-    }
 
 
 class HomeView(CircleIndexView):

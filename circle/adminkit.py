@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import abort, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.actions import action
@@ -381,6 +382,13 @@ class IssueRecordView(ScopedModelView):
 
     def circle_id_of(self, obj):
         return obj.issue.circle_id
+
+    def get_query(self):
+        # Each row shows its issue, which names its merchant: load both with the page.
+        from circle.issues.models import Issue
+
+        return super().get_query().options(
+            joinedload(self.model.issue).joinedload(Issue.merchant))
 
 
 class CircleBaseView(AccessMixin, BaseView):

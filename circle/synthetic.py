@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -175,7 +175,7 @@ def _merchants(rng, count: int, circle_ids, ids: _Ids, now: datetime, bar) -> li
     return created
 
 
-def _issue_rows(rng, n, merchant, refs, now, ids: _Ids):
+def _issue_rows(rng, merchant, refs, now, ids: _Ids):
     """One issue with its events, visits, symposium and callbacks, as insert dicts."""
     merchant_id, circle_id = merchant
     liaison, specialist, staff = (refs["liaison"][circle_id], refs["specialist"][circle_id],
@@ -259,7 +259,6 @@ def _issue_rows(rng, n, merchant, refs, now, ids: _Ids):
         resolved, current = clock, Status.RESOLVED
     rating = None
     unreachable = False
-    rehandles = 0
     if status == Status.CLOSED:
         if rng.random() < 0.02:
             unreachable = True
@@ -303,7 +302,7 @@ def _issue_rows(rng, n, merchant, refs, now, ids: _Ids):
         "response_minutes": respond, "resolution_minutes": resolve, "sla_working_days": False,
         "resolution_started_at": reported,
         "hold_started_at": clock if status == Status.ON_HOLD else None, "held_seconds": 0,
-        "resolution_summary": "已解决" if resolved else "", "rehandle_count": rehandles,
+        "resolution_summary": "已解决" if resolved else "", "rehandle_count": 0,
         "rating": rating, "callback_attempts": 3 if unreachable else 0,
         "callback_unreachable": unreachable, "updated_at": clock, "version": 1,
     }
@@ -338,9 +337,9 @@ def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = 
     created = _merchants(rng, merchants, circle_ids, ids, now, bar)
     counts = {"merchants": merchants, "issues": 0, "events": 0, "visits": 0, "callbacks": 0}
     buffers = {Issue: [], IssueEvent: [], SiteVisit: [], Symposium: [], Callback: []}
-    for n in range(issues):
+    for _ in range(issues):
         issue, events, visits, symposiums, callbacks = _issue_rows(
-            rng, n, rng.choice(created), refs, now, ids)
+            rng, rng.choice(created), refs, now, ids)
         buffers[Issue].append(issue)
         buffers[IssueEvent].extend(events)
         buffers[SiteVisit].extend(visits)
@@ -385,6 +384,3 @@ def _fix_sequences() -> None:
             f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
         ))
 
-
-def now_for_seed() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)

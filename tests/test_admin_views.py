@@ -141,10 +141,67 @@ def test_overview_counts_only_what_the_user_may_see(browser, db, data):
     f.IssueFactory(merchant=f.MerchantFactory(circle=data.west))
     f.IssueFactory(merchant=f.MerchantFactory(circle=f.CircleFactory()))
     db.session.commit()
-    from circle.admin import open_issue_figures
+    from circle.reports.dashboard import open_now
+    from circle.timeutil import utcnow
 
-    assert open_issue_figures(data.users["liaison"])["open_total"] == 1
-    assert open_issue_figures(data.users["specialist"])["open_total"] == 2
-    assert open_issue_figures(data.users["admin"])["open_total"] == 3
+    def open_total(user):
+        return open_now(user, utcnow()).overall.open_total
+
+    assert open_total(data.users["liaison"]) == 1
+    assert open_total(data.users["specialist"]) == 2
+    assert open_total(data.users["admin"]) == 3
     browser.login("liaison")
     assert browser.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("endpoint", ["merchant", "issue", "issue_event", "site_visit",
+                                      "callback"])
+def test_list_pages_do_not_query_per_row(app, admin_browser, db, data, endpoint):
+    """A list page costs the same number of queries for 3 rows as for 30."""
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
+    from circle.issues import workflow as wf
+
+    def add_rows(n):
+        for _ in range(n):
+            merchant = f.MerchantFactory(circle=data.east)
+            f.EmergencyContactFactory(merchant=merchant)
+            f.EmergencyContactFactory(merchant=merchant, priority=2)
+            db.session.commit()
+            issue = wf.register_issue(data.users["admin"], merchant=merchant,
+                                      category=db.session.scalars(sa.select(
+                                          f.IssueCategory)).first(),
+                                      source=db.session.scalars(sa.select(
+                                          f.IssueSource).where(~f.IssueSource.is_hotline)
+                                      ).first(),
+                                      severity="small", description="跳闸")
+            wf.escalate_to_community(issue, data.users["admin"],
+                                     expected_version=issue.version)
+            wf.accept_issue(issue, data.users["admin"], assignee=data.users["specialist"],
+                            expected_version=issue.version)
+            wf.record_site_visit(issue, data.users["admin"], arrived_at=issue.reported_at,
+                                 outcome="resolved", summary="已解决",
+                                 expected_version=issue.version)
+            wf.record_callback(issue, data.users["admin"], reached=True, resolved=True,
+                               rating="satisfied", expected_version=issue.version)
+
+    def queries_for_page():
+        count = [0]
+
+        def counter(*args):
+            count[0] += 1
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            assert admin_browser.get(f"/admin/{endpoint}/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+        return count[0]
+
+    add_rows(3)
+    few = queries_for_page()
+    add_rows(27)
+    assert queries_for_page() == few

@@ -1,6 +1,7 @@
 """Admin views for issues, their records and the issue reference data."""
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask_babel import lazy_gettext as _l
 from flask import url_for
 from flask_login import current_user
@@ -228,6 +229,12 @@ class CalendarDayView(AdminOnlyModelView):
 
 
 class IssueEventView(ReadOnlyModelView):
+    def get_query(self):
+        # Each row names its issue (and so its merchant) and its actor.
+        return super().get_query().options(
+            joinedload(IssueEvent.issue).joinedload(Issue.merchant),
+            joinedload(IssueEvent.actor))
+
     allowed_roles = ("admin",)
     column_list = ("created_at", "issue", "actor", "action", "from_status", "to_status",
                    "from_level", "to_level", "note")

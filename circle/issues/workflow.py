@@ -206,6 +206,15 @@ def _move(issue: Issue, actor: User, action: str, now: datetime, *, status: str 
            note=note)
 
 
+def _resolve(issue: Issue, actor: User, summary: str, now: datetime) -> None:
+    """Resolved at whatever level the issue is: it now waits for the callback."""
+    summary = _required_text(summary, _l("Say how the problem was solved."))
+    issue.resolved_at = now
+    issue.resolution_summary = summary
+    _move(issue, actor, "resolve", now, status=Status.RESOLVED, note=summary)
+    _commit()
+
+
 def _required_text(value: str | None, message) -> str:
     value = (value or "").strip()
     if not value:
@@ -259,11 +268,7 @@ def resolve_at_level1(issue: Issue, actor: User, *, summary: str,
     """The liaison solved it themselves: resolved at level 1, awaiting the callback."""
     now = now or utcnow()
     _check(issue, actor, "resolve_level1", expected_version)
-    summary = _required_text(summary, _l("Say how the problem was solved."))
-    issue.resolved_at = now
-    issue.resolution_summary = summary
-    _move(issue, actor, "resolve", now, status=Status.RESOLVED, note=summary)
-    _commit()
+    _resolve(issue, actor, summary, now)
     return issue
 
 
@@ -436,11 +441,7 @@ def resolve_issue(issue: Issue, actor: User, *, summary: str, expected_version: 
     """Mark the issue resolved (levels 2–4); it now waits for the callback."""
     now = now or utcnow()
     _check(issue, actor, "resolve", expected_version)
-    summary = _required_text(summary, _l("Say how the problem was solved."))
-    issue.resolved_at = now
-    issue.resolution_summary = summary
-    _move(issue, actor, "resolve", now, status=Status.RESOLVED, note=summary)
-    _commit()
+    _resolve(issue, actor, summary, now)
     return issue
 
 

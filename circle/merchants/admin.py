@@ -6,6 +6,7 @@ from markupsafe import Markup
 
 import sqlalchemy as sa
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
 from circle.accounts.models import Role, User
@@ -118,6 +119,10 @@ class MerchantView(ScopedModelView):
         "updated_at": _l("Updated at"),
     }
 
+
+    def get_query(self):
+        # The contacts column would otherwise load each row's contacts with its own query.
+        return super().get_query().options(selectinload(Merchant.emergency_contacts))
 
     def on_model_change(self, form, model, is_created):
         # The circle choices are already limited; this guards any other way in.
