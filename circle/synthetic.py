@@ -25,6 +25,7 @@ from circle.issues.models import (
     IssueSource,
     SiteVisit,
     SlaPolicy,
+    Rating,
     Status,
     Symposium,
 )
@@ -54,14 +55,27 @@ _PROBLEMS = ("门店频繁跳闸，冷柜断电", "店门口下水道堵塞返�
              "燃气表计量异常", "消防通道被杂物占用", "夜间施工噪音扰民", "供水压力不足")
 _MOBILE = ("134", "135", "137", "138", "139", "150", "151", "152", "155", "156", "158", "159",
            "176", "177", "181", "182", "186", "187", "188", "189", "199")
-# Status mix of a mature deployment: most issues long closed, a working set still open.
-_STATUS_WEIGHTS = ((Status.CLOSED, 78), (Status.RESOLVED, 6), (Status.REGISTERED, 3),
-                   (Status.ESCALATED, 2), (Status.DISPATCHED, 2), (Status.ON_SITE, 2),
-                   (Status.JOINT_OFFICE, 1.5), (Status.SYMPOSIUM, 0.5), (Status.ON_HOLD, 1),
-                   (Status.WITHDRAWN, 4))
+# Status mix by age, as in a mature deployment: a fresh working set still open, older
+# issues almost all closed, and a long tail of issues on hold or waiting for a symposium's
+# agreed deadline. ``(age in days up to, weights)``; ages are uniform over the history.
+_STATUS_BY_AGE = (
+    (2, ((Status.REGISTERED, 15), (Status.ESCALATED, 12), (Status.DISPATCHED, 15),
+         (Status.ON_SITE, 15), (Status.JOINT_OFFICE, 5), (Status.RESOLVED, 15),
+         (Status.CLOSED, 18), (Status.WITHDRAWN, 3), (Status.ON_HOLD, 2))),
+    (14, ((Status.REGISTERED, 1), (Status.ESCALATED, 1), (Status.DISPATCHED, 3),
+          (Status.ON_SITE, 3), (Status.JOINT_OFFICE, 4), (Status.SYMPOSIUM, 3),
+          (Status.RESOLVED, 8), (Status.CLOSED, 70), (Status.WITHDRAWN, 4),
+          (Status.ON_HOLD, 3))),
+    (None, ((Status.CLOSED, 95.5), (Status.WITHDRAWN, 4), (Status.ON_HOLD, 0.3),
+           (Status.SYMPOSIUM, 0.2))),
+)
+HISTORY_DAYS = 730
+# Share of open level-2 issues that are back after a dissatisfied callback (重办).
+_REHANDLED_OPEN_SHARE = 0.1
 _RATING_WEIGHTS = (("very_satisfied", 45), ("satisfied", 33), ("basically_satisfied", 13),
                    ("dissatisfied", 6), ("very_dissatisfied", 3))
 _SEVERITY_WEIGHTS = (("small", 60), ("big", 32), ("hard", 8))
+_SATISFIED = Rating.SATISFIED_SET
 
 
 def _weighted(rng: random.Random, pairs):
@@ -176,17 +190,20 @@ def _merchants(rng, count: int, circle_ids, ids: _Ids, now: datetime, bar) -> li
 
 
 def _issue_rows(rng, merchant, refs, now, ids: _Ids):
-    """One issue with its events, visits, symposium and callbacks, as insert dicts."""
+    """One issue with its events, visits, symposium and callbacks, as insert dicts.
+
+    The timeline follows the workflow's transitions (circle/issues/workflow.py): a
+    dissatisfied callback sends the issue back for re-handling at level 2 (重办) with a new
+    resolution clock, so closed issues end on a satisfied rating or as unreachable.
+    """
     merchant_id, circle_id = merchant
     liaison, specialist, staff = (refs["liaison"][circle_id], refs["specialist"][circle_id],
                                   refs["staff"][circle_id])
-    status = _weighted(rng, _STATUS_WEIGHTS)
+    age_days = rng.uniform(0, refs["days"])
+    status = _weighted(rng, next(w for limit, w in _STATUS_BY_AGE if limit is None or age_days <= limit))
     severity = _weighted(rng, _SEVERITY_WEIGHTS)
     respond, resolve = refs["policy"][severity]
-    # Two years of history, the open ones recent.
-    age_days = rng.uniform(0, 730) if status in (Status.CLOSED, Status.WITHDRAWN) else \
-        rng.uniform(0, 20)
-    reported = now - timedelta(days=age_days, minutes=rng.randint(0, 600))
+    reported = now - timedelta(days=age_days)
     source_id, hotline = rng.choice(refs["sources"])
     issue_id = ids.issue
     ids.issue += 1
@@ -194,123 +211,142 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
     if level is None:
         level = rng.choices((1, 2, 3, 4), weights=(35, 50, 12, 3))[0] if status in (
             Status.CLOSED, Status.RESOLVED, Status.WITHDRAWN) else 2
+    first_rating = _weighted(rng, _RATING_WEIGHTS)
+    rehandled = (status == Status.CLOSED and first_rating not in _SATISFIED) or (
+        status in (Status.DISPATCHED, Status.ON_SITE) and rng.random() < _REHANDLED_OPEN_SHARE)
     events, visits, symposiums, callbacks = [], [], [], []
-    clock = reported
+    state = {"clock": reported, "status": Status.REGISTERED, "level": 1, "assignee": None,
+             "first_on_site": None, "resolved": None, "started": reported, "round": 0}
 
-    def event(action, to_status, to_level, from_status, from_level, actor, minutes, note=""):
-        nonlocal clock
-        clock = min(clock + timedelta(minutes=minutes), now)
+    def event(action, to_status, to_level, actor, minutes, note=""):
+        state["clock"] = min(state["clock"] + timedelta(minutes=minutes), now)
         events.append({"id": ids.event, "issue_id": issue_id, "actor_id": actor,
-                       "created_at": clock, "action": action, "from_status": from_status,
-                       "to_status": to_status, "from_level": from_level, "to_level": to_level,
-                       "note": note})
+                       "created_at": state["clock"], "action": action,
+                       "from_status": state["status"] if action != "register" else None,
+                       "to_status": to_status,
+                       "from_level": state["level"] if action != "register" else None,
+                       "to_level": to_level, "note": note})
         ids.event += 1
+        state["status"], state["level"] = to_status, to_level
 
-    event("register", Status.REGISTERED, 1, None, None, liaison, 0)
-    first_on_site = resolved = closed = None
-    assignee = None
-    current, current_level = Status.REGISTERED, 1
-    if level >= 2 and status != Status.REGISTERED:
-        event("escalate", Status.ESCALATED, 2, current, 1, liaison, rng.randint(5, 60))
-        current, current_level = Status.ESCALATED, 2
-        if status != Status.ESCALATED:
-            assignee = specialist
-            event("accept", Status.DISPATCHED, 2, current, 2, specialist, rng.randint(2, 30))
-            current = Status.DISPATCHED
-            if status != Status.DISPATCHED:
-                event("arrive", Status.ON_SITE, 2, current, 2, specialist,
-                      rng.randint(10, int(respond * 1.3) + 10))
-                first_on_site = clock
-                current = Status.ON_SITE
-                visits.append({"id": ids.visit, "issue_id": issue_id, "level": 2,
-                               "arrived_at": clock, "findings": "现场查看",
-                               "outcome": "resolved" if level == 2 else "escalate",
-                               "recorded_by_id": specialist, "created_at": clock})
-                ids.visit += 1
-                if level >= 3 and status != Status.ON_SITE:
-                    event("joint_office", Status.JOINT_OFFICE, 3, current, 2, specialist,
-                          rng.randint(60, 600))
-                    current, current_level = Status.JOINT_OFFICE, 3
-                    visits.append({"id": ids.visit, "issue_id": issue_id, "level": 3,
-                                   "arrived_at": clock, "findings": "联合现场办公",
-                                   "outcome": "resolved" if level == 3 else "escalate",
-                                   "recorded_by_id": specialist, "created_at": clock})
-                    ids.visit += 1
-                    if level == 4:
-                        event("escalate_symposium", Status.SYMPOSIUM, 4, current, 3,
-                              specialist, rng.randint(60, 1440))
-                        current, current_level = Status.SYMPOSIUM, 4
-                        symposiums.append({
-                            "id": ids.symposium, "issue_id": issue_id, "held_at": clock,
-                            "participants": "社区、职能部门、商户代表", "minutes": "商定解决时限",
-                            "agreed_deadline": clock + timedelta(days=rng.randint(3, 14)),
-                            "recorded_by_id": specialist, "created_at": clock})
-                        ids.symposium += 1
-    if status == Status.ON_HOLD:
-        event("hold", Status.ON_HOLD, current_level, current, current_level, specialist,
-              rng.randint(10, 120), "等待商户提供材料")
-        before_hold, current = current, Status.ON_HOLD
-    if status in (Status.RESOLVED, Status.CLOSED):
-        # Mostly on time; some late, as in real life.
+    def visit(level_, outcome, findings):
+        visits.append({"id": ids.visit, "issue_id": issue_id, "level": level_,
+                       "arrived_at": state["clock"], "findings": findings, "outcome": outcome,
+                       "recorded_by_id": specialist, "created_at": state["clock"]})
+        ids.visit += 1
+
+    def callback(reached, rating=None, hours=None):
+        called = min(state["clock"] + timedelta(hours=hours or rng.randint(2, 40)), now)
+        callbacks.append({"id": ids.callback, "issue_id": issue_id, "called_at": called,
+                          "called_by_id": staff, "reached": reached,
+                          "resolved_per_merchant": (rating in _SATISFIED) if reached else None,
+                          "rating": rating, "comments": "", "round": state["round"]})
+        ids.callback += 1
+
+    def resolve_now():
         minutes = rng.randint(10, int(resolve * (1.4 if rng.random() < 0.12 else 0.9)) + 10)
-        actor = liaison if current_level == 1 else specialist
-        event("resolve", Status.RESOLVED, current_level, current, current_level, actor, minutes,
-              "已解决")
-        resolved, current = clock, Status.RESOLVED
-    rating = None
-    unreachable = False
+        actor = liaison if state["level"] == 1 else specialist
+        event("resolve", Status.RESOLVED, state["level"], actor, minutes, "已解决")
+        state["resolved"] = state["clock"]
+
+    event("register", Status.REGISTERED, 1, liaison, 0)
+    if rehandled:
+        # First round: handled on site at level 2, resolved, called back dissatisfied.
+        event("escalate", Status.ESCALATED, 2, liaison, rng.randint(5, 60))
+        state["assignee"] = specialist
+        event("accept", Status.DISPATCHED, 2, specialist, rng.randint(2, 30))
+        event("arrive", Status.ON_SITE, 2, specialist, rng.randint(10, int(respond * 1.3) + 10))
+        state["first_on_site"] = state["clock"]
+        visit(2, "resolved", "现场查看")
+        resolve_now()
+        callback(True, first_rating)
+        state["clock"] = callbacks[-1]["called_at"]
+        event("rehandle", Status.DISPATCHED, 2, staff, 1, "不满意，重办")
+        state["started"], state["round"] = state["clock"], 1
+        if status != Status.DISPATCHED:
+            event("arrive", Status.ON_SITE, 2, specialist, rng.randint(30, 600))
+            visit(2, "resolved" if status == Status.CLOSED else "temporary", "重办现场查看")
+    elif level >= 2 and status != Status.REGISTERED:
+        event("escalate", Status.ESCALATED, 2, liaison, rng.randint(5, 60))
+        if status != Status.ESCALATED:
+            state["assignee"] = specialist
+            event("accept", Status.DISPATCHED, 2, specialist, rng.randint(2, 30))
+            if status != Status.DISPATCHED:
+                event("arrive", Status.ON_SITE, 2, specialist,
+                      rng.randint(10, int(respond * 1.3) + 10))
+                state["first_on_site"] = state["clock"]
+                visit(2, "resolved" if level == 2 else "escalate", "现场查看")
+                if level >= 3 and status != Status.ON_SITE:
+                    event("joint_office", Status.JOINT_OFFICE, 3, specialist,
+                          rng.randint(60, 600))
+                    visit(3, "resolved" if level == 3 else "escalate", "联合现场办公")
+                    if level == 4:
+                        event("escalate_symposium", Status.SYMPOSIUM, 4, specialist,
+                              rng.randint(60, 1440))
+                        symposiums.append({
+                            "id": ids.symposium, "issue_id": issue_id,
+                            "held_at": state["clock"],
+                            "participants": "社区、职能部门、商户代表", "minutes": "商定解决时限",
+                            "agreed_deadline": state["clock"] + timedelta(
+                                days=rng.randint(3, 14)),
+                            "recorded_by_id": specialist, "created_at": state["clock"]})
+                        ids.symposium += 1
+    before_hold = state["status"]
+    if status == Status.ON_HOLD:
+        event("hold", Status.ON_HOLD, state["level"], specialist, rng.randint(10, 120),
+              "等待商户提供材料")
+    if status in (Status.RESOLVED, Status.CLOSED):
+        resolve_now()
+    rating, unreachable = None, False
+    if rehandled:
+        rating = first_rating
     if status == Status.CLOSED:
         if rng.random() < 0.02:
             unreachable = True
             for attempt in range(3):
-                callbacks.append({"id": ids.callback, "issue_id": issue_id,
-                                  "called_at": clock + timedelta(hours=20 + attempt * 4),
-                                  "called_by_id": staff, "reached": False,
-                                  "resolved_per_merchant": None, "rating": None,
-                                  "comments": "", "round": 0})
-                ids.callback += 1
-            event("unreachable", Status.CLOSED, current_level, current, current_level, staff,
-                  60 * 30)
+                callback(False, hours=20 + attempt * 4)
+            event("unreachable", Status.CLOSED, state["level"], staff, 60 * 30)
         else:
-            rating = _weighted(rng, _RATING_WEIGHTS)
-            callbacks.append({"id": ids.callback, "issue_id": issue_id,
-                              "called_at": min(clock + timedelta(hours=rng.randint(2, 40)), now),
-                              "called_by_id": staff, "reached": True,
-                              "resolved_per_merchant": rating not in ("dissatisfied",
-                                                                       "very_dissatisfied"),
-                              "rating": rating, "comments": "", "round": 0})
-            ids.callback += 1
-            event("close", Status.CLOSED, current_level, current, current_level, staff,
-                  rng.randint(120, 2400), "回访办结")
-        closed = clock
+            rating = _weighted(rng, _RATING_WEIGHTS[:3])
+            callback(True, rating)
+            event("close", Status.CLOSED, state["level"], staff, rng.randint(120, 2400),
+                  "回访办结")
     if status == Status.WITHDRAWN:
-        event("withdraw", Status.WITHDRAWN, current_level, current, current_level, liaison,
-              rng.randint(10, 300), "重复登记")
-        closed = clock
+        event("withdraw", Status.WITHDRAWN, state["level"], liaison, rng.randint(10, 300),
+              "重复登记")
+    closed = state["clock"] if status in (Status.CLOSED, Status.WITHDRAWN) else None
+    resolution_due = (symposiums[-1]["agreed_deadline"] if symposiums
+                      else state["started"] + timedelta(minutes=resolve))
     issue = {
         "id": issue_id, "merchant_id": merchant_id, "circle_id": circle_id,
         "category_id": rng.choice(refs["categories"]), "source_id": source_id,
         "description": rng.choice(_PROBLEMS), "severity": severity,
         "work_order_no": f"{reported:%y%m%d}{issue_id:09d}" if hotline else None,
-        "level": current_level, "highest_level": current_level, "status": status,
+        "level": state["level"], "highest_level": max(e["to_level"] for e in events),
+        "status": status,
         "status_before_hold": before_hold if status == Status.ON_HOLD else None,
-        "reporter_id": liaison, "assignee_id": assignee, "reported_at": reported,
-        "first_on_site_at": first_on_site, "resolved_at": resolved, "closed_at": closed,
+        "reporter_id": liaison, "assignee_id": state["assignee"], "reported_at": reported,
+        "first_on_site_at": state["first_on_site"],
+        # As in the workflow, a re-handled issue keeps its last resolution time until the
+        # next one.
+        "resolved_at": state["resolved"],
+        "closed_at": closed,
         "response_due_at": reported + timedelta(minutes=respond),
-        "resolution_due_at": (symposiums[-1]["agreed_deadline"] if symposiums
-                              else reported + timedelta(minutes=resolve)),
+        "resolution_due_at": resolution_due,
         "response_minutes": respond, "resolution_minutes": resolve, "sla_working_days": False,
-        "resolution_started_at": reported,
-        "hold_started_at": clock if status == Status.ON_HOLD else None, "held_seconds": 0,
-        "resolution_summary": "已解决" if resolved else "", "rehandle_count": 0,
+        "resolution_started_at": state["started"],
+        "hold_started_at": state["clock"] if status == Status.ON_HOLD else None,
+        "held_seconds": 0,
+        "resolution_summary": "已解决" if state["resolved"] else "",
+        "rehandle_count": state["round"],
         "rating": rating, "callback_attempts": 3 if unreachable else 0,
-        "callback_unreachable": unreachable, "updated_at": clock, "version": 1,
+        "callback_unreachable": unreachable, "updated_at": state["clock"], "version": 1,
     }
     return issue, events, visits, symposiums, callbacks
 
 
 def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = None,
-             progress=None) -> dict:
+             progress=None, days: int = HISTORY_DAYS) -> dict:
     """Add ``merchants`` merchants and ``issues`` issues (with everything that hangs off
     them). Reproducible for a given seed and ``now``. Returns the row counts written."""
     from werkzeug.security import generate_password_hash
@@ -323,7 +359,7 @@ def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = 
     policy = {p.severity: (p.respond_minutes, p.resolve_minutes)
               for p in db.session.scalars(sa.select(SlaPolicy))}
     refs = {
-        "policy": policy,
+        "policy": policy, "days": days,
         "categories": list(db.session.scalars(sa.select(IssueCategory.id))),
         "sources": [(s.id, s.is_hotline) for s in db.session.scalars(sa.select(IssueSource))],
     }
@@ -350,6 +386,12 @@ def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = 
     _flush(buffers, counts, bar)
     _fix_sequences()
     db.session.commit()
+    # Core inserts bypass the ORM hooks that keep the dashboard's figures: recount them.
+    from circle.reports.figures import rebuild_figures
+
+    rebuild_figures()
+    db.session.commit()
+    _analyze()
     return counts
 
 
@@ -370,6 +412,15 @@ def _flush(buffers, counts, bar) -> None:
     for rows in buffers.values():
         rows.clear()
     db.session.commit()
+
+
+def _analyze() -> None:
+    """Refresh the planner's statistics after a bulk load: SQLite never gathers them on its
+    own, and PostgreSQL's autovacuum would get to it only later, so the first queries on a
+    fresh million rows could pick a scan over an index."""
+    with db.engine.connect() as connection:
+        connection.execute(sa.text("ANALYZE"))
+        connection.commit()
 
 
 def _fix_sequences() -> None:

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from circle.issues.models import Callback, Issue, IssueEvent, Status
+from circle.issues.models import Callback, Issue, IssueEvent, Rating, Status
 from circle.models import EmergencyContact, Merchant, User
 from circle.synthetic import generate
 from circle.validators import normalise_credit_code, normalise_phone
@@ -17,7 +17,7 @@ def count(db, model):
 
 
 def test_generates_consistent_data(db):
-    counts = generate(300, 2000, seed=7, now=NOW)
+    counts = generate(300, 2000, seed=7, now=NOW, days=60)
     assert counts["issues"] == count(db, Issue) == 2000
     assert count(db, Merchant) == 300 and count(db, EmergencyContact) == 300
     assert set(db.session.scalars(sa.select(Issue.status).distinct())) == set(Status.ALL)
@@ -33,11 +33,39 @@ def test_generates_consistent_data(db):
         assert all(e.created_at <= NOW for e in events)
         assert issue.circle_id == issue.merchant.circle_id
         if issue.status == Status.CLOSED:
-            assert issue.callbacks and (issue.rating or issue.callback_unreachable)
-        if issue.status in Status.OPEN:
+            # Closed on a satisfied callback (a dissatisfied one would have re-opened it).
+            assert issue.callbacks and (issue.rating in Rating.SATISFIED_SET
+                                        or issue.callback_unreachable)
+        if issue.status in Status.OPEN and not issue.rehandle_count:
             assert issue.resolved_at is None
+        assert issue.highest_level >= issue.level
     ratings = set(db.session.scalars(sa.select(Callback.rating).distinct()))
     assert {"very_satisfied", "satisfied", "dissatisfied"} <= ratings
+    # Some issues went round the loop twice: dissatisfied callback, re-handled, called again.
+    rehandled = db.session.scalars(sa.select(Issue).where(
+        Issue.rehandle_count > 0, Issue.status == Status.CLOSED)).all()
+    assert rehandled
+    for issue in rehandled[:20]:
+        rounds = sorted((c.round, c.rating) for c in issue.callbacks)
+        assert rounds[0][0] == 0 and rounds[0][1] not in Rating.SATISFIED_SET
+        assert rounds[-1][0] == 1
+        assert "rehandle" in [e.action for e in issue.events]
+    assert db.session.scalar(sa.select(sa.func.count()).where(
+        Issue.rehandle_count > 0, Issue.status.in_(Status.OPEN)))
+
+
+def test_open_issues_are_recent(db):
+    """A mature deployment: old issues are closed, the open working set is mostly new."""
+    generate(200, 3000, seed=4, now=NOW, days=730)
+    open_ages = [(NOW - reported).days for reported in db.session.scalars(
+        sa.select(Issue.reported_at).where(Issue.status.in_(Status.OPEN)))]
+    closed = count_where(db, Issue.status.in_((Status.CLOSED, Status.WITHDRAWN)))
+    assert closed > 0.9 * 3000
+    assert sum(age <= 14 for age in open_ages) > len(open_ages) / 3
+
+
+def count_where(db, condition):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Issue).where(condition))
 
 
 def test_is_reproducible(tmp_path):
