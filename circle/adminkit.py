@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 from flask import abort, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.actions import action
@@ -21,6 +21,7 @@ from wtforms.validators import ValidationError
 
 from circle.accounts.models import Role
 from circle.audit.recording import audit_context
+from circle.biglists import BigListMixin
 from circle.extensions import db
 from circle.org.models import BusinessCircle
 from circle.timeutil import format_local, local_zone
@@ -240,8 +241,11 @@ class AccessMixin:
         abort(403)
 
 
-class CircleModelView(AccessMixin, ModelView):
-    """Base model view: newest first, local times, details page, fluid pages of 50."""
+class CircleModelView(AccessMixin, BigListMixin, ModelView):
+    """Base model view: newest first, local times, details page, fluid pages of 50.
+
+    Lists scale with :class:`~circle.biglists.BigListMixin` (capped counts, lean pages).
+    """
 
     page_size = 50
     can_view_details = True
@@ -388,7 +392,7 @@ class IssueRecordView(ScopedModelView):
         from circle.issues.models import Issue
 
         return super().get_query().options(
-            joinedload(self.model.issue).joinedload(Issue.merchant))
+            selectinload(self.model.issue).joinedload(Issue.merchant))
 
 
 class CircleBaseView(AccessMixin, BaseView):

@@ -119,7 +119,9 @@ def bootstrap_command(demo):
 @click.option("--issues", type=click.IntRange(0), default=10000, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Same seed, same data (communities are named after it).")
-def gen_synthetic_command(merchants, issues, seed):
+@click.option("--days", type=click.IntRange(14, 3650), default=730, show_default=True,
+              help="Days of history the issues are spread over.")
+def gen_synthetic_command(merchants, issues, seed, days):
     """Generate realistic synthetic merchants and issues for benchmarks (bulk inserts)."""
     import time
 
@@ -127,7 +129,21 @@ def gen_synthetic_command(merchants, issues, seed):
 
     started = time.monotonic()
     with click.progressbar(length=merchants + issues, label="Generating") as bar:
-        counts = generate(merchants, issues, seed=seed, progress=bar)
+        counts = generate(merchants, issues, seed=seed, days=days, progress=bar)
     took = time.monotonic() - started
     click.echo(", ".join(f"{value:,} {name}" for name, value in counts.items())
                + f" in {took:.1f} s")
+
+
+@circle_cli.command("rebuild-figures")
+def rebuild_figures_command():
+    """Recount the dashboard's per-day figures from the issues (after bulk SQL changes)."""
+    import time
+
+    from circle.extensions import db
+    from circle.reports.figures import rebuild_figures
+
+    started = time.monotonic()
+    rows = rebuild_figures()
+    db.session.commit()
+    click.echo(f"{rows:,} day-and-circle rows in {time.monotonic() - started:.1f} s")

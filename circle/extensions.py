@@ -19,6 +19,23 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
+
+def include_object_for(dialect_name: str):
+    """Alembic's ``include_object`` filter for a database: leave out of the comparison what
+    the models create only on another database (``Index(...).ddl_if(dialect=...)``), which
+    Alembic's autogenerate does not know about."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        condition = getattr(obj, "_ddl_if", None)
+        if condition is None or condition.dialect is None:
+            return True
+        names = condition.dialect
+        return dialect_name in ((names,) if isinstance(names, str) else names)
+
+    return include_object
+
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login_manager = LoginManager()

@@ -29,3 +29,4 @@ from circle.org.models import (  # noqa: F401
     DepartmentKind,
     MemberRole,
 )
+from circle.reports.figures import CircleDayFigures  # noqa: F401

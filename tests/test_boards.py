@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from markupsafe import escape
 
-from circle.issues import workflow
+from circle.issues import boards, workflow
 from circle.issues.boards import callback_queue, dispatch_board
 from circle.issues.models import IssueEvent
 from circle.timeutil import format_local, utcnow
@@ -179,6 +179,21 @@ def test_sections_are_cut_to_the_most_urgent_rows(app, db, data):
     assert len(sections) == 1 and sections[0].status == "escalated"
     assert sections[0].total == 4 and sections[0].truncated
     assert [r.issue.id for r in sections[0].rows] == [issues[1].id, issues[3].id]
+
+
+def test_a_board_of_every_community_is_cut_shorter(app, db, data, monkeypatch):
+    """An administrator's board spans every community: its sections keep fewer rows."""
+    monkeypatch.setattr(boards, "ROWS_PER_STATUS", 3)
+    monkeypatch.setattr(boards, "CITY_ROWS_PER_STATUS", 2)
+    for hours in (4, 1, 3):
+        escalated(data.east, due_in=timedelta(hours=hours))
+    db.session.commit()
+    now = utcnow()
+    [mine] = dispatch_board(data.users["specialist"], now)
+    [everyone] = dispatch_board(data.users["admin"], now)
+    assert (len(mine.rows), mine.total, mine.truncated) == (3, 3, False)
+    assert (len(everyone.rows), everyone.total, everyone.truncated) == (2, 3, True)
+    assert [r.issue.id for r in everyone.rows] == [r.issue.id for r in mine.rows][:2]
 
 
 def test_specialist_accepts_an_issue(specialist, db, data):

@@ -386,14 +386,24 @@ def test_static_assets_are_served_from_the_app(client):
 
 
 def test_page_shows_the_figures(admin_browser, ds, data, fixed_now):
+    # The administrator sees two communities: one row per community, each opening the
+    # dashboard of its circles.
     html = page(admin_browser)
+    ours = f'rates-by-circle:data-community="{data.community.id}"'
+    assert f'data-drill="{data.community.id}"' in html
+    assert f'data-circle="{data.east.id}"' not in html
+    narrowed = page(admin_browser, f"{PERIOD_ARGS}&community={data.community.id}")
+    assert "data-community=" not in narrowed and 'id="narrowed"' in narrowed
     east = f'rates-by-circle:data-circle="{data.east.id}"'
     west = f'rates-by-circle:data-circle="{data.west.id}"'
-    assert figure(html, "reported", east) == "8"
-    assert figure(html, "satisfaction_rate", east) == "100.0%"
-    assert figure(html, "satisfaction_rate", west) == "50.0%"
-    assert figure(html, "resolution_rate", west) == "33.3%"
-    assert figure(html, "unreachable", east) == "1"
+    assert figure(narrowed, "reported", east) == "8"
+    assert figure(narrowed, "satisfaction_rate", east) == "100.0%"
+    assert figure(narrowed, "satisfaction_rate", west) == "50.0%"
+    assert figure(narrowed, "resolution_rate", west) == "33.3%"
+    assert figure(narrowed, "unreachable", east) == "1"
+    assert int(figure(html, "reported", ours)) == int(figure(narrowed, "reported", east)) + int(
+        figure(narrowed, "reported", west)) == int(figure(narrowed, "reported",
+                                                          'rates-by-circle:data-circle="all"'))
     assert figure(html, "reported", 'data-week="2024-W23"') == "8"
     assert figure(html, "satisfaction_rate", 'data-week="2024-W24"') == "100.0%"
     trend = json.loads(htmllib.unescape(re.search(

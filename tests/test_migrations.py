@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from circle.extensions import db
+from circle.extensions import db, include_object_for
 from tests.conftest import make_app, database_url_for_tests
 
 
@@ -39,7 +39,8 @@ def empty_app(tmp_path):
 def _differences(app):
     with app.app_context(), db.engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": True}
+            conn, opts={"compare_type": True, "render_as_batch": True,
+                        "include_object": include_object_for(conn.dialect.name)}
         )
         return compare_metadata(context, db.metadata)
 

@@ -70,9 +70,6 @@ class ApiTokenView(AdminOnlyModelView):
         "revoked_at": _l("Revoked at"),
     }
 
-    def get_query(self):
-        return super().get_query().options(sa.orm.joinedload(ApiToken.community))
-
     def create_model(self, form):
         """Issue the token and its service account; the secret rides on the returned object."""
         try:

@@ -1,7 +1,7 @@
 """Admin views for issues, their records and the issue reference data."""
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import lazy_gettext as _l
 from flask import url_for
 from flask_login import current_user
@@ -115,6 +115,9 @@ class IssueView(ScopedModelView):
                            "response_due_at", "resolution_due_at", "resolved_at", "closed_at",
                            "resolution_summary", "rehandle_count", "events")
     column_searchable_list = ("work_order_no", "merchant.shop_name")
+    # A million issues: the search box matches the start of the work-order number (index)
+    # or any part of the shop name (among the merchants), see circle/biglists.py.
+    search_columns = {"work_order_no": "prefix", "merchant.shop_name": "contains"}
     column_filters = (
         related_filter(Issue.circle_id, _l("Business circle"), BusinessCircle),
         CommunityFilter(Issue.circle_id, _l("Community")),
@@ -230,10 +233,11 @@ class CalendarDayView(AdminOnlyModelView):
 
 class IssueEventView(ReadOnlyModelView):
     def get_query(self):
-        # Each row names its issue (and so its merchant) and its actor.
+        # Each row names its issue (and so its merchant) and its actor: loaded for the page
+        # after it is chosen, so that an OFFSET never joins the rows it skips.
         return super().get_query().options(
-            joinedload(IssueEvent.issue).joinedload(Issue.merchant),
-            joinedload(IssueEvent.actor))
+            selectinload(IssueEvent.issue).joinedload(Issue.merchant),
+            selectinload(IssueEvent.actor))
 
     allowed_roles = ("admin",)
     column_list = ("created_at", "issue", "actor", "action", "from_status", "to_status",

@@ -15,8 +15,9 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
+from circle import labels
 from circle.accounts.models import Role, User
 from circle.api.models import service_account_ids
 from circle.adminkit import CircleBaseView
@@ -25,13 +26,17 @@ from circle.issues import sla, workflow
 from circle.issues.models import Issue, Status
 from circle.issues.register import parse_id
 from circle.merchants.models import Merchant
-from circle.permissions import scope_by_circle
+from circle.permissions import circle_ids_subquery, scope_by_circle
+from circle.sqlhints import selective
 from circle.timeutil import utcnow
 
 #: The board's sections, in workflow order: every open status an escalated issue can have.
 BOARD_STATUSES = tuple(status for status in Status.OPEN if status != Status.REGISTERED)
 #: A section longer than this is cut (with a note): nobody works through more on one page.
 ROWS_PER_STATUS = 200
+#: The same on a board of every community (an administrator's), fifty times as long:
+#: the most urgent rows of the city, and a page that still loads at once.
+CITY_ROWS_PER_STATUS = 50
 CALLBACK_ROWS = 200
 UNREACHABLE_WINDOW = timedelta(days=30)
 
@@ -70,7 +75,9 @@ class BoardSection:
 
 
 def _board_filter(user: User, stmt):
-    stmt = stmt.where(Issue.level >= 2, Issue.status.in_(BOARD_STATUSES))
+    # Open issues are a few per cent of all: SQLite must be told (circle/sqlhints.py), or it
+    # skips through the index circle by circle.
+    stmt = stmt.where(Issue.level >= 2, selective(Issue.status.in_(BOARD_STATUSES)))
     return scope_by_circle(stmt, Issue.circle_id, user)
 
 
@@ -89,14 +96,18 @@ def active_specialists() -> dict[int, list[User]]:
 
 
 def dispatch_board(user: User, now: datetime, *,
-                   limit: int = ROWS_PER_STATUS) -> list[BoardSection]:
+                   limit: int | None = None) -> list[BoardSection]:
     """The escalated, still open issues ``user`` may see, in one section per status.
 
     Sections follow the workflow order and only statuses with issues appear. Within a
     section rows are sorted by :func:`circle.issues.sla.urgency_key` (overdue first, then
     the nearest resolution deadline); at most ``limit`` rows per section are loaded, the
-    most urgent ones. The query count does not grow with the number of rows.
+    most urgent ones (by default :data:`ROWS_PER_STATUS`, or :data:`CITY_ROWS_PER_STATUS`
+    for a user who sees every community). The query count does not grow with the number
+    of rows.
     """
+    if limit is None:
+        limit = CITY_ROWS_PER_STATUS if circle_ids_subquery(user) is None else ROWS_PER_STATUS
     totals = dict(db.session.execute(
         _board_filter(user, sa.select(Issue.status, sa.func.count()))
         .group_by(Issue.status)
@@ -110,26 +121,32 @@ def dispatch_board(user: User, now: datetime, *,
         order_by=(Issue.resolution_due_at.is_(None), Issue.resolution_due_at, Issue.id),
     )
     ranked = _board_filter(user, sa.select(Issue.id, rank.label("rank"))).subquery()
+    assigning = user.role == Role.ADMIN
+    loads = [
+        joinedload(Issue.merchant).selectinload(Merchant.emergency_contacts),
+        joinedload(Issue.category),
+        joinedload(Issue.assignee),
+        # The long texts are not shown: not read (raise rather than load them row by row).
+        defer(Issue.description, raiseload=True),
+        defer(Issue.resolution_summary, raiseload=True),
+    ]
+    if assigning:
+        loads.append(joinedload(Issue.circle))  # its community's specialists are offered
     issues = db.session.scalars(
         sa.select(Issue)
         .join(ranked, ranked.c.id == Issue.id)
         .where(ranked.c.rank <= limit)
-        .options(
-            joinedload(Issue.merchant).selectinload(Merchant.emergency_contacts),
-            joinedload(Issue.category),
-            joinedload(Issue.assignee),
-            joinedload(Issue.circle),
-        )
+        .options(*loads)
     ).unique().all()
     calendar = sla.load_calendar()
-    specialists = active_specialists() if user.role == Role.ADMIN else {}
+    specialists = active_specialists() if assigning else {}
     by_status: dict[str, list[BoardRow]] = {}
     for issue in sorted(issues, key=lambda issue: (sla.urgency_key(issue, now), issue.id)):
         by_status.setdefault(issue.status, []).append(BoardRow(
             issue=issue,
             response=sla.response_state(issue, now, calendar),
             resolution=sla.resolution_state(issue, now, calendar),
-            assignees=specialists.get(issue.circle.community_id, []),
+            assignees=specialists.get(issue.circle.community_id, []) if assigning else [],
         ))
     return [
         BoardSection(status=status, rows=by_status.get(status, []), total=totals[status])
@@ -173,14 +190,16 @@ def callback_queue(user: User, now: datetime, *, limit: int = CALLBACK_ROWS) -> 
         waiting_filter(sa.select(Issue))
         .order_by(Issue.resolved_at.is_(None), Issue.resolved_at, Issue.id)
         .limit(limit)
-        .options(joinedload(Issue.merchant))
+        .options(joinedload(Issue.merchant), defer(Issue.description, raiseload=True))
     ).all()
     waiting = db.session.scalar(waiting_filter(sa.select(sa.func.count()).select_from(Issue)))
     unreachable = db.session.scalar(scope_by_circle(
         sa.select(sa.func.count()).select_from(Issue).where(
-            Issue.callback_unreachable,
+            # Few issues are closed as unreachable, and few of those lately: said so, SQLite
+            # reads them through their index instead of every closed issue of the community.
+            selective(Issue.callback_unreachable == sa.true()),
             Issue.status == Status.CLOSED,
-            Issue.closed_at >= now - UNREACHABLE_WINDOW,
+            selective(Issue.closed_at >= now - UNREACHABLE_WINDOW, 0.05),
         ),
         Issue.circle_id, user,
     ))
@@ -201,6 +220,12 @@ def waited_text(delta: timedelta | None) -> str:
     if hours:
         return _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
     return _("%(minutes)d min", minutes=minutes)
+
+
+def translated(lazy_labels: dict) -> dict:
+    """The labels translated once for a page that shows each of them on many rows (a lazy
+    label is translated again every time it is shown)."""
+    return {key: str(label) for key, label in lazy_labels.items()}
 
 
 def issue_in_scope_or_404(user: User, issue_id: int) -> Issue:
@@ -230,7 +255,10 @@ class DispatchBoardView(CircleBaseView):
         counts = {section.status: section.total for section in sections}
         return self.render("circle/dispatch.html", sections=sections, counts=counts,
                            board_statuses=BOARD_STATUSES, now=now,
-                           can_assign=current_user.role == Role.ADMIN)
+                           can_assign=current_user.role == Role.ADMIN,
+                           severity_names=translated(labels.SEVERITY_LABELS),
+                           level_names=translated(labels.LEVEL_LABELS),
+                           sla_names=translated(labels.SLA_STATE_LABELS))
 
     @expose("/<int:issue_id>/accept", methods=("POST",))
     def accept(self, issue_id: int):

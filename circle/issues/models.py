@@ -87,6 +87,21 @@ class Issue(db.Model):
         sa.CheckConstraint("level BETWEEN 1 AND 4", name="level"),
         sa.Index("ix_issue_status_reported_at", "status", "reported_at"),
         sa.Index("ix_issue_circle_reported_at", "circle_id", "reported_at"),
+        # The issue list's search matches the start of a work-order number. PostgreSQL's
+        # collation keeps LIKE 'x%' off the unique index, so it gets a pattern-ops index;
+        # SQLite searches the unique index with a range (circle/biglists.py).
+        sa.Index("ix_issue_work_order_no_pattern", "work_order_no",
+                 postgresql_ops={"work_order_no": "text_pattern_ops"}
+                 ).ddl_if(dialect="postgresql"),
+        # The callback queue counts merchants not reached in the last 30 days.
+        sa.Index("ix_issue_unreachable_closed_at", "callback_unreachable", "closed_at"),
+        # Covering indexes for the dashboard: what is open now is read from the index alone
+        # (a few thousand entries, never the closed million), and so are a period's issues
+        # by category (in place of a plain index on reported_at).
+        sa.Index("ix_issue_open_figures", "status", "circle_id", "level", "resolution_due_at",
+                 postgresql_include=["id"]),
+        sa.Index("ix_issue_reported_category", "reported_at", "category_id", "status",
+                 "circle_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,7 +133,7 @@ class Issue(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     first_on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

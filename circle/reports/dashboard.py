@@ -1,8 +1,10 @@
 """The dashboard: open work and the 12345-style rates, scoped to what the user may see.
 
-Everything is counted by the database with a fixed handful of aggregate queries (GROUP BY
-with ``CASE`` sums), whatever the number of issues, circles, categories or weeks: the rows
-that come back are already totals per circle (and per week), never issues.
+Everything is counted by the database with a fixed handful of aggregate queries, whatever
+the number of issues, circles, categories or weeks: the rows that come back are already
+totals per circle (and per day), never issues. The period's rates are summed from figures
+pre-aggregated per circle and local day (:mod:`circle.reports.figures`), which hold the
+counts defined below; what is open now is counted from the (few) open issues.
 
 Which date puts an issue in a period depends on the figure — each rate uses the moment its
 event happened:
@@ -44,20 +46,22 @@ from flask_admin.contrib.sqla.filters import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import aliased
 
+from circle.adminkit import CommunityFilter
 from circle.extensions import db
-from circle.issues.models import Callback, Issue, IssueCategory, Rating, Status
+from circle.issues.models import Issue, IssueCategory, Status
 from circle.labels import LEVEL_LABELS, STATUS_LABELS
 from circle.org.models import BusinessCircle, Community
 from circle.permissions import scope_by_circle
+from circle.sqlhints import selective
+from circle.reports.figures import FIELDS as FIGURE_FIELDS
+from circle.reports.figures import CircleDayFigures
 from circle.timeutil import local_zone, utcnow
 
 DEFAULT_DAYS = 30
 # Longer periods are refused: a figure over years says little and the trend would have
 # hundreds of weeks.
 MAX_PERIOD_DAYS = 731
-WEEK_SECONDS = 7 * 24 * 3600
 # Dates outside these years are refused before any arithmetic: year 1 or 9999 overflow
 # when local midnight is converted to UTC.
 _MIN_YEAR, _MAX_YEAR = 2000, 2999
@@ -183,6 +187,46 @@ class CircleInfo:
     id: int
     name: str
     community: str
+    community_id: int
+
+
+@dataclass
+class Unit:
+    """One row of the per-circle tables: a business circle or, for someone who sees several
+    communities (a district administrator with a thousand circles), a whole community."""
+
+    kind: str  # "circle" or "community"
+    id: int
+    name: str
+    now: NowCounts
+    period: PeriodCounts
+    drill_url: str | None = None  # the dashboard narrowed to this community
+
+    @property
+    def filters(self) -> dict:
+        """Criteria of the issue-list links for this row."""
+        return {self.kind: self.id}
+
+
+def table_units(circles: list[CircleInfo], now: NowFigures, period: PeriodFigures,
+                drill_url) -> list[Unit]:
+    """Rows of the per-circle tables: circles, or communities when circles span several
+    (``drill_url(community_id)`` opens the dashboard for one of them)."""
+    if len({circle.community_id for circle in circles}) <= 1:
+        return [Unit("circle", c.id, c.name, now.by_circle.get(c.id, NowCounts()),
+                     period.by_circle.get(c.id, PeriodCounts())) for c in circles]
+    units: dict[int, Unit] = {}
+    for circle in circles:
+        unit = units.get(circle.community_id)
+        if unit is None:
+            unit = units[circle.community_id] = Unit(
+                "community", circle.community_id, circle.community, NowCounts(),
+                PeriodCounts(), drill_url(circle.community_id))
+        if circle.id in now.by_circle:
+            unit.now.merge(now.by_circle[circle.id])
+        if circle.id in period.by_circle:
+            unit.period.merge(period.by_circle[circle.id])
+    return list(units.values())
 
 
 @dataclass(frozen=True)
@@ -229,40 +273,15 @@ class PeriodFigures:
 
 # --- SQL helpers -----------------------------------------------------------------------
 
-def _scoped(stmt, user):
-    return scope_by_circle(stmt, Issue.circle_id, user)
+def _scoped(stmt, user, within=None, column=Issue.circle_id):
+    """Rows in the user's scope and, if ``within`` (circle ids) is given, in those circles."""
+    stmt = scope_by_circle(stmt, column, user)
+    return stmt if within is None else stmt.where(column.in_(within))
 
 
 def _count_if(condition):
     """``sum(CASE WHEN condition THEN 1 ELSE 0 END)``: how many rows of the group match."""
     return sa.func.sum(sa.case((condition, 1), else_=0))
-
-
-def _week_index(column, origin: datetime):
-    """Whole weeks from ``origin`` to the column's value, computed by the database.
-
-    The constants are written into the SQL rather than bound: PostgreSQL only accepts an
-    expression in GROUP BY that is textually the one selected, and two bound parameters
-    (``$1``, ``$2``) are not. Weeks are counted in seconds from the local Monday midnight,
-    which is exact in zones without daylight saving time (China's).
-    """
-    origin_epoch = sa.literal_column(str(int(origin.timestamp())), sa.Integer)
-    week = sa.literal_column(str(WEEK_SECONDS), sa.Integer)
-    if db.session.get_bind().dialect.name == "sqlite":
-        # strftime('%s') gives whole seconds since 1970 of the stored UTC text; integer
-        # division of a non-negative number is the floor.
-        seconds = sa.cast(sa.func.strftime("%s", column), sa.Integer)
-        return (seconds - origin_epoch) // week
-    return sa.cast(sa.func.floor((sa.extract("epoch", column) - origin_epoch) / week),
-                   sa.Integer)
-
-
-def _week_origin(start: datetime) -> datetime:
-    """Local midnight of the Monday of the week in which ``start`` falls (aware)."""
-    zone = local_zone()
-    first = start.astimezone(zone).date()
-    monday = first - timedelta(days=first.weekday())
-    return datetime.combine(monday, time(0), tzinfo=zone)
 
 
 def _weeks(start: datetime, end: datetime) -> list[Week]:
@@ -286,17 +305,20 @@ def _weeks(start: datetime, end: datetime) -> list[Week]:
 def visible_circles(user) -> list[CircleInfo]:
     """The business circles the user may see, by community and name."""
     stmt = scope_by_circle(
-        sa.select(BusinessCircle.id, BusinessCircle.name, Community.name.label("community"))
+        sa.select(BusinessCircle.id, BusinessCircle.name, Community.name.label("community"),
+                  Community.id.label("community_id"))
         .join(Community, Community.id == BusinessCircle.community_id),
         BusinessCircle.id, user,
     ).order_by(Community.name, BusinessCircle.name)
-    return [CircleInfo(row.id, row.name, row.community) for row in db.session.execute(stmt)]
+    return [CircleInfo(row.id, row.name, row.community, row.community_id)
+            for row in db.session.execute(stmt)]
 
 
-def open_now(user, now: datetime) -> NowFigures:
+def open_now(user, now: datetime, within=None) -> NowFigures:
     """Open issues by level and status, overdue now, and awaiting callback (one query).
 
     Overdue: open, not on hold (its clock is stopped), resolution deadline before ``now``.
+    ``within``: only these circles (ids) of the user's scope.
     """
     stmt = _scoped(
         sa.select(
@@ -304,9 +326,9 @@ def open_now(user, now: datetime) -> NowFigures:
             sa.func.count().label("issues"),
             _count_if(sa.and_(Issue.status != Status.ON_HOLD,
                               Issue.resolution_due_at < now)).label("overdue"),
-        ).where(Issue.status.in_((*Status.OPEN, Status.RESOLVED)))
+        ).where(selective(Issue.status.in_((*Status.OPEN, Status.RESOLVED))))
         .group_by(Issue.circle_id, Issue.status, Issue.level),
-        user,
+        user, within,
     )
     by_circle: dict[int, NowCounts] = {}
     for row in db.session.execute(stmt):
@@ -323,114 +345,61 @@ def open_now(user, now: datetime) -> NowFigures:
     return NowFigures(overall, by_circle)
 
 
-def _reported_rows(user, start, end, origin):
-    """Per circle and week of registration: reported, withdrawn, settled, responses."""
-    week = _week_index(Issue.reported_at, origin).label("week")
-    # The response is the first on-site arrival or, for a matter settled without a visit,
-    # its resolution (the same rule as the SLA clock in circle.issues.sla).
-    responded_at = sa.func.coalesce(Issue.first_on_site_at, Issue.resolved_at, Issue.closed_at)
-    responded = sa.and_(Issue.status != Status.WITHDRAWN, Issue.response_due_at.is_not(None),
-                        responded_at.is_not(None))
-    stmt = sa.select(
-        Issue.circle_id, week,
-        sa.func.count().label("reported"),
-        _count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
-        _count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
-        _count_if(responded).label("responded"),
-        _count_if(sa.and_(responded, responded_at <= Issue.response_due_at)
-                  ).label("responded_on_time"),
-    ).where(Issue.reported_at >= start, Issue.reported_at < end
-            ).group_by(Issue.circle_id, week)
-    return db.session.execute(_scoped(stmt, user))
-
-
-def _resolved_rows(user, start, end, origin):
-    """Per circle and week of the latest resolution: resolved, on time, called back."""
-    week = _week_index(Issue.resolved_at, origin).label("week")
-    # Whether the latest resolution has had a callback attempt, read from the issue itself
-    # (no per-row subquery on the callback table): a re-handling clears resolved_at and the
-    # attempt counter, a failed call counts an attempt, and only a callback closes an issue
-    # (satisfied, or unreachable after repeated calls).
-    called_back = sa.or_(Issue.status == Status.CLOSED, Issue.callback_attempts > 0)
-    stmt = sa.select(
-        Issue.circle_id, week,
-        sa.func.count().label("resolved"),
-        sa.func.count(Issue.resolution_due_at).label("resolved_with_deadline"),
-        _count_if(Issue.resolved_at <= Issue.resolution_due_at).label("resolved_on_time"),
-        _count_if(called_back).label("called_back"),
-    ).where(Issue.resolved_at >= start, Issue.resolved_at < end,
-            Issue.status != Status.WITHDRAWN
-            ).group_by(Issue.circle_id, week)
-    return db.session.execute(_scoped(stmt, user))
-
-
-def _callback_rows(user, start, end, origin):
-    """Per circle and week of the call: effective callbacks, ratings, unreachable merchants.
-
-    Each issue counts once: through its latest reached callback (whose rating is the
-    effective one), unless it was closed as unreachable — then through its last failed call.
-    """
-    later = aliased(Callback)
-    # A reached call is superseded by a later reached one; the last failed call of an
-    # unreachable merchant by any later call. One NOT EXISTS on (issue_id) serves both.
-    superseded = sa.exists().where(
-        later.issue_id == Callback.issue_id, later.id > Callback.id,
-        sa.or_(later.reached.is_(True), Callback.reached.is_(False)),
-    )
-    effective = sa.and_(Callback.reached.is_(True), Issue.callback_unreachable.is_(False))
-    unreachable = sa.and_(Callback.reached.is_(False), Issue.callback_unreachable.is_(True))
-    week = _week_index(Callback.called_at, origin).label("week")
-    stmt = sa.select(
-        Issue.circle_id, week,
-        _count_if(Callback.reached.is_(True)).label("callbacks"),
-        sa.func.count(Callback.rating).label("rated"),
-        _count_if(Callback.rating.in_(Rating.SATISFIED_SET)).label("satisfied"),
-        _count_if(Callback.resolved_per_merchant.is_(True)).label("confirmed"),
-        _count_if(Callback.reached.is_(False)).label("unreachable"),
-    ).join(Issue, Issue.id == Callback.issue_id).where(
-        Callback.called_at >= start, Callback.called_at < end, sa.or_(effective, unreachable),
-        ~superseded,
-    ).group_by(Issue.circle_id, week)
-    return db.session.execute(_scoped(stmt, user))
-
-
-def period_figures(user, start: datetime, end: datetime, now: datetime) -> PeriodFigures:
+def period_figures(user, start: datetime, end: datetime, now: datetime,
+                   within=None) -> PeriodFigures:
     """The 12345-style counts for ``[start, end)``: overall, per circle and per ISO week.
 
-    Three queries (one per kind of date), each grouped by circle and week. Weeks that begin
-    after ``now`` are left out of the trend: they can hold nothing yet.
+    Read from the pre-aggregated :class:`~circle.reports.figures.CircleDayFigures` (one
+    row per circle and local day, kept correct on every change): two small GROUP BY
+    queries, whatever the number of issues. ``start`` and ``end`` are local midnights.
+    Weeks that begin after ``now`` are left out of the trend: they can hold nothing yet.
     """
-    origin = _week_origin(start)
+    zone = local_zone()
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    sums = [sa.func.sum(getattr(CircleDayFigures, name)).label(name) for name in FIGURE_FIELDS]
+
+    def grouped(column):
+        return db.session.execute(_scoped(
+            sa.select(column, *sums).where(CircleDayFigures.day >= first,
+                                           CircleDayFigures.day <= last),
+            user, within, CircleDayFigures.circle_id,
+        ).group_by(column))
+
     by_circle: dict[int, PeriodCounts] = {}
+    for row in grouped(CircleDayFigures.circle_id):
+        by_circle.setdefault(row.circle_id, PeriodCounts()).add(row)
+    monday = first - timedelta(days=first.weekday())
     by_week: dict[int, PeriodCounts] = {}
-    for rows in (_reported_rows(user, start, end, origin),
-                 _resolved_rows(user, start, end, origin),
-                 _callback_rows(user, start, end, origin)):
-        for row in rows:
-            by_circle.setdefault(row.circle_id, PeriodCounts()).add(row)
-            by_week.setdefault(int(row.week), PeriodCounts()).add(row)
+    for row in grouped(CircleDayFigures.day):
+        by_week.setdefault((row.day - monday).days // 7, PeriodCounts()).add(row)
     overall = PeriodCounts()
     for counts in by_circle.values():
         overall.merge(counts)
-    today = now.astimezone(local_zone()).date()
+    today = now.astimezone(zone).date()
     weeks = [week for week in _weeks(start, end) if week.first <= today]
     return PeriodFigures(overall, by_circle, by_week, weeks)
 
 
-def category_breakdown(user, start: datetime, end: datetime) -> list[CategoryRow]:
+def category_breakdown(user, start: datetime, end: datetime,
+                       within=None) -> list[CategoryRow]:
     """Issues reported in ``[start, end)`` per category: reported, withdrawn, settled."""
-    stmt = _scoped(
+    # Counted per category id first, then named: joining the categories first would lead
+    # SQLite to walk the period once per category.
+    counts = _scoped(
         sa.select(
-            IssueCategory.id, IssueCategory.name,
+            Issue.category_id,
             sa.func.count().label("reported"),
             _count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
             _count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
-        ).select_from(Issue).join(IssueCategory, IssueCategory.id == Issue.category_id)
-        .where(Issue.reported_at >= start, Issue.reported_at < end)
-        .group_by(IssueCategory.id, IssueCategory.name, IssueCategory.sort_order)
-        .order_by(IssueCategory.sort_order, IssueCategory.name),
-        user,
-    )
+        ).where(Issue.reported_at >= start, Issue.reported_at < end)
+        .group_by(Issue.category_id),
+        user, within,
+    ).subquery()
+    stmt = (sa.select(IssueCategory.id, IssueCategory.name, counts.c.reported,
+                      counts.c.withdrawn, counts.c.settled)
+            .join(counts, counts.c.category_id == IssueCategory.id)
+            .order_by(IssueCategory.sort_order, IssueCategory.name))
     return [CategoryRow(row.id, row.name, int(row.reported), int(row.withdrawn or 0),
                         int(row.settled or 0)) for row in db.session.execute(stmt)]
 
@@ -529,7 +498,9 @@ class IssueListLinks:
 
     endpoint = "issue"
 
-    def __init__(self):
+    def __init__(self, community: int | None = None):
+        #: Every link not about one circle keeps to this community (the narrowed view).
+        self.community = community
         self._view = next(
             (view for admin in current_app.extensions.get("admin", [])
              for view in admin._views if getattr(view, "endpoint", None) == self.endpoint),
@@ -550,20 +521,25 @@ class IssueListLinks:
         for index, flt in enumerate(view._filters):
             if getattr(getattr(flt, "column", None), "key", None) != column_key:
                 continue
-            if (kind == "equal" and isinstance(flt, FilterEqual)) or (
+            if (kind == "community" and isinstance(flt, CommunityFilter)) or (
+                    kind == "equal" and isinstance(flt, FilterEqual)) or (
                 kind == "smaller" and isinstance(flt, FilterSmaller)) or (
                 kind == "between" and isinstance(flt, DateTimeBetweenFilter)
                     and not isinstance(flt, DateTimeNotBetweenFilter)):
                 return view.get_filter_arg(index, flt)
         return None
 
-    def __call__(self, *, circle: int | None = None, status: str | None = None,
+    def __call__(self, *, circle: int | None = None, community: int | None = None,
+                 status: str | None = None,
                  level: int | None = None, category: int | None = None,
                  first: date | None = None, last: date | None = None,
                  zone: ZoneInfo | None = None) -> str:
         """The list URL for the given criteria; ``first``/``last`` are local days of
         registration, matched exactly as ``[first 00:00, day after last 00:00)``."""
-        criteria = [("circle_id", "equal", circle), ("status", "equal", status),
+        if circle is None and community is None:
+            community = self.community
+        criteria = [("circle_id", "equal", circle), ("circle_id", "community", community),
+                    ("status", "equal", status),
                     ("level", "equal", level), ("category_id", "equal", category)]
         if first is not None and last is not None:
             period = Period(first, last, zone or local_zone())
@@ -664,20 +640,45 @@ def _category_chart(categories: list[CategoryRow]) -> dict:
     }
 
 
+def _selected_community(args, circles: list[CircleInfo]) -> int | None:
+    """The community asked for in ``community``, if it is one the user sees; else None."""
+    raw = (args.get("community") or "").strip()
+    if not raw.isdigit():
+        return None
+    return int(raw) if int(raw) in {circle.community_id for circle in circles} else None
+
+
 def dashboard_context(user, args) -> dict:
-    """Template variables for the landing page, from the query string (``from``, ``to``)."""
+    """Template variables for the landing page, from the query string (``from``, ``to``,
+    and ``community`` to narrow a many-community view to one community)."""
     zone = local_zone()
     now = utcnow()
     today = now.astimezone(zone).date()
     period, period_error = parse_period(args, today, zone)
     circles = visible_circles(user)
-    now_figures = open_now(user, now)
-    figures = period_figures(user, period.start, period.end, now)
-    categories = category_breakdown(user, period.start, period.end)
+    communities = {circle.community_id: circle.community for circle in circles}
+    community = _selected_community(args, circles)
+    within = None
+    if community is not None and len(communities) > 1:
+        circles = [circle for circle in circles if circle.community_id == community]
+        within = [circle.id for circle in circles]
+    else:
+        community = None
+    now_figures = open_now(user, now, within)
+    figures = period_figures(user, period.start, period.end, now, within)
+    categories = category_breakdown(user, period.start, period.end, within)
+    narrowed = {"community": community} if community is not None else {}
+
+    def page_url(**kwargs):
+        return url_for("admin.index", **narrowed, **kwargs)
+
+    def drill_url(community_id):
+        return url_for("admin.index", community=community_id, **{
+            "from": period.first.isoformat(), "to": period.last.isoformat()})
+
     presets = [
         {"key": key, "label": label, "active": preset == period,
-         "url": url_for("admin.index", **{"from": preset.first.isoformat(),
-                                          "to": preset.last.isoformat()})}
+         "url": page_url(**{"from": preset.first.isoformat(), "to": preset.last.isoformat()})}
         for key, label, preset in preset_periods(today, zone)
     ]
     return {
@@ -690,13 +691,17 @@ def dashboard_context(user, args) -> dict:
         "level_labels": LEVEL_LABELS,
         "open_statuses": [(status, STATUS_LABELS[status]) for status in Status.OPEN],
         "circles": circles,
-        "show_community": len({circle.community for circle in circles}) > 1,
+        "units": table_units(circles, now_figures, figures, drill_url),
+        "community": community,
+        "community_name": communities.get(community),
+        "all_communities_url": url_for("admin.index", **{
+            "from": period.first.isoformat(), "to": period.last.isoformat()}),
         "period_figures": figures,
         "categories": categories,
         "trend_chart": _trend_chart(figures.weeks, figures.by_week),
         "category_chart": _category_chart(categories),
         "definitions": DEFINITIONS,
-        "issue_url": IssueListLinks(),
+        "issue_url": IssueListLinks(community),
         "empty_counts": PeriodCounts(),
         "empty_now": NowCounts(),
     }

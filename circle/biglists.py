@@ -1,0 +1,195 @@
+"""Admin lists that cost the same at a thousand rows and at a million.
+
+Flask-Admin's list view does three things whose cost grows with the table:
+
+- it counts every matching row (``COUNT(*)``) on every page to draw the pager;
+- it reaches page *n* with ``OFFSET n × page size`` through rows joined to their related
+  rows (``joinedload`` of every relation in the list), so the database joins all the rows it
+  skips;
+- it searches with ``CAST(column AS VARCHAR) ILIKE '%term%'``, which no index can serve.
+
+:class:`BigListMixin` replaces all three:
+
+- **Capped count.** Matching rows are counted only up to :attr:`list_count_cap`
+  (``SELECT count(*) FROM (SELECT id … LIMIT cap + 1)``); beyond it the list shows
+  "100,000+" and the pager stops there (bounded page depth). Anyone looking further back
+  than 2,000 pages narrows the list with a filter or a search instead.
+- **Lean pages.** The page query selects rows of the model only; related rows shown in the
+  list are loaded afterwards for that page alone (``selectinload``), so an ``OFFSET`` skips
+  index entries, not joined rows.
+- **Indexed search.** The search box matches each configured column
+  (:attr:`search_columns`) either by prefix, through an index — on SQLite as a range on
+  the column's ordinary index, on PostgreSQL as ``LIKE 'term%'`` on a ``text_pattern_ops``
+  index (the database's collation keeps ``LIKE`` off an ordinary index) — or as a
+  substring of a column of a smaller related table (a shop name among the merchants),
+  whose matching ids then select rows of the big one through its foreign-key index.
+
+  Each way of matching is first asked on its own, in a small query of its own, for at
+  most :attr:`~BigListMixin.search_key_limit` keys (the work-order numbers starting with
+  the term, the ids of the merchants whose name contains it); a way that matches nothing is
+  dropped, the others become ``column IN (those keys)``. The list and its count then see
+  conditions that an index serves each and whose size the planner knows, which both
+  databases combine (SQLite's multi-index OR, PostgreSQL's bitmap OR) — not one ``OR`` of a
+  range and a subquery, for which both planners give up and walk the whole table. A term
+  that matches more keys than that (one character, a chain's name, the first digits of
+  every work order) is searched among the first of them only (the lowest numbers, the
+  first merchants registered), and the list says so: the work stays bounded, and the user
+  types a little more.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash
+from flask_babel import gettext
+from sqlalchemy.orm import selectinload
+
+from circle.extensions import db
+
+#: Default for :attr:`BigListMixin.list_count_cap`.
+LIST_COUNT_CAP = 100_000
+#: Default for :attr:`BigListMixin.search_key_limit`.
+SEARCH_KEY_LIMIT = 500
+
+
+class CappedCount(int):
+    """A row count that stopped at a cap: an ``int`` for the pager's arithmetic, shown as
+    "100,000+" (Flask-Admin prints the count next to the list's title)."""
+
+    capped: bool = True
+
+    def __str__(self) -> str:
+        return f"{int(self):,}+"
+
+
+def capped_count(query, cap: int) -> int:
+    """Count the rows of ``query`` (a select of the primary key), stopping at ``cap``.
+
+    Returns an ``int``, or a :class:`CappedCount` equal to ``cap`` when there are more.
+    """
+    limited = query.limit(cap + 1).subquery()
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(limited))
+    return CappedCount(cap) if count > cap else count
+
+
+def _after_prefix(term: str) -> str | None:
+    """The smallest string greater than every string starting with ``term``."""
+    for i in range(len(term) - 1, -1, -1):
+        if ord(term[i]) < 0x10FFFF:
+            return term[:i] + chr(ord(term[i]) + 1)
+    return None
+
+
+def prefix_match(column, term: str):
+    """``column`` starts with ``term``, in a form the dialect's index can serve."""
+    if db.engine.dialect.name == "postgresql":
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return column.like(escaped + "%", escape="\\")
+    # SQLite's LIKE ignores ordinary indexes (it is case-insensitive); a range does not.
+    upper = _after_prefix(term)
+    clause = column >= term
+    return clause if upper is None else sa.and_(clause, column < upper)
+
+
+def contains_match(column, term: str):
+    """``column`` contains ``term`` (wildcards literal), ignoring the case of ASCII letters.
+
+    SQLite's ``LIKE`` already ignores it. On PostgreSQL ``ILIKE`` is used only when the term
+    has a letter with a case: it is several times slower than ``LIKE``, and a term in
+    Chinese (or digits) matches the same either way.
+    """
+    if db.engine.dialect.name == "postgresql" and term.lower() != term.upper():
+        return column.icontains(term, autoescape=True)
+    return column.contains(term, autoescape=True)
+
+
+class BigListMixin:
+    """List pages with a capped count, lean paging and indexed search.
+
+    Mix into a Flask-Admin ``ModelView`` (before it). See the module docstring.
+    """
+
+    #: Matching rows are counted up to this number; pages stop there.
+    list_count_cap: int = LIST_COUNT_CAP
+    #: What the search box matches: ``{attribute path: "prefix" | "contains"}``. A path
+    #: ``"merchant.shop_name"`` matches rows whose (many-to-one) merchant's shop name
+    #: matches, through the ids of those merchants. "prefix" is served by an index;
+    #: "contains" scans the (smaller) table it names. Empty: Flask-Admin's own search over
+    #: ``column_searchable_list`` (for small tables).
+    search_columns: dict[str, str] = {}
+    #: A search matches through at most this many keys of each column (work-order numbers,
+    #: merchants); a term matching more is searched among the first of them (see module).
+    search_key_limit: int = SEARCH_KEY_LIMIT
+    _page_relations: list = []
+
+    # Flask-Admin draws its own pager when it is given a count; we pass ours.
+    simple_list_pager = True
+
+    def scaffold_auto_joins(self):
+        # Keep the relations Flask-Admin would join into the page query; load them per page.
+        self._page_relations = super().scaffold_auto_joins()
+        return []
+
+    def _search_keys(self, path: str, how: str, term: str):
+        """The column of the model that ``term`` is matched through (per
+        :attr:`search_columns`), and a select of the keys it matches, in a stable order."""
+        def match(column):
+            return prefix_match(column, term) if how == "prefix" else contains_match(column,
+                                                                                    term)
+
+        attribute_names = path.split(".")
+        if len(attribute_names) == 1:
+            # The matching values themselves: a list of them is served by any index on the
+            # column, and the query for them reads that index alone. No ORDER BY: the index
+            # yields the lowest values first, and PostgreSQL could not sort with its
+            # pattern-ops index (see prefix_match), so it would sort every match.
+            column = getattr(self.model, path)
+            return column, sa.select(column).where(match(column))
+        relation, column_name = attribute_names
+        prop = getattr(self.model, relation).property
+        (local, remote), = prop.local_remote_pairs
+        related = getattr(prop.mapper.class_, column_name)
+        # The first merchants registered: an order both databases read without sorting.
+        return local, sa.select(remote).where(match(related)).order_by(remote)
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        term = search.strip()
+        if not term or not self.search_columns:
+            return super()._apply_search(query, count_query, joins, count_joins, search)
+        limit = self.search_key_limit
+        conditions, partial = [], False
+        for path, how in self.search_columns.items():
+            column, keys_query = self._search_keys(path, how, term)
+            keys = db.session.scalars(keys_query.limit(limit + 1)).all()
+            if len(keys) > limit:
+                keys, partial = keys[:limit], True
+            if keys:
+                conditions.append(column.in_(keys))
+        if partial:
+            flash(gettext("“%(term)s” matches more than %(n)s shop names or work-order "
+                          "numbers: only the issues of the first %(n)s are listed. Type more "
+                          "of the name or number.", term=term, n=f"{limit:,}"), "info")
+        condition = sa.or_(*conditions) if conditions else sa.false()
+        query = query.filter(condition)
+        if count_query is not None:
+            count_query = count_query.filter(condition)
+        return query, count_query, joins, count_joins
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        """The page's rows and the capped count of all matching rows."""
+        size = page_size if page_size is not None else self.page_size
+        if page and size:
+            last = max(0, -(-self.list_count_cap // size) - 1)
+            if page > last:
+                flash(gettext("Lists go back %(n)s rows at most: narrow the list with a "
+                              "filter or a search.", n=f"{self.list_count_cap:,}"), "info")
+                page = last
+        _, query = super().get_list(page, sort_column, sort_desc, search, filters,
+                                    execute=False, page_size=page_size)
+        pk = getattr(self.model, self._primary_key)
+        matching = query.limit(None).offset(None).order_by(None).with_entities(pk)
+        count = capped_count(matching, self.list_count_cap)
+        if self._page_relations:
+            query = query.options(*(selectinload(r) for r in self._page_relations))
+        return count, (query.all() if execute else query)

@@ -1,0 +1,318 @@
+"""Pre-aggregated dashboard figures: one row per business circle and local day.
+
+The dashboard's rates count issues by the date of three different events (registration,
+latest resolution, effective callback; see :mod:`circle.reports.dashboard`). Counting
+them from the issue and callback tables costs time in proportion to the issues in the
+period — tens of thousands for a district's month at a million issues. Instead each
+``(day, circle)`` keeps its counts in :class:`CircleDayFigures`, and the dashboard sums
+at most ``days × circles`` small rows.
+
+**Kept correct on every change.** Whenever a flush touches an issue or a callback — any
+workflow transition, an administrator's edit, the API, an import — the ``(day, circle)``
+keys the issue counts in, before and after the change, are marked; before the transaction
+commits they are recounted from the issue and callback tables (a few indexed rows each) and
+written back. Recounting rather than adding deltas means a row is always exactly what the
+raw tables say, whatever changed. On PostgreSQL each row is locked (``SELECT … FOR
+UPDATE``) before it is recounted, so two transactions touching the same day and circle
+queue up and the second recounts with the first one's changes committed. On SQLite,
+writers are serialised by the database lock.
+
+Bulk writes that bypass the ORM (``flask circle gen-synthetic``) call
+:func:`rebuild_figures`; ``flask circle rebuild-figures`` does the same by hand.
+
+Days are local days in ``CIRCLE_TIMEZONE``; on SQLite they are computed with the zone's
+current UTC offset, which is exact for zones without daylight saving time (China's).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+
+from circle.extensions import db
+from circle.issues.models import Callback, Issue, Rating, Status
+from circle.timeutil import local_zone
+
+#: The counts kept per day and circle, by the event that dates them.
+REPORTED_FIELDS = ("reported", "withdrawn", "settled", "responded", "responded_on_time")
+RESOLVED_FIELDS = ("resolved", "resolved_with_deadline", "resolved_on_time", "called_back")
+CALLBACK_FIELDS = ("callbacks", "rated", "satisfied", "confirmed", "unreachable")
+FIELDS = REPORTED_FIELDS + RESOLVED_FIELDS + CALLBACK_FIELDS
+
+
+def _count_column(name):
+    return mapped_column(name, sa.Integer, default=0, server_default="0", nullable=False)
+
+
+class CircleDayFigures(db.Model):
+    """The dashboard's counts for one business circle and one local day."""
+
+    __tablename__ = "circle_day_figures"
+    __table_args__ = (
+        sa.Index("ix_circle_day_figures_circle_day", "circle_id", "day"),
+        # Stored in primary-key order on SQLite, so that a period is one contiguous range.
+        {"sqlite_with_rowid": False},
+    )
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("business_circle.id", ondelete="CASCADE"), primary_key=True)
+    reported: Mapped[int] = _count_column("reported")
+    withdrawn: Mapped[int] = _count_column("withdrawn")
+    settled: Mapped[int] = _count_column("settled")
+    responded: Mapped[int] = _count_column("responded")
+    responded_on_time: Mapped[int] = _count_column("responded_on_time")
+    resolved: Mapped[int] = _count_column("resolved")
+    resolved_with_deadline: Mapped[int] = _count_column("resolved_with_deadline")
+    resolved_on_time: Mapped[int] = _count_column("resolved_on_time")
+    called_back: Mapped[int] = _count_column("called_back")
+    callbacks: Mapped[int] = _count_column("callbacks")
+    rated: Mapped[int] = _count_column("rated")
+    satisfied: Mapped[int] = _count_column("satisfied")
+    confirmed: Mapped[int] = _count_column("confirmed")
+    unreachable: Mapped[int] = _count_column("unreachable")
+
+
+# --- local days ------------------------------------------------------------------------
+
+def local_day(moment: datetime) -> date:
+    """The local day (``CIRCLE_TIMEZONE``) of an aware UTC moment."""
+    return moment.astimezone(local_zone()).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """``[local midnight of day, next local midnight)`` in UTC."""
+    zone = local_zone()
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def _day_of(column, dialect_name: str):
+    """The local day of a UTC timestamp column, computed by the database."""
+    zone = local_zone()
+    if dialect_name == "postgresql":
+        return sa.cast(sa.func.timezone(zone.key, column), sa.Date)
+    offset = int(zone.utcoffset(datetime.now(timezone.utc).replace(tzinfo=None)).total_seconds())
+    return sa.type_coerce(sa.func.date(column, f"{offset:+d} seconds"), sa.Date)
+
+
+# --- counting from the raw tables ------------------------------------------------------
+
+def _count_if(condition):
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _restrict(stmt, column, circle_column, circle_id, start, end):
+    if circle_id is not None:
+        stmt = stmt.where(circle_column == circle_id)
+    if start is not None:
+        stmt = stmt.where(column >= start, column < end)
+    return stmt
+
+
+def _reported_counts(dialect, circle_id=None, start=None, end=None):
+    """Per circle and day of registration: reported, withdrawn, settled, responses."""
+    day = _day_of(Issue.reported_at, dialect).label("day")
+    # The response is the first on-site arrival or, for a matter settled without a visit,
+    # its resolution (the same rule as the SLA clock in circle.issues.sla).
+    responded_at = sa.func.coalesce(Issue.first_on_site_at, Issue.resolved_at, Issue.closed_at)
+    responded = sa.and_(Issue.status != Status.WITHDRAWN, Issue.response_due_at.is_not(None),
+                        responded_at.is_not(None))
+    stmt = sa.select(
+        Issue.circle_id, day,
+        sa.func.count().label("reported"),
+        _count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
+        _count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
+        _count_if(responded).label("responded"),
+        _count_if(sa.and_(responded, responded_at <= Issue.response_due_at)
+                  ).label("responded_on_time"),
+    ).group_by(Issue.circle_id, day)
+    return _restrict(stmt, Issue.reported_at, Issue.circle_id, circle_id, start, end)
+
+
+def _resolved_counts(dialect, circle_id=None, start=None, end=None):
+    """Per circle and day of the latest resolution: resolved, on time, called back."""
+    day = _day_of(Issue.resolved_at, dialect).label("day")
+    # Whether the latest resolution has had a callback attempt, read from the issue itself:
+    # a re-handling resets the attempt counter, a failed call counts an attempt, and only a
+    # callback closes an issue (satisfied, or unreachable after repeated calls).
+    called_back = sa.or_(Issue.status == Status.CLOSED, Issue.callback_attempts > 0)
+    stmt = sa.select(
+        Issue.circle_id, day,
+        sa.func.count().label("resolved"),
+        sa.func.count(Issue.resolution_due_at).label("resolved_with_deadline"),
+        _count_if(Issue.resolved_at <= Issue.resolution_due_at).label("resolved_on_time"),
+        _count_if(called_back).label("called_back"),
+    ).where(Issue.resolved_at.is_not(None), Issue.status != Status.WITHDRAWN
+            ).group_by(Issue.circle_id, day)
+    return _restrict(stmt, Issue.resolved_at, Issue.circle_id, circle_id, start, end)
+
+
+def _callback_counts(dialect, circle_id=None, start=None, end=None):
+    """Per circle and day of the call: effective callbacks, ratings, unreachable merchants.
+
+    Each issue counts once: through its latest reached callback (whose rating is the
+    effective one), unless it was closed as unreachable — then through its last failed call.
+    """
+    later = aliased(Callback)
+    # A reached call is superseded by a later reached one; the last failed call of an
+    # unreachable merchant by any later call. One NOT EXISTS on (issue_id) serves both.
+    superseded = sa.exists().where(
+        later.issue_id == Callback.issue_id, later.id > Callback.id,
+        sa.or_(later.reached.is_(True), Callback.reached.is_(False)),
+    )
+    effective = sa.and_(Callback.reached.is_(True), Issue.callback_unreachable.is_(False))
+    unreachable = sa.and_(Callback.reached.is_(False), Issue.callback_unreachable.is_(True))
+    day = _day_of(Callback.called_at, dialect).label("day")
+    stmt = sa.select(
+        Issue.circle_id, day,
+        _count_if(Callback.reached.is_(True)).label("callbacks"),
+        sa.func.count(Callback.rating).label("rated"),
+        _count_if(Callback.rating.in_(Rating.SATISFIED_SET)).label("satisfied"),
+        _count_if(Callback.resolved_per_merchant.is_(True)).label("confirmed"),
+        _count_if(Callback.reached.is_(False)).label("unreachable"),
+    ).join(Issue, Issue.id == Callback.issue_id).where(
+        sa.or_(effective, unreachable), ~superseded,
+    ).group_by(Issue.circle_id, day)
+    return _restrict(stmt, Callback.called_at, Issue.circle_id, circle_id, start, end)
+
+
+def count_raw(connection, circle_id=None, day=None) -> dict[tuple[date, int], dict]:
+    """The figures counted from the issue and callback tables: for one ``(day, circle)``,
+    or for every day and circle when both are ``None``."""
+    dialect = connection.dialect.name
+    start, end = day_bounds(day) if day is not None else (None, None)
+    totals: dict[tuple[date, int], dict] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
+    for query in (_reported_counts, _resolved_counts, _callback_counts):
+        for row in connection.execute(query(dialect, circle_id, start, end)):
+            values = totals[row.day, row.circle_id]
+            for name, value in row._mapping.items():
+                if name in values:
+                    values[name] += int(value or 0)
+    return totals
+
+
+# --- keeping the rows correct ----------------------------------------------------------
+
+_PENDING = "circle_figures_pending"
+
+
+_DATED_BY = ("circle_id", "reported_at", "resolved_at")
+
+
+def _pending(session) -> dict:
+    return session.info.setdefault(_PENDING, {"issues": set(), "keys": set()})
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_old_keys(session, flush_context, instances):
+    """Before an issue's circle or dates change (or it or a callback goes), remember the
+    days and circles it counts in now: the database still holds the old values."""
+    issue_ids = {obj.id for obj in (*session.dirty, *session.deleted)
+                 if isinstance(obj, Issue) and obj.id is not None
+                 and (obj in session.deleted or any(
+                     sa.inspect(obj).attrs[name].history.has_changes() for name in _DATED_BY))}
+    issue_ids |= {obj.issue_id for obj in session.deleted
+                  if isinstance(obj, Callback) and obj.issue_id is not None}
+    if issue_ids:
+        _pending(session)["keys"].update(_current_keys(session.connection(), issue_ids))
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_issues(session, flush_context):
+    """Remember which issues were written; their days are recounted before commit."""
+    pending = _pending(session)
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Issue) and obj.id is not None:
+            pending["issues"].add(obj.id)
+        elif isinstance(obj, Callback) and obj.issue_id is not None:
+            pending["issues"].add(obj.issue_id)
+
+
+@event.listens_for(Session, "before_commit")
+def _recount(session):
+    """Recount the marked ``(day, circle)`` rows before the transaction commits."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # commit flushes after this hook: flush now to see every change
+    pending = session.info.pop(_PENDING, None)
+    if not pending or not (pending["issues"] or pending["keys"]):
+        return
+    connection = session.connection()
+    keys = set(pending["keys"]) | _current_keys(connection, pending["issues"])
+    for day, circle_id in sorted(keys):  # one order everywhere: no deadlocks
+        _lock(connection, day, circle_id)
+        values = count_raw(connection, circle_id, day).get((day, circle_id))
+        _write(connection, day, circle_id, values)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session):
+    session.info.pop(_PENDING, None)
+
+
+def _current_keys(connection, issue_ids) -> set[tuple[date, int]]:
+    """The days and circles the issues count in now (registration, resolution, calls)."""
+    keys = set()
+    ids = sorted(issue_ids)
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        rows = connection.execute(
+            sa.select(Issue.circle_id, Issue.reported_at, Issue.resolved_at)
+            .where(Issue.id.in_(chunk)))
+        for circle_id, reported_at, resolved_at in rows:
+            keys.update((local_day(m), circle_id) for m in (reported_at, resolved_at) if m)
+        calls = connection.execute(
+            sa.select(Issue.circle_id, Callback.called_at)
+            .join(Issue, Issue.id == Callback.issue_id).where(Callback.issue_id.in_(chunk)))
+        keys.update((local_day(called_at), circle_id) for circle_id, called_at in calls)
+    return keys
+
+
+def _insert(dialect_name):
+    table = CircleDayFigures.__table__
+    return (postgresql.insert(table) if dialect_name == "postgresql"
+            else sqlite.insert(table))
+
+
+def _lock(connection, day, circle_id) -> None:
+    """Make sure the row exists and, on PostgreSQL, hold its lock until commit."""
+    table = CircleDayFigures.__table__
+    connection.execute(_insert(connection.dialect.name)
+                       .values(day=day, circle_id=circle_id).on_conflict_do_nothing())
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(table.c.day).where(
+            table.c.day == day, table.c.circle_id == circle_id).with_for_update())
+
+
+def _write(connection, day, circle_id, values) -> None:
+    table = CircleDayFigures.__table__
+    where = sa.and_(table.c.day == day, table.c.circle_id == circle_id)
+    if values is None or not any(values.values()):
+        connection.execute(table.delete().where(where))
+    else:
+        connection.execute(table.update().where(where).values(**values))
+
+
+def rebuild_figures(session=None) -> int:
+    """Recount every row from the issue and callback tables; returns the rows written."""
+    session = session or db.session
+    written = rebuild_figures_on(session.connection())
+    session.info.pop(_PENDING, None)
+    return written
+
+
+def rebuild_figures_on(connection) -> int:
+    """:func:`rebuild_figures` on a bare connection (used by the migration)."""
+    table = CircleDayFigures.__table__
+    totals = count_raw(connection)
+    connection.execute(table.delete())
+    rows = [{"day": day, "circle_id": circle_id, **values}
+            for (day, circle_id), values in totals.items() if any(values.values())]
+    for start in range(0, len(rows), 5000):
+        connection.execute(table.insert(), rows[start:start + 5000])
+    return len(rows)
