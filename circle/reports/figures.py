@@ -183,14 +183,24 @@ def _callback_counts(dialect, circle_id=None, start=None, end=None):
     return _restrict(stmt, Callback.called_at, Issue.circle_id, circle_id, start, end)
 
 
-def count_raw(connection, circle_id=None, day=None) -> dict[tuple[date, int], dict]:
+#: Which counts each kind of date dates, and the query that counts them.
+KINDS = {
+    "reported": (REPORTED_FIELDS, _reported_counts),
+    "resolved": (RESOLVED_FIELDS, _resolved_counts),
+    "callback": (CALLBACK_FIELDS, _callback_counts),
+}
+
+
+def count_raw(connection, circle_id=None, day=None, kinds=tuple(KINDS)
+              ) -> dict[tuple[date, int], dict]:
     """The figures counted from the issue and callback tables: for one ``(day, circle)``,
-    or for every day and circle when both are ``None``."""
+    or for every day and circle when both are ``None``; only the counts of ``kinds``."""
     dialect = connection.dialect.name
     start, end = day_bounds(day) if day is not None else (None, None)
-    totals: dict[tuple[date, int], dict] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
-    for query in (_reported_counts, _resolved_counts, _callback_counts):
-        for row in connection.execute(query(dialect, circle_id, start, end)):
+    fields = [name for kind in kinds for name in KINDS[kind][0]]
+    totals: dict[tuple[date, int], dict] = defaultdict(lambda: dict.fromkeys(fields, 0))
+    for kind in kinds:
+        for row in connection.execute(KINDS[kind][1](dialect, circle_id, start, end)):
             values = totals[row.day, row.circle_id]
             for name, value in row._mapping.items():
                 if name in values:
@@ -207,7 +217,14 @@ _DATED_BY = ("circle_id", "reported_at", "resolved_at")
 
 
 def _pending(session) -> dict:
-    return session.info.setdefault(_PENDING, {"issues": set(), "keys": set()})
+    """``issues``: ids written in this transaction; ``keys``: ``{(day, circle): kinds}``
+    to recount besides theirs."""
+    return session.info.setdefault(_PENDING, {"issues": set(), "keys": defaultdict(set)})
+
+
+def _merge(keys: dict, more: dict) -> None:
+    for key, kinds in more.items():
+        keys[key] |= kinds
 
 
 @event.listens_for(Session, "before_flush")
@@ -221,7 +238,7 @@ def _mark_old_keys(session, flush_context, instances):
     issue_ids |= {obj.issue_id for obj in session.deleted
                   if isinstance(obj, Callback) and obj.issue_id is not None}
     if issue_ids:
-        _pending(session)["keys"].update(_current_keys(session.connection(), issue_ids))
+        _merge(_pending(session)["keys"], _current_keys(session.connection(), issue_ids))
 
 
 @event.listens_for(Session, "after_flush")
@@ -244,11 +261,15 @@ def _recount(session):
     if not pending or not (pending["issues"] or pending["keys"]):
         return
     connection = session.connection()
-    keys = set(pending["keys"]) | _current_keys(connection, pending["issues"])
-    for day, circle_id in sorted(keys):  # one order everywhere: no deadlocks
+    keys = pending["keys"]
+    _merge(keys, _current_keys(connection, pending["issues"]))
+    # Each key is recounted only for the kinds of date that put an issue there: a
+    # registration recounts its day's registrations, not that day's calls.
+    for (day, circle_id), kinds in sorted(keys.items()):  # one order everywhere: no deadlocks
+        kinds = [kind for kind in KINDS if kind in kinds]
         _lock(connection, day, circle_id)
-        values = count_raw(connection, circle_id, day).get((day, circle_id))
-        _write(connection, day, circle_id, values)
+        values = count_raw(connection, circle_id, day, kinds).get((day, circle_id))
+        _write(connection, day, circle_id, kinds, values)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -256,20 +277,24 @@ def _forget(session):
     session.info.pop(_PENDING, None)
 
 
-def _current_keys(connection, issue_ids) -> set[tuple[date, int]]:
-    """The days and circles the issues count in now (registration, resolution, calls)."""
-    keys = set()
+def _current_keys(connection, issue_ids) -> dict[tuple[date, int], set[str]]:
+    """The days and circles the issues count in now, with the kind of date that puts them
+    there (registration, resolution, calls)."""
+    keys: dict[tuple[date, int], set[str]] = defaultdict(set)
     ids = sorted(issue_ids)
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
         rows = connection.execute(
             sa.select(Issue.circle_id, Issue.reported_at, Issue.resolved_at)
             .where(Issue.id.in_(chunk)))
         for circle_id, reported_at, resolved_at in rows:
-            keys.update((local_day(m), circle_id) for m in (reported_at, resolved_at) if m)
+            keys[local_day(reported_at), circle_id].add("reported")
+            if resolved_at is not None:
+                keys[local_day(resolved_at), circle_id].add("resolved")
         calls = connection.execute(
             sa.select(Issue.circle_id, Callback.called_at)
             .join(Issue, Issue.id == Callback.issue_id).where(Callback.issue_id.in_(chunk)))
-        keys.update((local_day(called_at), circle_id) for circle_id, called_at in calls)
+        for circle_id, called_at in calls:
+            keys[local_day(called_at), circle_id].add("callback")
     return keys
 
 
@@ -289,13 +314,16 @@ def _lock(connection, day, circle_id) -> None:
             table.c.day == day, table.c.circle_id == circle_id).with_for_update())
 
 
-def _write(connection, day, circle_id, values) -> None:
+def _write(connection, day, circle_id, kinds, values) -> None:
+    """Store the recounted counts of ``kinds``; a row left with nothing is removed."""
     table = CircleDayFigures.__table__
     where = sa.and_(table.c.day == day, table.c.circle_id == circle_id)
-    if values is None or not any(values.values()):
-        connection.execute(table.delete().where(where))
-    else:
-        connection.execute(table.update().where(where).values(**values))
+    if values is None:
+        values = {name: 0 for kind in kinds for name in KINDS[kind][0]}
+    connection.execute(table.update().where(where).values(**values))
+    if not any(values.values()):
+        connection.execute(table.delete().where(
+            where, *(getattr(table.c, name) == 0 for name in FIELDS)))
 
 
 def rebuild_figures(session=None) -> int:
