@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -317,15 +318,28 @@ def test_xlsx_round_trip_with_real_types(admin_browser, db, data):
     assert datetime_cell.is_date and datetime_cell.number_format == "yyyy-mm-dd hh:mm"
 
 
-def test_xlsx_refuses_more_rows_than_a_sheet_holds(admin_browser, db, data, monkeypatch):
-    called_back(data.east)
-    called_back(data.east)
+def test_xlsx_continues_on_a_new_sheet_past_the_row_limit(admin_browser, db, data,
+                                                          monkeypatch):
+    issues = [called_back(data.east) for _ in range(5)]
     db.session.commit()
-    monkeypatch.setattr(exporting, "XLSX_MAX_ROWS", 1)
+    monkeypatch.setattr(exporting, "XLSX_MAX_ROWS", 2)
     response = download(admin_browser, format="xlsx")
-    assert response.status_code == 200 and "Content-Disposition" not in response.headers
-    assert "CSV" in response.get_data(as_text=True)
-    assert download(admin_browser, format="csv").headers["Content-Disposition"]
+    assert response.status_code == 200 and response.headers["Content-Disposition"]
+    workbook = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    title = gettext("Satisfaction callbacks")
+    assert workbook.sheetnames == [title, f"{title} (2)", f"{title} (3)"]
+    ids = []
+    for sheet in workbook.worksheets:
+        rows = list(sheet.iter_rows(values_only=True))
+        # Every sheet is a table of its own: the header, frozen and bold, then its rows.
+        assert list(rows[0]) == headers() and sheet["A1"].font.bold
+        assert sheet.freeze_panes == "A2" and sheet.column_dimensions["C"].width == 24
+        assert len(rows) <= 3
+        ids += [row[0] for row in rows[1:]]
+    assert ids == [issue.id for issue in issues]
+    entry = db.session.scalar(sa.select(AuditRecord).where(
+        AuditRecord.action == AuditAction.EXPORT))
+    assert entry.changes["rows"] == 5
 
 
 # --- safety -------------------------------------------------------------------------------
@@ -531,6 +545,34 @@ def test_the_export_streams_in_batches(app, admin_browser, db, data):
     sheet.parent.close()
 
 
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_download_stopped_early_stops_reading(app, db, data, file_format):
+    _bulk_issues(db, data, 3000)
+    batches = []
+
+    def count_batches(conn, cursor, statement, parameters, context, executemany):
+        if "FROM issue" in statement and "LIMIT" in statement:
+            batches.append(statement)
+
+    zone, labels = local_zone(), exporting.build_labels()
+    stmt = exporting.export_statement(data.users["admin"], exporting.ExportFilters(), zone)
+    if file_format == "csv":
+        chunks = exporting.csv_chunks(exporting.iter_rows(stmt, batch_size=500), labels, zone,
+                                      rows_per_chunk=500)
+    else:
+        chunks = exporting.xlsx_chunks(exporting.iter_rows(stmt, batch_size=500), labels,
+                                       zone, chunk_bytes=1024)
+    sa.event.listen(db.engine, "before_cursor_execute", count_batches)
+    try:
+        assert next(chunks)
+        # The client goes away: the generator is closed, the batch read ahead is awaited,
+        # nothing more is read and nothing is left open (a warning would fail the test).
+        chunks.close()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count_batches)
+    assert 1 <= len(batches) < 7
+
+
 def test_the_view_returns_a_streamed_response(app, db, data):
     called_back(data.east)
     db.session.commit()
@@ -545,3 +587,42 @@ def test_the_view_returns_a_streamed_response(app, db, data):
         body = b"".join(response.response)
         response.close()
     assert body.startswith(BOM) and len(body.splitlines()) == 2
+
+
+# --- local times --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("zone, start, end", [
+    ("Asia/Shanghai", datetime(1986, 1, 1), datetime(1992, 1, 1)),  # China's DST years
+    ("Asia/Shanghai", datetime(2024, 1, 1), datetime(2025, 1, 1)),
+    ("America/New_York", datetime(2023, 1, 1), datetime(2025, 1, 1)),
+    ("Europe/London", datetime(2023, 1, 1), datetime(2024, 1, 1)),
+    ("Australia/Lord_Howe", datetime(2023, 1, 1), datetime(2025, 1, 1)),  # 30-minute DST
+    ("Asia/Kathmandu", datetime(1985, 1, 1), datetime(1987, 1, 1)),  # +05:30 to +05:45
+    ("Pacific/Apia", datetime(2011, 6, 1), datetime(2012, 6, 1)),  # skipped 30 Dec 2011
+    ("America/St_Johns", datetime(2024, 1, 1), datetime(2025, 1, 1)),
+])
+def test_the_local_clock_agrees_with_astimezone(zone, start, end):
+    zone = ZoneInfo(zone)
+    clock = exporting.LocalClock(zone)
+    moment, step = start, timedelta(minutes=29, seconds=31, microseconds=7)
+    while moment < end:
+        expected = moment.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None)
+        assert clock(moment) == expected, moment
+        moment += step
+    assert clock(None) is None
+
+
+def test_times_follow_the_configured_zone(app, admin_browser, db, data):
+    app.config["CIRCLE_TIMEZONE"] = "America/New_York"
+    summer = called_back(data.east, reported_at=datetime(2024, 7, 1, 12, 0, tzinfo=timezone.utc))
+    winter = called_back(data.east, reported_at=datetime(2024, 12, 2, 12, 0, tzinfo=timezone.utc),
+                         called_at=datetime(2024, 12, 2, 17, 59, 59, tzinfo=timezone.utc))
+    db.session.commit()
+    by_id = {int(row[0]): row for row in read_csv(download(admin_browser))[1:]}
+    assert by_id[summer.id][8] == "2024-07-01 08:00"  # EDT, UTC-4
+    assert by_id[winter.id][8] == "2024-12-02 07:00"  # EST, UTC-5
+    assert by_id[winter.id][13] == "2024-12-02 12:59"
+    sheet = read_xlsx(download(admin_browser, format="xlsx"))
+    times = {row[0]: row[8] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert times[summer.id] == datetime(2024, 7, 1, 8, 0)
+    assert times[winter.id] == datetime(2024, 12, 2, 7, 0)

@@ -188,10 +188,6 @@ class SatisfactionExportView(CircleBaseView):
             total = exporting.count_rows(user, filters, zone)
             if not total:
                 notice = _("No callbacks match these filters: nothing to export.")
-            elif form.format.data == "xlsx" and total > exporting.XLSX_MAX_ROWS:
-                form.format.errors = [*form.format.errors, _(
-                    "%(n)d rows do not fit in one XLSX sheet: choose CSV or narrow the "
-                    "filters.", n=total)]
             else:
                 return self._download(user, filters, form.format.data, total, zone)
         return self.render("circle/export.html", form=form, notice=notice,
