@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test serve translations clean
+.PHONY: run test serve translations clean bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(BIN)/.installed
 serve: $(BIN)/.installed
 	$(BIN)/flask --app app circle bootstrap --no-demo
 	GUNICORN_BIND=$${GUNICORN_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn app:app
+
+# Issue #6 benchmark (gunicorn, SQLite and PostgreSQL, 10k–1M issues): see bench/README.md.
+bench: $(BIN)/.installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Re-extract UI strings and recompile the Chinese catalogue after changing them.
 translations: $(BIN)/.installed
