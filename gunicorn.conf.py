@@ -25,3 +25,13 @@ max_requests_jitter = 500
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Move the loaded app's objects out of the garbage collector's sight: a full
+    collection then walks only what requests create, not every module, class and compiled
+    template (full collections were most of the slowest 5 % of page times)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
