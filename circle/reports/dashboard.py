@@ -55,7 +55,7 @@ from circle.org.models import BusinessCircle, Community
 from circle.permissions import scope_by_circle
 from circle.sqlhints import selective
 from circle.reports.figures import FIELDS as FIGURE_FIELDS
-from circle.reports.figures import CircleDayFigures
+from circle.reports.figures import CircleDayFigures, count_if
 from circle.timeutil import local_zone, utcnow
 
 DEFAULT_DAYS = 30
@@ -279,11 +279,6 @@ def _scoped(stmt, user, within=None, column=Issue.circle_id):
     return stmt if within is None else stmt.where(column.in_(within))
 
 
-def _count_if(condition):
-    """``sum(CASE WHEN condition THEN 1 ELSE 0 END)``: how many rows of the group match."""
-    return sa.func.sum(sa.case((condition, 1), else_=0))
-
-
 def _weeks(start: datetime, end: datetime) -> list[Week]:
     """The ISO weeks that the period ``[start, end)`` touches, each clipped to it."""
     zone = local_zone()
@@ -324,7 +319,7 @@ def open_now(user, now: datetime, within=None) -> NowFigures:
         sa.select(
             Issue.circle_id, Issue.status, Issue.level,
             sa.func.count().label("issues"),
-            _count_if(sa.and_(Issue.status != Status.ON_HOLD,
+            count_if(sa.and_(Issue.status != Status.ON_HOLD,
                               Issue.resolution_due_at < now)).label("overdue"),
         ).where(selective(Issue.status.in_((*Status.OPEN, Status.RESOLVED))))
         .group_by(Issue.circle_id, Issue.status, Issue.level),
@@ -390,8 +385,8 @@ def category_breakdown(user, start: datetime, end: datetime,
         sa.select(
             Issue.category_id,
             sa.func.count().label("reported"),
-            _count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
-            _count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
+            count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
+            count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
         ).where(Issue.reported_at >= start, Issue.reported_at < end)
         .group_by(Issue.category_id),
         user, within,
@@ -690,7 +685,6 @@ def dashboard_context(user, args) -> dict:
         "now_figures": now_figures,
         "level_labels": LEVEL_LABELS,
         "open_statuses": [(status, STATUS_LABELS[status]) for status in Status.OPEN],
-        "circles": circles,
         "units": table_units(circles, now_figures, figures, drill_url),
         "community": community,
         "community_name": communities.get(community),
@@ -703,5 +697,4 @@ def dashboard_context(user, args) -> dict:
         "definitions": DEFINITIONS,
         "issue_url": IssueListLinks(community),
         "empty_counts": PeriodCounts(),
-        "empty_now": NowCounts(),
     }

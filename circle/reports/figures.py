@@ -104,7 +104,8 @@ def _day_of(column, dialect_name: str):
 
 # --- counting from the raw tables ------------------------------------------------------
 
-def _count_if(condition):
+def count_if(condition):
+    """``sum(CASE WHEN condition THEN 1 ELSE 0 END)``: how many rows of the group match."""
     return sa.func.sum(sa.case((condition, 1), else_=0))
 
 
@@ -127,10 +128,10 @@ def _reported_counts(dialect, circle_id=None, start=None, end=None):
     stmt = sa.select(
         Issue.circle_id, day,
         sa.func.count().label("reported"),
-        _count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
-        _count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
-        _count_if(responded).label("responded"),
-        _count_if(sa.and_(responded, responded_at <= Issue.response_due_at)
+        count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
+        count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
+        count_if(responded).label("responded"),
+        count_if(sa.and_(responded, responded_at <= Issue.response_due_at)
                   ).label("responded_on_time"),
     ).group_by(Issue.circle_id, day)
     return _restrict(stmt, Issue.reported_at, Issue.circle_id, circle_id, start, end)
@@ -147,8 +148,8 @@ def _resolved_counts(dialect, circle_id=None, start=None, end=None):
         Issue.circle_id, day,
         sa.func.count().label("resolved"),
         sa.func.count(Issue.resolution_due_at).label("resolved_with_deadline"),
-        _count_if(Issue.resolved_at <= Issue.resolution_due_at).label("resolved_on_time"),
-        _count_if(called_back).label("called_back"),
+        count_if(Issue.resolved_at <= Issue.resolution_due_at).label("resolved_on_time"),
+        count_if(called_back).label("called_back"),
     ).where(Issue.resolved_at.is_not(None), Issue.status != Status.WITHDRAWN
             ).group_by(Issue.circle_id, day)
     return _restrict(stmt, Issue.resolved_at, Issue.circle_id, circle_id, start, end)
@@ -172,11 +173,11 @@ def _callback_counts(dialect, circle_id=None, start=None, end=None):
     day = _day_of(Callback.called_at, dialect).label("day")
     stmt = sa.select(
         Issue.circle_id, day,
-        _count_if(Callback.reached.is_(True)).label("callbacks"),
+        count_if(Callback.reached.is_(True)).label("callbacks"),
         sa.func.count(Callback.rating).label("rated"),
-        _count_if(Callback.rating.in_(Rating.SATISFIED_SET)).label("satisfied"),
-        _count_if(Callback.resolved_per_merchant.is_(True)).label("confirmed"),
-        _count_if(Callback.reached.is_(False)).label("unreachable"),
+        count_if(Callback.rating.in_(Rating.SATISFIED_SET)).label("satisfied"),
+        count_if(Callback.resolved_per_merchant.is_(True)).label("confirmed"),
+        count_if(Callback.reached.is_(False)).label("unreachable"),
     ).join(Issue, Issue.id == Callback.issue_id).where(
         sa.or_(effective, unreachable), ~superseded,
     ).group_by(Issue.circle_id, day)
