@@ -1,18 +1,113 @@
-"""Who may see what: row-level scope of merchants and issues, in plain functions.
+"""Who may do what, and who may see which rows: the permission table and row scope.
 
-- admin: everything;
-- specialist and staff: the merchants and issues of their own community;
-- liaison: the merchants and issues of their own business circle(s).
+Two separate questions, each answered here once:
 
-Every list, form choice and workflow action goes through these, so the rule lives here once.
+- **Capabilities** (:data:`PERMISSIONS`): what a role may do at all — see merchants, see full
+  phone numbers, register an issue, dispatch, record a callback, export, administer users…
+  Views, templates, forms, the workflow engine and the API ask :func:`can`; none of them
+  names a role. Giving a role a new right is one line in the table.
+- **Row scope** (:func:`circle_ids_subquery` and friends): which business circles' merchants
+  and issues a user may see — an administrator everything, specialists and callback staff
+  their community, liaison officers their own circle(s).
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 import sqlalchemy as sa
 
 from circle.accounts.models import Role, User, user_circle
 from circle.org.models import BusinessCircle
+
+
+class Cap(StrEnum):
+    """A capability: one thing a role may do. The value is what templates pass to ``can``."""
+
+    # Seeing
+    SEE_DASHBOARD = "see_dashboard"
+    SEE_MERCHANTS = "see_merchants"
+    SEE_ISSUES = "see_issues"
+    SEE_FULL_PHONE = "see_full_phone"  # merchants' and contacts' numbers unmasked
+    SEE_TIMELINE_LOG = "see_timeline_log"  # every issue event, across issues
+    SEE_AUDIT_LOG = "see_audit_log"
+    # Merchants
+    EDIT_MERCHANTS = "edit_merchants"  # create and edit, with their emergency contacts
+    DELETE_MERCHANTS = "delete_merchants"
+    IMPORT_MERCHANTS = "import_merchants"
+    # The loop (the workflow engine's steps name these, see circle.issues.workflow)
+    REGISTER_ISSUE = "register_issue"
+    RESOLVE_AT_LEVEL1 = "resolve_at_level1"
+    ESCALATE = "escalate"
+    HOLD_ISSUE = "hold_issue"  # hold, resume and withdraw
+    HANDLE_ESCALATED = "handle_escalated"  # act on an issue above level 1
+    DISPATCH = "dispatch"  # the dispatch board; accept an issue
+    ASSIGN_OTHERS = "assign_others"  # assign an issue to a specialist other than oneself
+    WORK_ON_SITE = "work_on_site"  # visits, joint offices, symposiums, resolve at 2–4
+    RECORD_CALLBACK = "record_callback"
+    EDIT_ISSUES = "edit_issues"  # correct an issue's registration fields
+    # Reports
+    EXPORT = "export"
+    # Administration
+    ADMINISTER_USERS = "administer_users"
+    ADMINISTER_ORGANISATION = "administer_organisation"  # communities, circles, departments…
+    ADMINISTER_REFERENCE_DATA = "administer_reference_data"  # categories, sources, SLA, holidays
+    MANAGE_API_TOKENS = "manage_api_tokens"
+
+
+_EVERYONE = frozenset(Role.ALL)
+_ADMIN = frozenset({Role.ADMIN})
+_COMMUNITY = frozenset({Role.ADMIN, Role.SPECIALIST})
+_HANDLERS = frozenset({Role.ADMIN, Role.SPECIALIST, Role.LIAISON})
+_CALLERS = frozenset({Role.ADMIN, Role.STAFF})
+
+#: The permission table: capability → the roles that hold it.
+PERMISSIONS: dict[Cap, frozenset[str]] = {
+    Cap.SEE_DASHBOARD: _EVERYONE,
+    Cap.SEE_MERCHANTS: _EVERYONE,
+    Cap.SEE_ISSUES: _EVERYONE,
+    # Roles that telephone merchants (dispatch, on-site work, callbacks) see numbers in
+    # full; liaison officers see them masked (138****1234).
+    Cap.SEE_FULL_PHONE: frozenset({Role.ADMIN, Role.SPECIALIST, Role.STAFF}),
+    Cap.SEE_TIMELINE_LOG: _ADMIN,
+    Cap.SEE_AUDIT_LOG: _ADMIN,
+    Cap.EDIT_MERCHANTS: _HANDLERS,
+    Cap.DELETE_MERCHANTS: _ADMIN,
+    Cap.IMPORT_MERCHANTS: _COMMUNITY,
+    Cap.REGISTER_ISSUE: _HANDLERS,
+    Cap.RESOLVE_AT_LEVEL1: _HANDLERS,
+    Cap.ESCALATE: _HANDLERS,
+    Cap.HOLD_ISSUE: _HANDLERS,
+    Cap.HANDLE_ESCALATED: _COMMUNITY,
+    Cap.DISPATCH: _COMMUNITY,
+    Cap.ASSIGN_OTHERS: _ADMIN,
+    Cap.WORK_ON_SITE: _COMMUNITY,
+    Cap.RECORD_CALLBACK: _CALLERS,
+    Cap.EDIT_ISSUES: _COMMUNITY,
+    Cap.EXPORT: _CALLERS,
+    Cap.ADMINISTER_USERS: _ADMIN,
+    Cap.ADMINISTER_ORGANISATION: _ADMIN,
+    Cap.ADMINISTER_REFERENCE_DATA: _ADMIN,
+    Cap.MANAGE_API_TOKENS: _ADMIN,
+}
+
+
+def can(user: User | None, capability: Cap | str) -> bool:
+    """Whether ``user`` holds ``capability``: signed in, active, and in a role that has it.
+
+    Unknown capability names raise ``ValueError`` (a typo must not quietly deny or allow).
+    """
+    capability = Cap(capability)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if not getattr(user, "active", False):
+        return False
+    return user.role in PERMISSIONS[capability]
+
+
+def roles_with(capability: Cap | str) -> frozenset[str]:
+    """The roles holding ``capability`` (for docs and for picking people, e.g. assignees)."""
+    return PERMISSIONS[Cap(capability)]
 
 
 def circle_ids_subquery(user: User):
@@ -70,10 +165,6 @@ def scope_communities(stmt, community_column, user: User):
     return stmt.where(community_column == user.community_id)
 
 
-# Roles that telephone merchants (dispatch, on-site work, callbacks) see numbers in full;
-# others see them masked (138****1234).
-FULL_PHONE_ROLES = (Role.ADMIN, Role.SPECIALIST, Role.STAFF)
-
-
 def may_see_full_phone(user: User | None) -> bool:
-    return user is not None and getattr(user, "role", None) in FULL_PHONE_ROLES
+    """Whether phone numbers are shown to ``user`` in full (else masked)."""
+    return can(user, Cap.SEE_FULL_PHONE)
