@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 
+from circle.config import default
+
 
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime (use as a column default callable)."""
@@ -16,10 +18,9 @@ def utcnow() -> datetime:
 
 def local_zone() -> ZoneInfo:
     """The configured display time zone (``CIRCLE_TIMEZONE``)."""
-    name = "Asia/Shanghai"
     if has_app_context():
-        name = current_app.config.get("CIRCLE_TIMEZONE", name)
-    return ZoneInfo(name)
+        return ZoneInfo(current_app.config["CIRCLE_TIMEZONE"])
+    return ZoneInfo(default("CIRCLE_TIMEZONE"))
 
 
 def to_local(value: datetime | None) -> datetime | None:

@@ -114,7 +114,7 @@ def _fields_and_message(data: dict) -> tuple[dict[str, list[str]], str | None]:
 
 def api_locale() -> str:
     """The language of API messages (``CIRCLE_API_LOCALE``), whatever the session says."""
-    return current_app.config.get("CIRCLE_API_LOCALE", "en")
+    return current_app.config["CIRCLE_API_LOCALE"]
 
 
 def error_response(status: int, message=None, fields: dict | None = None, headers=None):

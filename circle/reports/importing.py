@@ -38,21 +38,23 @@ from openpyxl.utils import get_column_letter
 
 from circle.audit.models import AuditAction
 from circle.audit.recording import audit_context, record
+from circle.config import default as settings_default
 from circle.extensions import db
 from circle.issues.workflow import human_size
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.spreadsheet import safe_cell
 from circle.validators import InvalidValue, normalise_credit_code, normalise_phone
 
-DEFAULT_MAX_BYTES = 2 * 1024 * 1024
-DEFAULT_MAX_ROWS = 5000
+#: Limits when no app supplies its settings (the declared defaults, never restated).
+DEFAULT_MAX_BYTES = settings_default("CIRCLE_IMPORT_MAX_BYTES")
+DEFAULT_MAX_ROWS = settings_default("CIRCLE_IMPORT_MAX_ROWS")
 #: A small XLSX can unpack to gigabytes (a "zip bomb"); real merchant lists never come near.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 #: Query parameters per ``IN (...)`` when looking for duplicates in the database.
 LOOKUP_CHUNK = 500
 TOKEN_SALT = "circle.merchant-import.rows"
 REJECTED_SALT = "circle.merchant-import.rejected"
-DEFAULT_TOKEN_MAX_AGE = 3600
+DEFAULT_TOKEN_MAX_AGE = settings_default("CIRCLE_IMPORT_TOKEN_MAX_AGE")
 UTF8_BOM = "\ufeff"
 
 
@@ -266,7 +268,8 @@ def _cell_text(value) -> str:
 
 def _parse_table(table, filename: str, max_rows: int) -> ParsedUpload:
     rows = iter(table)
-    for number, cells in rows:
+    # The loop stops at the header row; ``number`` stays its row number (used below).
+    for number, cells in rows:  # noqa: B007
         texts = [_cell_text(cell) for cell in cells]
         if any(texts):
             break
@@ -290,7 +293,8 @@ def _parse_table(table, filename: str, max_rows: int) -> ParsedUpload:
         raise ImportRefused(_("The file has no column for: %(columns)s. Download the template "
                               "to see the expected columns.", columns="、".join(missing)))
     source_rows = []
-    for number, cells in rows:
+    # The loop stops at the header row; ``number`` stays its row number (used below).
+    for number, cells in rows:  # noqa: B007
         texts = [_cell_text(cell) for cell in cells]
         if not any(texts):
             continue
