@@ -87,17 +87,20 @@ def seed_demo_command(quiet):
 @click.option("--demo/--no-demo", default=True, show_default=True,
               help="Load the demo data into an empty database.")
 def bootstrap_command(demo):
-    """Bring the database to the latest schema; on first run load demo data and print logins.
+    """Bring the database to the latest schema and install the missing reference data; on
+    first run load demo data and print logins.
 
     This is what ``make run`` calls before serving, so a fresh checkout needs one command.
     """
     from flask_migrate import upgrade
 
-    from circle.demo import seed_reference_data
+    from circle.reference import install_reference_data
 
     upgrade()
     first_run = db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
-    seed_reference_data()
+    # Production needs the lists, SLA defaults and holidays whether or not it gets the demo.
+    install_reference_data()
+    db.session.commit()
     if demo and first_run:
         from circle.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 
@@ -147,3 +150,14 @@ def rebuild_figures_command():
     rows = rebuild_figures()
     db.session.commit()
     click.echo(f"{rows:,} day-and-circle rows in {time.monotonic() - started:.1f} s")
+
+
+@circle_cli.command("settings")
+def settings_command():
+    """Print every setting read from the environment, with its default and meaning.
+
+    The output is the README's configuration table, written from ``circle.config.Settings``.
+    """
+    from circle.config import settings_table
+
+    click.echo(settings_table())

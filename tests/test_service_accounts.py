@@ -38,3 +38,22 @@ def test_service_account_cannot_be_given_a_password(admin_browser, db, data):
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.scalar(sa.select(User.password_hash).where(User.id == service.id)) == ""
+
+
+def test_issued_token_marks_its_account_and_people_leave_it_out(db, data):
+    service = make_token(db, data).service_user
+    assert service.is_service_account is True
+    assert not any(u.is_service_account for u in data.users.values())
+    data.users["staff"].active = False
+    db.session.commit()
+    people = set(db.session.scalars(User.people()))
+    assert people == {data.users["admin"], data.users["specialist"], data.users["liaison"]}
+
+
+def test_token_acting_as_a_person_is_switched_off(db, data):
+    from circle.api.tokens import token_problem
+
+    token = make_token(db, data)
+    assert token_problem(token) is None
+    token.service_user.is_service_account = False
+    assert token_problem(token) == "service_account_disabled"

@@ -41,11 +41,8 @@ class User(UserMixin, db.Model):
 
     __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "user"
-    __table_args__ = (
-        sa.CheckConstraint(
-            "role IN ('admin', 'specialist', 'liaison', 'staff')", name="role"
-        ),
-    )
+    # Renders as role IN ('admin', 'specialist', ...): a new role is added to Role.ALL only.
+    __table_args__ = (sa.CheckConstraint(sa.column("role").in_(Role.ALL), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(50), unique=True)
@@ -54,6 +51,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     role: Mapped[str] = mapped_column(sa.String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    # The account an API token acts as (circle.api.tokens): a specialist to the workflow, but
+    # it never signs in and is nobody's colleague, so pickers of people leave it out.
+    is_service_account: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Specialists and staff work for one community; liaisons through their circles.
     community_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("community.id", ondelete="SET NULL"), index=True
@@ -70,6 +70,12 @@ class User(UserMixin, db.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    @classmethod
+    def people(cls) -> sa.Select:
+        """A SELECT of the active accounts of people (no service accounts): what a picker of
+        assignees, attendees or emergency contacts offers, before its own conditions."""
+        return sa.select(cls).where(cls.active, cls.is_service_account.is_(False))
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this on every request.

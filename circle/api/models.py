@@ -3,9 +3,10 @@
 A token is a random secret shown once to the administrator who creates it; only its SHA-256
 is stored. Each token belongs to one community and acts through its own *service account*: a
 hotline specialist (``specialist``) of that community with no usable password, created with
-the token. Issues the API registers are reported by that account, so the workflow's role and
-scope rules apply to the API exactly as they apply to a person, and the timeline shows which
-integration did what. See :mod:`circle.api.tokens` for issuing and revoking.
+the token and marked ``User.is_service_account``. Issues the API registers are reported by
+that account, so the workflow's role and scope rules apply to the API exactly as they apply
+to a person, and the timeline shows which integration did what. See :mod:`circle.api.tokens`
+for issuing and revoking.
 """
 
 from __future__ import annotations
@@ -63,12 +64,3 @@ class ApiToken(db.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-def service_account_ids():
-    """A SELECT of the ids of the API's service accounts.
-
-    They are active hotline specialists as far as the workflow is concerned; pickers of
-    people (assignees, visit attendees, emergency contacts) should leave them out.
-    """
-    return sa.select(ApiToken.service_user_id)

@@ -1,10 +1,11 @@
 """Issuing, finding and revoking API tokens (plain functions, no request inside).
 
 Design: every token has its own *service account*, a ``specialist`` of the token's community
-named ``api-<token name>``, active, with an empty password hash (so no password ever matches
-and it cannot sign in to the panel). The API acts as that account: the workflow checks its
-role and scope like anybody else's, issues show it as their reporter, and revoking the token
-deactivates the account too. An administrator who later changes the account's role or
+named ``api-<token name>``, active, marked ``User.is_service_account`` (so pickers of people
+leave it out), with an empty password hash (so no password ever matches and it cannot sign in
+to the panel). The API acts as that account: the workflow checks its role and scope like
+anybody else's, issues show it as their reporter, and revoking the token deactivates the
+account too. An administrator who later changes the account's role or
 community, or deactivates it, switches the token off (the API answers 403).
 """
 
@@ -78,7 +79,8 @@ def issue_token(*, name: str, community: Community | None, created_by: User | No
         raise TokenError(_l("An account named %(username)s already exists; choose another "
                             "name.", username=username))
     account = User(username=username, display_name=f"API · {name}"[:50], role=Role.SPECIALIST,
-                   community=community, password_hash="", active=True, created_at=now)
+                   community=community, password_hash="", active=True,
+                   is_service_account=True, created_at=now)
     secret = new_secret()
     token = ApiToken(name=name, prefix=secret[:SHOWN_PREFIX_LENGTH],
                      token_hash=hash_secret(secret), community=community,
@@ -125,7 +127,7 @@ def token_problem(token: ApiToken) -> str | None:
     account or moved it to another role or community since.
     """
     account = token.service_user
-    if (account is None or not account.active or account.role != Role.SPECIALIST
-            or account.community_id != token.community_id):
+    if (account is None or not account.active or not account.is_service_account
+            or account.role != Role.SPECIALIST or account.community_id != token.community_id):
         return "service_account_disabled"
     return None
