@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flask import request
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
-from flask import request
 from flask_login import current_user
 
 from circle.adminkit import CircleIndexView

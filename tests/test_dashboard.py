@@ -16,6 +16,8 @@ from werkzeug.datastructures import MultiDict
 
 from circle.issues.models import Callback, IssueCategory
 from circle.reports import dashboard as dash
+from circle.reports import dashboard_queries as queries
+from circle.reports import issue_links, periods, rates
 from tests import factories as f
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -154,7 +156,7 @@ EXPECTED = {
 }
 
 
-def check(counts: dash.PeriodCounts, expected: dict) -> None:
+def check(counts: rates.PeriodCounts, expected: dict) -> None:
     for name, value in expected.items():
         got = getattr(counts, name)
         if isinstance(value, tuple):
@@ -164,7 +166,7 @@ def check(counts: dash.PeriodCounts, expected: dict) -> None:
 
 
 def test_rates_overall_and_per_circle(ds, data):
-    figures = dash.period_figures(data.users["specialist"], START, END, NOW)
+    figures = queries.period_figures(data.users["specialist"], START, END, NOW)
     check(figures.overall, EXPECTED["all"])
     check(figures.by_circle[data.east.id], EXPECTED["east"])
     check(figures.by_circle[data.west.id], EXPECTED["west"])
@@ -174,24 +176,24 @@ def test_rates_overall_and_per_circle(ds, data):
 
 
 def test_liaison_counts_only_their_circle(ds, data):
-    figures = dash.period_figures(data.users["liaison"], START, END, NOW)
+    figures = queries.period_figures(data.users["liaison"], START, END, NOW)
     assert set(figures.by_circle) == {data.east.id}
     check(figures.overall, EXPECTED["east"])
-    now = dash.open_now(data.users["liaison"], NOW)
+    now = queries.open_now(data.users["liaison"], NOW)
     assert set(now.by_circle) == {data.east.id}
-    assert [c.id for c in dash.visible_circles(data.users["liaison"])] == [data.east.id]
+    assert [c.id for c in queries.visible_circles(data.users["liaison"])] == [data.east.id]
 
 
 @pytest.mark.parametrize("role", ["specialist", "staff"])
 def test_another_community_is_never_counted(ds, data, role):
     user = data.users[role]
-    check(dash.period_figures(user, START, END, NOW).overall, EXPECTED["all"])
-    assert ds.other.id not in dash.open_now(user, NOW).by_circle
-    assert sum(row.reported for row in dash.category_breakdown(user, START, END)) == 11
+    check(queries.period_figures(user, START, END, NOW).overall, EXPECTED["all"])
+    assert ds.other.id not in queries.open_now(user, NOW).by_circle
+    assert sum(row.reported for row in queries.category_breakdown(user, START, END)) == 11
 
 
 def test_administrator_counts_every_community(ds, data):
-    figures = dash.period_figures(data.users["admin"], START, END, NOW)
+    figures = queries.period_figures(data.users["admin"], START, END, NOW)
     # The other community adds O1 (responded and resolved on time, called back, satisfied,
     # confirmed) and O2 (reported, not yet responded to).
     check(figures.overall, dict(reported=13, resolution_rate=(6, 12),
@@ -202,7 +204,7 @@ def test_administrator_counts_every_community(ds, data):
 
 
 def test_open_now(ds, data):
-    now = dash.open_now(data.users["specialist"], NOW)
+    now = queries.open_now(data.users["specialist"], NOW)
     overall = now.overall
     assert overall.open_total == 7
     assert overall.by_level == {1: 3, 2: 3, 3: 1, 4: 0}
@@ -219,7 +221,7 @@ def test_open_now(ds, data):
 
 
 def test_weekly_trend(ds, data):
-    figures = dash.period_figures(data.users["specialist"], START, END, NOW)
+    figures = queries.period_figures(data.users["specialist"], START, END, NOW)
     assert [(w.year, w.number, w.first, w.last) for w in figures.weeks] == [
         (2024, 23, date(2024, 6, 3), date(2024, 6, 9)),
         (2024, 24, date(2024, 6, 10), date(2024, 6, 16)),
@@ -235,16 +237,16 @@ def test_weekly_trend(ds, data):
 def test_weeks_are_cut_to_the_period_and_stop_at_now(ds, data):
     # Wednesday 06-05 to Tuesday 06-11, looked at on Monday 06-10: two partial weeks.
     start, end = at(6, 5, 0), at(6, 12, 0)
-    figures = dash.period_figures(data.users["specialist"], start, end, at(6, 10, 8))
+    figures = queries.period_figures(data.users["specialist"], start, end, at(6, 10, 8))
     assert [(w.first, w.last) for w in figures.weeks] == [
         (date(2024, 6, 5), date(2024, 6, 9)), (date(2024, 6, 10), date(2024, 6, 11))]
     assert figures.by_week[0].reported == 3  # E3, W1 and W2
-    later = dash.period_figures(data.users["specialist"], start, end, at(6, 9, 8))
+    later = queries.period_figures(data.users["specialist"], start, end, at(6, 9, 8))
     assert len(later.weeks) == 1
 
 
 def test_category_breakdown(ds, data):
-    rows = dash.category_breakdown(data.users["specialist"], START, END)
+    rows = queries.category_breakdown(data.users["specialist"], START, END)
     first, second = ds.categories
     by_id = {row.id: row for row in rows}
     assert set(by_id) == {first.id, second.id}
@@ -255,8 +257,8 @@ def test_category_breakdown(ds, data):
 
 
 def test_an_empty_period_has_no_rates(ds, data):
-    figures = dash.period_figures(data.users["specialist"], at(1, 1, 0), at(2, 1, 0), NOW)
-    assert figures.by_circle == {} and figures.overall == dash.PeriodCounts()
+    figures = queries.period_figures(data.users["specialist"], at(1, 1, 0), at(2, 1, 0), NOW)
+    assert figures.by_circle == {} and figures.overall == rates.PeriodCounts()
     for name in ("resolution_rate", "response_on_time_rate", "on_time_resolution_rate",
                  "callback_rate", "satisfaction_rate", "confirmed_rate"):
         rate = getattr(figures.overall, name)
@@ -278,7 +280,7 @@ TODAY = date(2024, 6, 20)
 ])
 def test_parse_period(app, args, first, last):
     with app.app_context():
-        period, error = dash.parse_period(MultiDict(args), TODAY, ZONE)
+        period, error = periods.parse_period(MultiDict(args), TODAY, ZONE)
     assert (period.first, period.last, error) == (first, last, None)
 
 
@@ -289,14 +291,14 @@ def test_parse_period(app, args, first, last):
 ])
 def test_bad_period_falls_back_to_the_last_30_days(app, args):
     with app.app_context():
-        period, error = dash.parse_period(MultiDict(args), TODAY, ZONE)
+        period, error = periods.parse_period(MultiDict(args), TODAY, ZONE)
     assert (period.first, period.last) == (date(2024, 5, 22), TODAY)
     assert error
 
 
 def test_presets(app):
     with app.app_context():
-        presets = {key: (p.first, p.last) for key, _, p in dash.preset_periods(TODAY, ZONE)}
+        presets = {key: (p.first, p.last) for key, _, p in periods.preset_periods(TODAY, ZONE)}
     assert presets == {
         "last30": (date(2024, 5, 22), TODAY),
         "week": (date(2024, 6, 17), TODAY),
@@ -306,7 +308,7 @@ def test_presets(app):
 
 
 def test_a_period_is_whole_local_days(app):
-    period = dash.Period(FIRST, LAST, ZONE)
+    period = periods.Period(FIRST, LAST, ZONE)
     assert (period.start, period.end) == (START, END)
     assert period.start == datetime(2024, 6, 2, 16, tzinfo=timezone.utc)
 
@@ -458,10 +460,40 @@ def test_definitions_are_on_the_page(app, admin_browser, ds, fixed_now):
     html = page(admin_browser)
     block = html[html.index('id="definitions"'):]
     block = htmllib.unescape(block[:block.index("</dl>")])
-    assert block.count("<dt>") == len(dash.DEFINITIONS)
+    assert block.count("<dt>") == len(rates.DEFINITIONS)
     with app.test_request_context("/admin/"):  # the page's language
-        for term, text in dash.DEFINITIONS:
+        for term, text in rates.DEFINITIONS:
             assert str(term) in block and str(text) in block
+
+
+def test_figures_are_declared_over_the_stored_counts():
+    from dataclasses import fields
+
+    from circle.reports.figures import FIELDS
+
+    counts = rates.PeriodCounts()
+    assert [f.name for f in fields(counts)] == list(FIELDS)
+    for figure in rates.FIGURES:
+        value = figure.of(counts)
+        assert isinstance(value, rates.Rate if figure.is_rate else int), figure.name
+        if figure.is_rate:
+            assert getattr(counts, figure.name) == value
+        assert figure.note is None or not rates.FIGURE[figure.note].is_rate
+    assert len(rates.FIGURE) == len(rates.FIGURES)
+
+
+def test_a_new_figure_is_one_entry(admin_browser, ds, data, fixed_now, monkeypatch):
+    """Declared once, a rate gets its card, its column in every row and its links."""
+    extra = rates.Figure("withdrawal_rate", rates.FIGURE["withdrawn"].label,
+                         numerator="withdrawn", denominator="reported", card=True, column=True)
+    monkeypatch.setattr(dash, "FIGURES", (*rates.FIGURES, extra))
+    html = page(admin_browser, f"{PERIOD_ARGS}&community={data.community.id}")
+    east = f'rates-by-circle:data-circle="{data.east.id}"'
+    assert figure(html, "withdrawal_rate", east) == "12.5%"  # E5 of the 8 reported
+    assert figure(html, "withdrawal_rate", 'rates-by-circle:data-circle="all"') == "9.1%"
+    overall = html[html.index('id="period-overall"'):html.index('id="rates-by-circle"')]
+    assert figure(overall, "withdrawal_rate") == "9.1%"
+    assert link(html, "withdrawal_rate", east) == link(html, "reported", east)
 
 
 def test_count_links_list_exactly_the_issues_behind_them(app, browser, ds, data, fixed_now):
@@ -502,7 +534,7 @@ def test_closest_lists_contain_every_issue_counted(browser, ds, data, fixed_now)
 def test_links_use_the_list_view_filters_found_at_runtime(app, ds, data):
     view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "issue")
     with app.test_request_context("/admin/"):
-        url = dash.IssueListLinks()(circle=data.west.id, level=2)
+        url = issue_links.IssueListLinks()(circle=data.west.id, level=2)
     circle_index = next(i for i, flt in enumerate(view._filters)
                         if getattr(flt.column, "key", None) == "circle_id"
                         and type(flt).__name__ == "IdEqualFilter")

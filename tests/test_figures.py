@@ -5,7 +5,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from circle.issues import workflow as wf
 from circle.issues.models import Issue, IssueCategory, IssueSource
 from circle.reports.figures import (
     FIELDS,
@@ -14,6 +13,7 @@ from circle.reports.figures import (
     rebuild_figures,
 )
 from tests import factories as f
+from tests.steps import wf
 
 
 def stored(db):

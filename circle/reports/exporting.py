@@ -2,8 +2,10 @@
 
 One row per issue that has had its callback: the merchant was reached and rated the
 handling, or could not be reached (closed as unreachable). The row shows the issue's
-*effective* callback — the latest reached call, or for an unreachable merchant the latest
-attempt — so an issue re-handled after a bad rating appears once, with its latest rating.
+*counted* callback (:mod:`circle.issues.callbacks`: the latest reached call, or for an
+unreachable merchant the latest attempt) and that call's rating, so an issue re-handled
+after a bad rating appears once, with its latest rating — the same call the desk marks as
+effective and the dashboard's satisfaction rate counts.
 
 Nothing here builds a list of all rows. :func:`iter_rows` reads the database in batches by
 keyset pagination on ``Issue.id`` (``WHERE id > last ORDER BY id LIMIT n``), each batch on a
@@ -50,7 +52,9 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from circle import spreadsheet
 from circle.accounts.models import User
+from circle.config import default as settings_default
 from circle.extensions import db
+from circle.issues.callbacks import counted_callback_clause
 from circle.issues.models import Callback, Issue, IssueCategory, Status
 from circle.labels import LEVEL_LABELS, RATING_LABELS, SEVERITY_LABELS
 from circle.merchants.models import Merchant
@@ -66,9 +70,8 @@ BY_REPORTED = "reported"
 DATE_BASES = (BY_CALLBACK, BY_REPORTED)
 FORMATS = ("csv", "xlsx")
 
-#: Rows per query (and per CSV chunk): large enough that a million rows take 200 queries,
-#: small enough that a batch is a few megabytes.
-DEFAULT_BATCH_SIZE = 5000
+#: Rows per query (and per CSV chunk) outside an app; see CIRCLE_EXPORT_BATCH_SIZE.
+DEFAULT_BATCH_SIZE = settings_default("CIRCLE_EXPORT_BATCH_SIZE")
 #: Data rows in one XLSX sheet (1,048,576 with the header); more continue on a new sheet.
 XLSX_MAX_ROWS = spreadsheet.XLSX_SHEET_ROWS - 1
 CSV_DATETIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -189,36 +192,20 @@ def _naive_utc_postgresql(element, compiler, **kw):
     return "timezone('UTC', %s)" % compiler.process(element.clauses, **kw)
 
 
-def _join_effective_callback(stmt, after=None):
-    """``stmt`` (from ``Issue``) joined to the issue's effective callback.
-
-    The latest *reached* call; for an issue closed as unreachable, the latest attempt
-    (latest by ``called_at``, then by id). Written as "an eligible call with no later
-    eligible call" rather than a correlated ``ORDER BY … LIMIT 1`` per issue: PostgreSQL
-    then answers with one hash anti-join over the table, five times faster for the whole
-    export than a sorted subquery per issue (which it also ran twice per row), and SQLite
-    still walks the index on ``callback.issue_id``.
+def _join_counted_callback(stmt, after=None):
+    """``stmt`` (from ``Issue``) joined to the issue's counted callback
+    (:func:`circle.issues.callbacks.counted_callback_clause`: the latest reached call or, for
+    an unreachable merchant, the latest attempt).
 
     With ``after``, only issues after that id: the bound is repeated on each table's
     ``issue_id``, as PostgreSQL does not carry a range across a join by itself and would
     otherwise read every earlier callback for each batch of :func:`iter_rows`.
     """
-    later = aliased(Callback)
-    stmt = stmt.join(
-        Callback,
-        sa.and_(Callback.issue_id == Issue.id,
-                sa.or_(Issue.callback_unreachable, Callback.reached)),
-    )
-    no_later_call = sa.exists().where(
-        later.issue_id == Callback.issue_id,
-        sa.or_(Issue.callback_unreachable, later.reached),
-        sa.or_(later.called_at > Callback.called_at,
-               sa.and_(later.called_at == Callback.called_at, later.id > Callback.id)),
-    )
+    stmt = stmt.join(Callback, Callback.issue_id == Issue.id).where(
+        counted_callback_clause(Callback, Issue, after=after))
     if after is not None:
-        no_later_call = no_later_call.where(later.issue_id > after)
         stmt = stmt.where(Issue.id > after, Callback.issue_id > after)
-    return stmt.where(~no_later_call)
+    return stmt
 
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
@@ -226,9 +213,9 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
 
 
 def _exported(stmt, user: User, filters: ExportFilters, zone: ZoneInfo):
-    """``stmt`` (selecting from ``Issue`` joined to its effective ``Callback``) narrowed to
+    """``stmt`` (selecting from ``Issue`` joined to its counted ``Callback``) narrowed to
     the called-back issues ``user`` may see that match ``filters``."""
-    stmt = stmt.where(sa.or_(Issue.rating.is_not(None), Issue.callback_unreachable))
+    stmt = stmt.where(sa.or_(Callback.rating.is_not(None), Issue.callback_unreachable))
     stmt = scope_by_circle(stmt, Issue.circle_id, user)
     moment = Callback.called_at if filters.date_basis == BY_CALLBACK else Issue.reported_at
     if filters.date_from:
@@ -252,7 +239,7 @@ def _exported(stmt, user: User, filters: ExportFilters, zone: ZoneInfo):
         stmt = stmt.where(Issue.callback_unreachable)
     elif filters.rating:
         # An unreachable merchant's older rating is history, not the outcome.
-        stmt = stmt.where(Issue.rating == filters.rating, ~Issue.callback_unreachable)
+        stmt = stmt.where(Callback.rating == filters.rating, ~Issue.callback_unreachable)
     return stmt
 
 
@@ -288,7 +275,7 @@ def export_statement(user: User, filters: ExportFilters, zone: ZoneInfo):
             naive_utc(Callback.called_at).label("called_at"),
             caller.display_name.label("called_by"),
             Callback.resolved_per_merchant,
-            Issue.rating,
+            Callback.rating,
             Issue.callback_unreachable,
             Callback.comments,
             Issue.rehandle_count,
@@ -300,7 +287,7 @@ def export_statement(user: User, filters: ExportFilters, zone: ZoneInfo):
         .join(IssueCategory, IssueCategory.id == Issue.category_id)
     )
     after = sa.bindparam(AFTER_ID, 0, type_=sa.Integer)
-    stmt = (_join_effective_callback(stmt, after)
+    stmt = (_join_counted_callback(stmt, after)
             .outerjoin(caller, caller.id == Callback.called_by_id))
     return _exported(stmt, user, filters, zone)
 
@@ -312,7 +299,7 @@ def count_rows(user: User, filters: ExportFilters, zone: ZoneInfo) -> int:
     community and category are required foreign keys, and the caller an outer join, so
     they never add or remove a row.
     """
-    stmt = _join_effective_callback(sa.select(sa.func.count()).select_from(Issue))
+    stmt = _join_counted_callback(sa.select(sa.func.count()).select_from(Issue))
     return db.session.scalar(_exported(stmt, user, filters, zone)) or 0
 
 

@@ -1,7 +1,7 @@
 """Pre-aggregated dashboard figures: one row per business circle and local day.
 
 The dashboard's rates count issues by the date of three different events (registration,
-latest resolution, effective callback; see :mod:`circle.reports.dashboard`). Counting
+latest resolution, counted callback; see :mod:`circle.reports.rates`). Counting
 them from the issue and callback tables costs time in proportion to the issues in the
 period — tens of thousands for a district's month at a million issues. Instead each
 ``(day, circle)`` keeps its counts in :class:`CircleDayFigures`, and the dashboard sums
@@ -32,9 +32,10 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from circle.extensions import db
+from circle.issues.callbacks import counted_callback_clause
 from circle.issues.models import Callback, Issue, Rating, Status
 from circle.timeutil import local_zone
 
@@ -156,30 +157,27 @@ def _resolved_counts(dialect, circle_id=None, start=None, end=None):
 
 
 def _callback_counts(dialect, circle_id=None, start=None, end=None):
-    """Per circle and day of the call: effective callbacks, ratings, unreachable merchants.
+    """Per circle and day of the call: counted callbacks, ratings, unreachable merchants.
 
-    Each issue counts once: through its latest reached callback (whose rating is the
-    effective one), unless it was closed as unreachable — then through its last failed call.
+    Each called-back issue counts once, on the day of its counted callback
+    (:mod:`circle.issues.callbacks`): its latest reached call, whose rating is the effective
+    one, or — for an issue closed as unreachable, which is counted apart from the ratings —
+    its last attempt.
     """
-    later = aliased(Callback)
-    # A reached call is superseded by a later reached one; the last failed call of an
-    # unreachable merchant by any later call. One NOT EXISTS on (issue_id) serves both.
-    superseded = sa.exists().where(
-        later.issue_id == Callback.issue_id, later.id > Callback.id,
-        sa.or_(later.reached.is_(True), Callback.reached.is_(False)),
-    )
-    effective = sa.and_(Callback.reached.is_(True), Issue.callback_unreachable.is_(False))
-    unreachable = sa.and_(Callback.reached.is_(False), Issue.callback_unreachable.is_(True))
+    def rated(condition=None):  # counted among the ratings, not apart as unreachable
+        reachable = Issue.callback_unreachable.is_(False)
+        return count_if(reachable if condition is None else sa.and_(reachable, condition))
+
     day = _day_of(Callback.called_at, dialect).label("day")
     stmt = sa.select(
         Issue.circle_id, day,
-        count_if(Callback.reached.is_(True)).label("callbacks"),
-        sa.func.count(Callback.rating).label("rated"),
-        count_if(Callback.rating.in_(Rating.SATISFIED_SET)).label("satisfied"),
-        count_if(Callback.resolved_per_merchant.is_(True)).label("confirmed"),
-        count_if(Callback.reached.is_(False)).label("unreachable"),
+        rated().label("callbacks"),
+        rated(Callback.rating.is_not(None)).label("rated"),
+        rated(Callback.rating.in_(Rating.SATISFIED_SET)).label("satisfied"),
+        rated(Callback.resolved_per_merchant.is_(True)).label("confirmed"),
+        count_if(Issue.callback_unreachable.is_(True)).label("unreachable"),
     ).join(Issue, Issue.id == Callback.issue_id).where(
-        sa.or_(effective, unreachable), ~superseded,
+        counted_callback_clause(Callback, Issue),
     ).group_by(Issue.circle_id, day)
     return _restrict(stmt, Callback.called_at, Issue.circle_id, circle_id, start, end)
 
@@ -214,7 +212,8 @@ def count_raw(connection, circle_id=None, day=None, kinds=tuple(KINDS)
 _PENDING = "circle_figures_pending"
 
 
-_DATED_BY = ("circle_id", "reported_at", "resolved_at")
+#: What dates an issue (its own columns), and what dates a call.
+_DATED_BY = {Issue: ("circle_id", "reported_at", "resolved_at"), Callback: ("called_at",)}
 
 
 def _pending(session) -> dict:
@@ -230,14 +229,17 @@ def _merge(keys: dict, more: dict) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _mark_old_keys(session, flush_context, instances):
-    """Before an issue's circle or dates change (or it or a callback goes), remember the
-    days and circles it counts in now: the database still holds the old values."""
-    issue_ids = {obj.id for obj in (*session.dirty, *session.deleted)
-                 if isinstance(obj, Issue) and obj.id is not None
-                 and (obj in session.deleted or any(
-                     sa.inspect(obj).attrs[name].history.has_changes() for name in _DATED_BY))}
-    issue_ids |= {obj.issue_id for obj in session.deleted
-                  if isinstance(obj, Callback) and obj.issue_id is not None}
+    """Before an issue's circle or dates change, or a call's time (or it or a call goes),
+    remember the days and circles the issue counts in now: the database still holds the
+    old values."""
+    issue_ids, deleted = set(), session.deleted
+    for obj in (*session.dirty, *deleted):
+        dated_by = _DATED_BY.get(type(obj))
+        if dated_by is None or not (obj in deleted or any(
+                sa.inspect(obj).attrs[name].history.has_changes() for name in dated_by)):
+            continue
+        issue_ids.add(obj.id if isinstance(obj, Issue) else obj.issue_id)
+    issue_ids.discard(None)
     if issue_ids:
         _merge(_pending(session)["keys"], _current_keys(session.connection(), issue_ids))
 

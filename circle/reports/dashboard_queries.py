@@ -1,0 +1,199 @@
+"""The dashboard's SQL: open work now, the period's counts, the categories, the circles in view.
+
+Everything is counted by the database with a fixed handful of aggregate queries, whatever
+the number of issues, circles, categories or weeks: the rows that come back are already
+totals per circle (and per day), never issues. The period's counts are summed from figures
+pre-aggregated per circle and local day (:mod:`circle.reports.figures`); what is open now is
+counted from the (few) open issues.
+
+Each function takes the user whose scope applies and aware datetimes (``start``/``end`` are
+local midnights, :class:`~circle.reports.periods.Period`), and needs no request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from circle.extensions import db
+from circle.issues.models import Issue, IssueCategory, Status
+from circle.labels import LEVEL_LABELS
+from circle.org.models import BusinessCircle, Community
+from circle.permissions import scope_by_circle
+from circle.reports.figures import FIELDS as FIGURE_FIELDS
+from circle.reports.figures import CircleDayFigures, count_if
+from circle.reports.periods import Week, iso_weeks
+from circle.reports.rates import FIGURE, PeriodCounts, Rate
+from circle.sqlhints import selective
+from circle.timeutil import local_zone
+
+
+@dataclass(frozen=True)
+class CircleInfo:
+    id: int
+    name: str
+    community: str
+    community_id: int
+
+
+@dataclass
+class NowCounts:
+    """What is open right now, for one circle or everything in view."""
+
+    by_level: dict[int, int] = field(default_factory=lambda: dict.fromkeys(LEVEL_LABELS, 0))
+    by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(Status.OPEN, 0))
+    overdue: int = 0
+    awaiting_callback: int = 0
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.by_status.values())
+
+    def merge(self, other: NowCounts) -> None:
+        for level, count in other.by_level.items():
+            self.by_level[level] = self.by_level.get(level, 0) + count
+        for status, count in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + count
+        self.overdue += other.overdue
+        self.awaiting_callback += other.awaiting_callback
+
+
+@dataclass
+class NowFigures:
+    overall: NowCounts
+    by_circle: dict[int, NowCounts]
+
+
+@dataclass
+class PeriodFigures:
+    overall: PeriodCounts
+    by_circle: dict[int, PeriodCounts]
+    by_week: dict[int, PeriodCounts]
+    weeks: list[Week]
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    id: int
+    name: str
+    reported: int
+    withdrawn: int
+    settled: int
+
+    @property
+    def valid(self) -> int:
+        return self.reported - self.withdrawn
+
+    @property
+    def resolution_rate(self) -> Rate:
+        return FIGURE["resolution_rate"].of(self)
+
+
+def _scoped(stmt, user, within=None, column=Issue.circle_id):
+    """Rows in the user's scope and, if ``within`` (circle ids) is given, in those circles."""
+    stmt = scope_by_circle(stmt, column, user)
+    return stmt if within is None else stmt.where(column.in_(within))
+
+
+def visible_circles(user) -> list[CircleInfo]:
+    """The business circles the user may see, by community and name."""
+    stmt = scope_by_circle(
+        sa.select(BusinessCircle.id, BusinessCircle.name, Community.name.label("community"),
+                  Community.id.label("community_id"))
+        .join(Community, Community.id == BusinessCircle.community_id),
+        BusinessCircle.id, user,
+    ).order_by(Community.name, BusinessCircle.name)
+    return [CircleInfo(row.id, row.name, row.community, row.community_id)
+            for row in db.session.execute(stmt)]
+
+
+def open_now(user, now: datetime, within=None) -> NowFigures:
+    """Open issues by level and status, overdue now, and awaiting callback (one query).
+
+    Overdue: open, not on hold (its clock is stopped), resolution deadline before ``now``.
+    ``within``: only these circles (ids) of the user's scope.
+    """
+    stmt = _scoped(
+        sa.select(
+            Issue.circle_id, Issue.status, Issue.level,
+            sa.func.count().label("issues"),
+            count_if(sa.and_(Issue.status != Status.ON_HOLD,
+                              Issue.resolution_due_at < now)).label("overdue"),
+        ).where(selective(Issue.status.in_((*Status.OPEN, Status.RESOLVED))))
+        .group_by(Issue.circle_id, Issue.status, Issue.level),
+        user, within,
+    )
+    by_circle: dict[int, NowCounts] = {}
+    for row in db.session.execute(stmt):
+        counts = by_circle.setdefault(row.circle_id, NowCounts())
+        if row.status == Status.RESOLVED:
+            counts.awaiting_callback += row.issues
+            continue
+        counts.by_status[row.status] = counts.by_status.get(row.status, 0) + row.issues
+        counts.by_level[row.level] = counts.by_level.get(row.level, 0) + row.issues
+        counts.overdue += int(row.overdue or 0)
+    overall = NowCounts()
+    for counts in by_circle.values():
+        overall.merge(counts)
+    return NowFigures(overall, by_circle)
+
+
+def period_figures(user, start: datetime, end: datetime, now: datetime,
+                   within=None) -> PeriodFigures:
+    """The period's counts for ``[start, end)``: overall, per circle and per ISO week.
+
+    Read from the pre-aggregated :class:`~circle.reports.figures.CircleDayFigures` (one
+    row per circle and local day, kept correct on every change): two small GROUP BY
+    queries, whatever the number of issues. ``start`` and ``end`` are local midnights.
+    Weeks that begin after ``now`` are left out of the trend: they can hold nothing yet.
+    """
+    zone = local_zone()
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    sums = [sa.func.sum(getattr(CircleDayFigures, name)).label(name) for name in FIGURE_FIELDS]
+
+    def grouped(column):
+        return db.session.execute(_scoped(
+            sa.select(column, *sums).where(CircleDayFigures.day >= first,
+                                           CircleDayFigures.day <= last),
+            user, within, CircleDayFigures.circle_id,
+        ).group_by(column))
+
+    by_circle: dict[int, PeriodCounts] = {}
+    for row in grouped(CircleDayFigures.circle_id):
+        by_circle.setdefault(row.circle_id, PeriodCounts()).add(row)
+    monday = first - timedelta(days=first.weekday())
+    by_week: dict[int, PeriodCounts] = {}
+    for row in grouped(CircleDayFigures.day):
+        by_week.setdefault((row.day - monday).days // 7, PeriodCounts()).add(row)
+    overall = PeriodCounts()
+    for counts in by_circle.values():
+        overall.merge(counts)
+    today = now.astimezone(zone).date()
+    weeks = [week for week in iso_weeks(start, end, zone) if week.first <= today]
+    return PeriodFigures(overall, by_circle, by_week, weeks)
+
+
+def category_breakdown(user, start: datetime, end: datetime,
+                       within=None) -> list[CategoryRow]:
+    """Issues reported in ``[start, end)`` per category: reported, withdrawn, settled."""
+    # Counted per category id first, then named: joining the categories first would lead
+    # SQLite to walk the period once per category.
+    counts = _scoped(
+        sa.select(
+            Issue.category_id,
+            sa.func.count().label("reported"),
+            count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
+            count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
+        ).where(Issue.reported_at >= start, Issue.reported_at < end)
+        .group_by(Issue.category_id),
+        user, within,
+    ).subquery()
+    stmt = (sa.select(IssueCategory.id, IssueCategory.name, counts.c.reported,
+                      counts.c.withdrawn, counts.c.settled)
+            .join(counts, counts.c.category_id == IssueCategory.id)
+            .order_by(IssueCategory.sort_order, IssueCategory.name))
+    return [CategoryRow(row.id, row.name, int(row.reported), int(row.withdrawn or 0),
+                        int(row.settled or 0)) for row in db.session.execute(stmt)]

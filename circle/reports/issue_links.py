@@ -1,0 +1,91 @@
+"""Links from a dashboard figure to the issue list filtered like it (Flask-Admin internals).
+
+Flask-Admin names list filters by their position (``flt{n}_{index}``), which changes when
+someone adds a filter; this module is the one place that knows how to find them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import current_app, url_for
+from flask_admin.contrib.sqla.filters import (
+    DateTimeBetweenFilter,
+    DateTimeNotBetweenFilter,
+    FilterEqual,
+    FilterSmaller,
+)
+
+from circle.adminkit import CommunityFilter
+from circle.reports.periods import Period
+from circle.timeutil import local_zone
+
+
+class IssueListLinks:
+    """URLs of the issue list filtered like a figure, using the list view's own filters.
+
+    Flask-Admin names filters by their position (``flt{n}_{index}``), which changes when
+    someone adds a filter, so the positions are looked up at runtime by column and kind.
+    A criterion whose filter has disappeared is dropped: the link shows more, never breaks.
+    """
+
+    endpoint = "issue"
+
+    def __init__(self, community: int | None = None):
+        #: Every link not about one circle keeps to this community (the narrowed view).
+        self.community = community
+        self._view = next(
+            (view for admin in current_app.extensions.get("admin", [])
+             for view in admin._views if getattr(view, "endpoint", None) == self.endpoint),
+            None,
+        )
+        # The page builds hundreds of links with the same few filters.
+        self._found: dict[tuple[str, str], str | None] = {}
+
+    def _arg(self, column_key: str, kind: str) -> str | None:
+        if (column_key, kind) not in self._found:
+            self._found[column_key, kind] = self._find(column_key, kind)
+        return self._found[column_key, kind]
+
+    def _find(self, column_key: str, kind: str) -> str | None:
+        view = self._view
+        if view is None or not view._filters:
+            return None
+        for index, flt in enumerate(view._filters):
+            if getattr(getattr(flt, "column", None), "key", None) != column_key:
+                continue
+            if (kind == "community" and isinstance(flt, CommunityFilter)) or (
+                    kind == "equal" and isinstance(flt, FilterEqual)) or (
+                kind == "smaller" and isinstance(flt, FilterSmaller)) or (
+                kind == "between" and isinstance(flt, DateTimeBetweenFilter)
+                    and not isinstance(flt, DateTimeNotBetweenFilter)):
+                return view.get_filter_arg(index, flt)
+        return None
+
+    def __call__(self, *, circle: int | None = None, community: int | None = None,
+                 status: str | None = None,
+                 level: int | None = None, category: int | None = None,
+                 first: date | None = None, last: date | None = None,
+                 zone: ZoneInfo | None = None) -> str:
+        """The list URL for the given criteria; ``first``/``last`` are local days of
+        registration, matched exactly as ``[first 00:00, day after last 00:00)``."""
+        if circle is None and community is None:
+            community = self.community
+        criteria = [("circle_id", "equal", circle), ("circle_id", "community", community),
+                    ("status", "equal", status),
+                    ("level", "equal", level), ("category_id", "equal", category)]
+        if first is not None and last is not None:
+            period = Period(first, last, zone or local_zone())
+            fmt = "%Y-%m-%d %H:%M:%S"
+            since, until = period.local_start.strftime(fmt), period.local_end.strftime(fmt)
+            # BETWEEN includes both ends; "smaller than" then drops the next day's midnight.
+            criteria += [("reported_at", "between", f"{since} to {until}"),
+                         ("reported_at", "smaller", until)]
+        args, position = {}, 0
+        for column, kind, value in criteria:
+            arg = None if value is None else self._arg(column, kind)
+            if arg is not None:
+                args[f"flt{position}_{arg}"] = str(value)
+                position += 1
+        return url_for(f"{self.endpoint}.index_view", **args)

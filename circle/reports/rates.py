@@ -1,0 +1,222 @@
+"""The dashboard's figures for a period — counts and 12345-style rates — declared once.
+
+:data:`FIGURES` is the table: each figure's name, label, definition, what it divides (for a
+rate) and where the page shows it. The per-circle table's columns, the rate cards, the
+weekly trend (table and chart), the issue-list links and "How the figures are counted" are
+all read from it; :class:`PeriodCounts` answers each rate by name. A new rate over counts
+that exist is one entry in :data:`FIGURES`.
+
+The counts come from :mod:`circle.reports.figures`, pre-aggregated per circle and local day.
+Which date puts an issue in a period depends on the count — each uses the moment its event
+happened:
+
+==========================  =============================================================
+count                       dated by
+==========================  =============================================================
+reported, withdrawn,        ``Issue.reported_at`` (registration)
+settled, responded…
+resolved, resolved on time, ``Issue.resolved_at`` (the latest resolution)
+called back
+callbacks, rated,           ``Callback.called_at`` of the issue's counted callback
+satisfied, confirmed,       (:mod:`circle.issues.callbacks`: the latest reached one or, for
+unreachable                 unreachable merchants, the last call)
+==========================  =============================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from flask_babel import lazy_gettext as _l
+
+from circle.issues.models import Status
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A share ``numerator / denominator``; no denominator means no figure ("—")."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def percent(self) -> float | None:
+        """The rate in per cent, one decimal (what the page and the charts show)."""
+        return None if self.value is None else round(self.value * 100, 1)
+
+    def __str__(self) -> str:
+        return "—" if self.percent is None else f"{self.percent:.1f}%"
+
+
+@dataclass(frozen=True)
+class Trend:
+    """How a figure appears in the weekly trend chart (its table shows the figure's label)."""
+
+    key: str  # the series, which dashboard.js colours
+    label: object | None = None  # the legend, when not the figure's label
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the period: a count of :class:`PeriodCounts`, or a rate between two."""
+
+    name: str  # the PeriodCounts count or rate, and the page's data-figure
+    label: object  # lazy string: card title, column heading, term in the definitions
+    definition: object | None = None  # shown under "How the figures are counted"
+    numerator: str | None = None  # for a rate: the PeriodCounts count divided…
+    denominator: str | None = None  # …by this one
+    #: The issue-list link lists exactly the issues counted (otherwise it opens the
+    #: closest list, marked as such). Rates always link to the closest list.
+    exact: bool = False
+    criteria: dict = field(default_factory=dict)  # link criteria besides period and unit
+    card: bool = False  # a card of its own among the period's figures
+    column: bool = False  # a column of the per-circle (per-community) table
+    note: str | None = None  # a count shown small in this figure's card
+    trend: Trend | None = None  # a series of the weekly trend
+
+    @property
+    def is_rate(self) -> bool:
+        return self.numerator is not None
+
+    def of(self, counts) -> int | Rate:
+        """The figure for ``counts`` (a :class:`PeriodCounts` or anything with the counts)."""
+        if self.is_rate:
+            return Rate(getattr(counts, self.numerator), getattr(counts, self.denominator))
+        return getattr(counts, self.name)
+
+    @property
+    def note_figure(self) -> Figure | None:
+        return FIGURE[self.note] if self.note else None
+
+
+#: The figures in the order of the per-circle table (the cards and the definitions follow
+#: the same order).
+FIGURES = (
+    Figure("reported", _l("Issues reported"),
+           _l("Issues registered in the period (by registration time), withdrawn ones "
+              "included."),
+           exact=True, card=True, column=True, note="withdrawn", trend=Trend("reported")),
+    Figure("withdrawn", _l("Withdrawn"), exact=True, criteria={"status": Status.WITHDRAWN}),
+    Figure("resolution_rate", _l("Resolution rate (解决率)"),
+           _l("Of the issues registered in the period, less the withdrawn ones: the share "
+              "that is now resolved or closed."),
+           numerator="settled", denominator="valid", card=True, column=True),
+    Figure("response_on_time_rate", _l("Response on-time rate"),
+           _l("Of the issues registered in the period (not withdrawn, with a response "
+              "deadline) that have had a response — the first on-site arrival or, for a "
+              "matter settled without a visit, its resolution: the share whose response came "
+              "no later than the response deadline."),
+           numerator="responded_on_time", denominator="responded", card=True, column=True),
+    Figure("resolved", _l("Issues resolved"), column=True, trend=Trend("resolved")),
+    Figure("on_time_resolution_rate", _l("On-time resolution rate (按时办结率)"),
+           _l("Of the issues resolved in the period (by the time of their latest resolution; "
+              "not withdrawn; with a resolution deadline): the share resolved no later than "
+              "the deadline. The deadline moves out by time on hold, becomes the date agreed "
+              "at a symposium, and starts again when an issue is sent back for re-handling."),
+           numerator="resolved_on_time", denominator="resolved_with_deadline", card=True,
+           column=True, note="resolved"),
+    Figure("callback_rate", _l("Callback rate (回访率)"),
+           _l("Of the issues resolved in the period (by the time of their latest resolution; "
+              "not withdrawn): the share with at least one callback attempt, reached or not, "
+              "about that resolution."),
+           numerator="called_back", denominator="resolved", card=True, column=True),
+    Figure("satisfaction_rate", _l("Satisfaction rate (满意率)"),
+           _l("(Very satisfied + Satisfied + Basically satisfied) / rated callbacks. Each "
+              "issue counts once, with its effective rating — that of its latest reached "
+              "callback — in the period in which that callback was made. Issues closed "
+              "because the merchant could not be reached are left out and counted apart."),
+           numerator="satisfied", denominator="rated", card=True, column=True,
+           note="unreachable", trend=Trend("satisfaction", _l("Satisfaction rate (%)"))),
+    Figure("unreachable", _l("Unreachable merchants"),
+           _l("Issues closed because the merchant could not be reached after repeated calls, "
+              "dated by the last call."),
+           column=True),
+    Figure("confirmed_rate", _l("Merchant-confirmed resolution rate"),
+           _l("Of the same effective callbacks: the share in which the merchant said the "
+              "problem was solved."),
+           numerator="confirmed", denominator="callbacks", card=True, column=True),
+)
+FIGURE = {figure.name: figure for figure in FIGURES}
+RATES = {figure.name: figure for figure in FIGURES if figure.is_rate}
+
+
+@dataclass
+class PeriodCounts:
+    """Counts for one period, for one circle, one week, or everything in view.
+
+    Each field is a count of issues (the same as :data:`circle.reports.figures.FIELDS`);
+    each rate of :data:`FIGURES` is an attribute too (``counts.satisfaction_rate``).
+    """
+
+    # Dated by registration (reported_at).
+    reported: int = 0
+    withdrawn: int = 0
+    settled: int = 0  # now resolved or closed
+    responded: int = 0  # not withdrawn, with a response deadline, and responded to
+    responded_on_time: int = 0
+    # Dated by the latest resolution (resolved_at); withdrawn issues left out.
+    resolved: int = 0
+    resolved_with_deadline: int = 0
+    resolved_on_time: int = 0
+    called_back: int = 0  # at least one callback attempt for that resolution
+    # Dated by the counted callback (the last call, for unreachable merchants).
+    callbacks: int = 0  # counted (latest reached) callbacks
+    rated: int = 0
+    satisfied: int = 0  # very satisfied + satisfied + basically satisfied
+    confirmed: int = 0  # the merchant said it was solved
+    unreachable: int = 0
+
+    def add(self, row) -> None:
+        """Add the same-named columns of a result row (missing ones count as zero)."""
+        mapping = row._mapping
+        for f in fields(self):
+            if f.name in mapping:
+                setattr(self, f.name, getattr(self, f.name) + int(mapping[f.name] or 0))
+
+    def merge(self, other: PeriodCounts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @property
+    def valid(self) -> int:
+        """Issues reported in the period less the withdrawn ones."""
+        return self.reported - self.withdrawn
+
+    def __getattr__(self, name: str) -> Rate:
+        # Only called for names that are not fields or properties: the declared rates.
+        figure = RATES.get(name)
+        if figure is None:
+            raise AttributeError(name)
+        return figure.of(self)
+
+
+# --- "How the figures are counted" -----------------------------------------------------
+
+#: The terms of the page's definitions: what is open now and the period first, then each
+#: figure of :data:`FIGURES` that has a definition, then how the trend and the links read.
+DEFINITIONS = [
+    (_l("Open issues"),
+     _l("Issues not yet resolved, closed or withdrawn, on hold included, as of now.")),
+    (_l("Overdue now"),
+     _l("Open issues, not on hold (their clock is stopped), whose resolution deadline has "
+        "passed.")),
+    (_l("Awaiting callback"),
+     _l("Resolved issues waiting for the callback to the merchant.")),
+    (_l("Period"),
+     _l("From 00:00 on the first day to 24:00 on the last day, local time. Each figure puts "
+        "an issue in the period by the date of its own event, as said below.")),
+    *((figure.label, figure.definition) for figure in FIGURES if figure.definition),
+    (_l("Weekly trend"),
+     _l("By ISO week (Monday to Sunday), the first and last weeks cut to the period. Each "
+        "series is dated like its figure: reported by registration, resolved by resolution, "
+        "satisfaction by callback.")),
+    (_l("Links"),
+     _l("A count opens the list of exactly those issues. Rates, and figures the issue list "
+        "cannot filter on (open, overdue, resolution or callback time), open the closest "
+        "list — shown with a dotted underline — such as the circle's issues registered in "
+        "the period.")),
+]
