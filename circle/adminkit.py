@@ -1,37 +1,43 @@
-"""Shared building blocks for the admin views: access control, formatting, form checks."""
+"""Shared building blocks for the admin views: access control, formatting, form checks.
+
+Access is asked of the permission table (:func:`circle.permissions.can`): every view names
+the capability it needs, never a role.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 from flask import abort, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterConverter, FilterEqual
-from flask_admin.model.filters import convert
 from flask_admin.model import typefmt
+from flask_admin.model.filters import convert
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from wtforms.validators import ValidationError
+from sqlalchemy.orm import selectinload
+from wtforms import StringField
+from wtforms.validators import StopValidation, ValidationError
 
-from circle.accounts.models import Role
 from circle.audit.recording import audit_context
 from circle.biglists import BigListMixin
 from circle.extensions import db
 from circle.org.models import BusinessCircle
-from circle.timeutil import format_local, local_zone
 from circle.permissions import (
+    Cap,
+    can,
     circle_ids_subquery,
     circle_in_scope,
     may_see_full_phone,
     scope_by_circle,
     scope_communities,
 )
+from circle.timeutil import format_local, local_zone
 from circle.validators import (
     InvalidValue,
     mask_phone,
@@ -49,15 +55,19 @@ DETAIL_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, datetime: _datetime_formatter}
 EXPORT_FORMATTERS = {**typefmt.EXPORT_FORMATTERS, datetime: _datetime_formatter}
 
 
-def phone_link(view, context, model, name):
-    """A phone number as a ``tel:`` link (one tap dials it), masked for roles that don't
-    telephone merchants."""
-    phone = getattr(model, name)
+def phone_html(phone: str | None):
+    """A phone number as a ``tel:`` link (one tap dials it), or masked (138****5678) for a
+    user without :attr:`~circle.permissions.Cap.SEE_FULL_PHONE`."""
     if not phone:
         return ""
     if not may_see_full_phone(current_user):
         return mask_phone(phone)
     return Markup('<a href="tel:{0}">{0}</a>').format(phone)
+
+
+def phone_link(view, context, model, name):
+    """Column formatter: the phone number in column ``name``, see :func:`phone_html`."""
+    return phone_html(getattr(model, name))
 
 
 def label_formatter(labels: dict):
@@ -208,6 +218,45 @@ class PhoneNumber(Normalised):
     normalise = staticmethod(normalise_phone)
 
 
+class PhoneField(StringField):
+    """A phone number input that keeps a stored number from a user who may see it only masked.
+
+    For a user without :attr:`~circle.permissions.Cap.SEE_FULL_PHONE` an existing number is
+    not sent to the browser: the box starts empty with the masked number as placeholder, and
+    left empty it keeps the stored number (its validators are skipped and the model is not
+    touched). Typing a number replaces it, checked as usual. Use through ``form_overrides``.
+    """
+
+    hidden = False
+
+    def process(self, formdata, *args, **kwargs):
+        super().process(formdata, *args, **kwargs)
+        self.hidden = (bool(self.object_data) and has_request_context()
+                       and not may_see_full_phone(current_user))
+        if self.hidden:
+            self.render_kw = {**(self.render_kw or {}),
+                              "placeholder": mask_phone(self.object_data)}
+            self.description = _l("Shown masked. Leave empty to keep the number, or type a "
+                                  "new one.")
+
+    def _submitted_blank(self) -> bool:
+        return not (self.raw_data and (self.raw_data[0] or "").strip())
+
+    def _value(self):
+        if self.hidden:
+            return "" if self._submitted_blank() else self.raw_data[0]
+        return super()._value()
+
+    def pre_validate(self, form):
+        if self.hidden and self._submitted_blank():
+            raise StopValidation()  # the stored number stays; nothing to check
+
+    def populate_obj(self, obj, name):
+        if self.hidden and self._submitted_blank():
+            return
+        super().populate_obj(obj, name)
+
+
 class CreditCode(Normalised):
     """An optional unified social credit code (empty means none: NULL, not "")."""
 
@@ -218,19 +267,18 @@ class CreditCode(Normalised):
 
 
 class AccessMixin:
-    """Login required for every admin page; ``allowed_roles`` narrows it further.
+    """Login required for every admin page, and the view's ``capability``.
 
-    Anonymous visitors go to the login page; signed-in users without the role get 403.
+    Anonymous visitors go to the login page; signed-in users without the capability (see
+    :data:`circle.permissions.PERMISSIONS`) get 403. Which rows they then see is row scope,
+    a separate question (:class:`ScopedModelView`).
     """
 
-    allowed_roles: tuple[str, ...] = Role.ALL
+    #: The capability needed to open the view (and to see it in the menu).
+    capability: Cap = Cap.SEE_DASHBOARD
 
     def is_accessible(self) -> bool:
-        return (
-            current_user.is_authenticated
-            and current_user.is_active
-            and current_user.role in self.allowed_roles
-        )
+        return can(current_user, self.capability)
 
     def is_visible(self) -> bool:
         return self.is_accessible()
@@ -261,26 +309,26 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
     # The built-in export copies every row unmasked and unescaped for spreadsheets; exports
     # are dedicated, audited views instead.
     can_export = False
-    # Which roles may change rows (all roles that may open the view, unless narrowed).
-    create_roles: tuple[str, ...] = Role.ALL
-    edit_roles: tuple[str, ...] = Role.ALL
-    delete_roles: tuple[str, ...] = Role.ALL
+    # The capabilities needed to change rows; ``None`` is the view's own ``capability``.
+    # A view that never allows a change sets ``can_create = False`` (etc.) instead.
+    create_capability: Cap | None = None
+    edit_capability: Cap | None = None
+    delete_capability: Cap | None = None
 
-    def _role_in(self, roles) -> bool:
-        return (has_request_context() and current_user.is_authenticated
-                and current_user.role in roles)
+    def _may(self, capability: Cap | None) -> bool:
+        return has_request_context() and can(current_user, capability or self.capability)
 
     @property
     def can_create(self) -> bool:
-        return self._role_in(self.create_roles)
+        return self._may(self.create_capability)
 
     @property
     def can_edit(self) -> bool:
-        return self._role_in(self.edit_roles)
+        return self._may(self.edit_capability)
 
     @property
     def can_delete(self) -> bool:
-        return self._role_in(self.delete_roles)
+        return self._may(self.delete_capability)
 
     # Every change made through a model view is written to the audit log, as the signed-in
     # user, including inline rows (emergency contacts) and many-to-many links.
@@ -314,13 +362,19 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
 
 
 class AdminOnlyModelView(CircleModelView):
-    """Reference data and accounts: administrators only."""
+    """Administration of city-wide tables (organisation, reference data, accounts, tokens).
 
-    allowed_roles = (Role.ADMIN,)
+    Not row-scoped: whoever holds the view's capability sees every row. Each subclass names
+    its capability; the default is :attr:`~circle.permissions.Cap.ADMINISTER_ORGANISATION`.
+    """
+
+    capability = Cap.ADMINISTER_ORGANISATION
 
 
 class ReferenceDataView(AdminOnlyModelView):
     """A list of names an administrator keeps (categories, sources, department kinds)."""
+
+    capability = Cap.ADMINISTER_REFERENCE_DATA
 
     column_list = ("name", "sort_order", "active")
     column_default_sort = ("sort_order", False)
@@ -365,7 +419,7 @@ class ScopedModelView(CircleModelView):
 
 
 class ReadOnlyModelView(CircleModelView):
-    """Records written by the workflow: listed and shown, never edited by hand."""
+    """Records listed and shown, never edited by hand (whatever the capabilities)."""
 
     can_create = False
     can_edit = False
@@ -373,8 +427,10 @@ class ReadOnlyModelView(CircleModelView):
 
 
 class IssueRecordView(ScopedModelView):
-    """Read-only records of an issue (visits, symposiums, callbacks), scoped by the issue."""
+    """Read-only records of an issue (visits, symposiums, callbacks, timeline events),
+    scoped by the issue's circle."""
 
+    capability = Cap.SEE_ISSUES
     can_create = False
     can_edit = False
     can_delete = False
@@ -396,8 +452,8 @@ class IssueRecordView(ScopedModelView):
 
 
 class CircleBaseView(AccessMixin, BaseView):
-    """Base for custom (non-model) admin pages."""
+    """Base for custom (non-model) admin pages; each names its ``capability``."""
 
 
 class CircleIndexView(AccessMixin, AdminIndexView):
-    """The landing page after login."""
+    """The landing page after login (:attr:`~circle.permissions.Cap.SEE_DASHBOARD`)."""

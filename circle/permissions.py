@@ -24,35 +24,63 @@ from circle.org.models import BusinessCircle
 class Cap(StrEnum):
     """A capability: one thing a role may do. The value is what templates pass to ``can``."""
 
-    # Seeing
     SEE_DASHBOARD = "see_dashboard"
     SEE_MERCHANTS = "see_merchants"
     SEE_ISSUES = "see_issues"
-    SEE_FULL_PHONE = "see_full_phone"  # merchants' and contacts' numbers unmasked
-    SEE_TIMELINE_LOG = "see_timeline_log"  # every issue event, across issues
+    SEE_FULL_PHONE = "see_full_phone"
+    CALL_ISSUE_MERCHANT = "call_issue_merchant"
+    SEE_TIMELINE_LOG = "see_timeline_log"
     SEE_AUDIT_LOG = "see_audit_log"
-    # Merchants
-    EDIT_MERCHANTS = "edit_merchants"  # create and edit, with their emergency contacts
+    EDIT_MERCHANTS = "edit_merchants"
     DELETE_MERCHANTS = "delete_merchants"
     IMPORT_MERCHANTS = "import_merchants"
-    # The loop (the workflow engine's steps name these, see circle.issues.workflow)
+    # The loop: the steps of circle.issues.steps name these.
     REGISTER_ISSUE = "register_issue"
     RESOLVE_AT_LEVEL1 = "resolve_at_level1"
     ESCALATE = "escalate"
-    HOLD_ISSUE = "hold_issue"  # hold, resume and withdraw
-    HANDLE_ESCALATED = "handle_escalated"  # act on an issue above level 1
-    DISPATCH = "dispatch"  # the dispatch board; accept an issue
-    ASSIGN_OTHERS = "assign_others"  # assign an issue to a specialist other than oneself
-    WORK_ON_SITE = "work_on_site"  # visits, joint offices, symposiums, resolve at 2–4
+    HOLD_ISSUE = "hold_issue"
+    HANDLE_ESCALATED = "handle_escalated"
+    DISPATCH = "dispatch"
+    ASSIGN_OTHERS = "assign_others"
+    WORK_ON_SITE = "work_on_site"
     RECORD_CALLBACK = "record_callback"
-    EDIT_ISSUES = "edit_issues"  # correct an issue's registration fields
-    # Reports
+    EDIT_ISSUES = "edit_issues"
     EXPORT = "export"
-    # Administration
     ADMINISTER_USERS = "administer_users"
-    ADMINISTER_ORGANISATION = "administer_organisation"  # communities, circles, departments…
-    ADMINISTER_REFERENCE_DATA = "administer_reference_data"  # categories, sources, SLA, holidays
+    ADMINISTER_ORGANISATION = "administer_organisation"
+    ADMINISTER_REFERENCE_DATA = "administer_reference_data"
     MANAGE_API_TOKENS = "manage_api_tokens"
+
+
+#: What each capability allows (the README's table is generated from this and PERMISSIONS).
+MEANING: dict[Cap, str] = {
+    Cap.SEE_DASHBOARD: "the overview and its figures (of the rows in scope)",
+    Cap.SEE_MERCHANTS: "merchant lists and pages",
+    Cap.SEE_ISSUES: "issue lists, the issue desk and the records of visits, symposiums, callbacks",
+    Cap.SEE_FULL_PHONE: "merchants' and contacts' numbers unmasked in lists, details and forms",
+    Cap.CALL_ISSUE_MERCHANT: "the numbers of an issue's merchant as one-tap links on the desk "
+                             "and boards",
+    Cap.SEE_TIMELINE_LOG: "every issue event, across issues",
+    Cap.SEE_AUDIT_LOG: "the audit log",
+    Cap.EDIT_MERCHANTS: "create and edit merchants with their emergency contacts",
+    Cap.DELETE_MERCHANTS: "delete merchants",
+    Cap.IMPORT_MERCHANTS: "import merchants from CSV or XLSX",
+    Cap.REGISTER_ISSUE: "register an issue",
+    Cap.RESOLVE_AT_LEVEL1: "resolve an issue at level 1",
+    Cap.ESCALATE: "escalate an issue to the community",
+    Cap.HOLD_ISSUE: "hold, resume and withdraw an issue",
+    Cap.HANDLE_ESCALATED: "act on an issue above level 1",
+    Cap.DISPATCH: "the dispatch board; accept an issue",
+    Cap.ASSIGN_OTHERS: "assign an issue to a specialist other than oneself",
+    Cap.WORK_ON_SITE: "visits, joint offices, symposiums; resolve at levels 2–4",
+    Cap.RECORD_CALLBACK: "the callback queue; record callbacks",
+    Cap.EDIT_ISSUES: "correct an issue's registration fields",
+    Cap.EXPORT: "the satisfaction export",
+    Cap.ADMINISTER_USERS: "user accounts",
+    Cap.ADMINISTER_ORGANISATION: "communities, circles, departments, advisors and collectors",
+    Cap.ADMINISTER_REFERENCE_DATA: "categories, sources, department kinds, SLA policy, holidays",
+    Cap.MANAGE_API_TOKENS: "API tokens of the 12345 integration",
+}
 
 
 _EVERYONE = frozenset(Role.ALL)
@@ -69,6 +97,8 @@ PERMISSIONS: dict[Cap, frozenset[str]] = {
     # Roles that telephone merchants (dispatch, on-site work, callbacks) see numbers in
     # full; liaison officers see them masked (138****1234).
     Cap.SEE_FULL_PHONE: frozenset({Role.ADMIN, Role.SPECIALIST, Role.STAFF}),
+    # On the desk and the boards, whoever handles an issue phones its merchant: one tap.
+    Cap.CALL_ISSUE_MERCHANT: _EVERYONE,
     Cap.SEE_TIMELINE_LOG: _ADMIN,
     Cap.SEE_AUDIT_LOG: _ADMIN,
     Cap.EDIT_MERCHANTS: _HANDLERS,
@@ -80,7 +110,8 @@ PERMISSIONS: dict[Cap, frozenset[str]] = {
     Cap.HOLD_ISSUE: _HANDLERS,
     Cap.HANDLE_ESCALATED: _COMMUNITY,
     Cap.DISPATCH: _COMMUNITY,
-    Cap.ASSIGN_OTHERS: _ADMIN,
+    # A specialist hands an issue to the colleague on duty; an administrator dispatches.
+    Cap.ASSIGN_OTHERS: _COMMUNITY,
     Cap.WORK_ON_SITE: _COMMUNITY,
     Cap.RECORD_CALLBACK: _CALLERS,
     Cap.EDIT_ISSUES: _COMMUNITY,
@@ -168,3 +199,17 @@ def scope_communities(stmt, community_column, user: User):
 def may_see_full_phone(user: User | None) -> bool:
     """Whether phone numbers are shown to ``user`` in full (else masked)."""
     return can(user, Cap.SEE_FULL_PHONE)
+
+
+def permissions_table() -> str:
+    """The permission table as Markdown (the README embeds it)."""
+    lines = ["| capability | allows | " + " | ".join(Role.ALL) + " |",
+             "|---|---|" + "---|" * len(Role.ALL)]
+    for capability in Cap:
+        held = " | ".join("✓" if role in PERMISSIONS[capability] else "" for role in Role.ALL)
+        lines.append(f"| `{capability.value}` | {MEANING[capability]} | {held} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m circle.permissions: the README's table
+    print(permissions_table(), end="")

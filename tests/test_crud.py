@@ -8,9 +8,7 @@ from circle.models import (
     Community,
     EmergencyContact,
     Issue,
-    IssueCategory,
     IssueEvent,
-    IssueSource,
     Merchant,
     User,
 )

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from circle.issues.models import Callback, Issue, SiteVisit, Symposium
 from circle.models import Merchant
 from circle.timeutil import utcnow
+from circle.validators import mask_phone
 from tests import factories as f
 
 ROLES = ("admin", "specialist", "liaison", "staff")
@@ -208,3 +209,73 @@ def test_merchant_picker_masks_phones_for_liaisons(browser, db, data, world):
     results = browser.get("/admin/register/merchants?q=east").get_json()["results"]
     assert results and all(phone not in r["text"] for r in results)
     assert any(f"{phone[:3]}****{phone[-4:]}" in r["text"] for r in results)
+
+
+def test_emergency_contact_phones_are_masked_like_the_merchants(browser, db, data, world):
+    """The list and the details show a contact's number exactly as the merchant's: masked
+    for a liaison officer (it used to be a full ``tel:`` link next to the masked shop)."""
+    merchant = world["east"]["merchant"]
+    contact = f.EmergencyContactFactory(merchant=merchant, name="王二", phone="13700000002")
+    db.session.commit()
+    login(browser, "liaison")
+    for url in ("/admin/merchant/", f"/admin/merchant/details/?id={merchant.id}"):
+        html = browser.get(url).get_data(as_text=True)
+        assert contact.phone not in html and "137****0002" in html, url
+        assert merchant.phone not in html and mask_phone(merchant.phone) in html, url
+    browser.logout()
+    login(browser, "specialist")
+    html = browser.get("/admin/merchant/").get_data(as_text=True)
+    assert f'href="tel:{contact.phone}"' in html and f'href="tel:{merchant.phone}"' in html
+
+
+def test_liaison_edits_a_merchant_without_seeing_its_numbers(browser, db, data, world):
+    """The edit form does not send the stored numbers either: their boxes start empty with
+    the masked number as a hint; left empty they keep the number, typed in they replace it."""
+    merchant = world["east"]["merchant"]
+    contact = f.EmergencyContactFactory(merchant=merchant, name="王二", phone="13700000002")
+    db.session.commit()
+    phone, contact_id = merchant.phone, contact.id
+    url = f"/admin/merchant/edit/?id={merchant.id}"
+    login(browser, "liaison")
+    html = browser.get(url).get_data(as_text=True)
+    assert phone not in html and "13700000002" not in html
+    assert f'placeholder="{mask_phone(phone)}"' in html and 'placeholder="137****0002"' in html
+    form = {"shop_name": "改名商铺", "owner_name": "张三", "phone": "", "address": "一号",
+            "circle": str(data.east.id), "business_category": "", "credit_code": "",
+            "active": "y", "emergency_contacts-0-id": str(contact_id),
+            "emergency_contacts-0-priority": "1", "emergency_contacts-0-name": "王二",
+            "emergency_contacts-0-phone": "", "emergency_contacts-0-relation": ""}
+    assert browser.submit(url, form).status_code == 302
+    db.session.expire_all()
+    merchant = db.session.get(Merchant, merchant.id)
+    assert merchant.shop_name == "改名商铺"
+    assert merchant.phone == phone and merchant.emergency_contacts[0].phone == "13700000002"
+    form.update({"phone": "139 1234 0000", "emergency_contacts-0-phone": "13912340001"})
+    assert browser.submit(url, form).status_code == 302
+    db.session.expire_all()
+    merchant = db.session.get(Merchant, merchant.id)
+    assert merchant.phone == "13912340000"
+    assert merchant.emergency_contacts[0].phone == "13912340001"
+    # A typed number is still checked.
+    response = browser.submit(url, {**form, "phone": "12345"})
+    assert response.status_code == 200
+    assert db.session.get(Merchant, merchant.id).phone == "13912340000"
+
+
+def test_every_capability_is_described_and_in_the_table():
+    from circle.permissions import MEANING, PERMISSIONS, Cap
+
+    assert set(MEANING) == set(PERMISSIONS) == set(Cap)
+
+
+def test_the_readme_shows_the_permission_table():
+    """README's table is generated from PERMISSIONS (python -m circle.permissions)."""
+    from pathlib import Path
+
+    from circle.permissions import permissions_table
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    begin, end = "<!-- permissions:begin -->\n", "<!-- permissions:end -->"
+    assert begin in readme and end in readme
+    shown = readme.split(begin, 1)[1].split(end, 1)[0]
+    assert shown == permissions_table(), "run: .venv/bin/python -m circle.permissions"

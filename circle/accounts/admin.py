@@ -4,36 +4,25 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional, ValidationError
 
-import sqlalchemy as sa
-
 from circle.accounts.models import MIN_PASSWORD_LENGTH, User, role_problem
 from circle.adminkit import (
     AdminOnlyModelView,
+    PhoneField,
     PhoneNumber,
     choice_filter,
     label_formatter,
     phone_link,
     related_filter,
 )
-from circle.extensions import db
 from circle.labels import ROLE_LABELS, choices
 from circle.org.models import Community
-
-
-def is_service_account(user) -> bool:
-    """Whether ``user`` is the service account of an API token."""
-    from circle.api.models import ApiToken
-
-    if user.id is None:
-        return False
-    # Asked mid-edit: don't flush the half-saved change (it would split its audit record).
-    with db.session.no_autoflush:
-        return db.session.scalar(
-            sa.select(sa.func.count()).where(ApiToken.service_user_id == user.id)
-        ) > 0
+from circle.permissions import Cap
 
 
 class UserView(AdminOnlyModelView):
+    """Accounts: who signs in, in which role, for which community or circles."""
+
+    capability = Cap.ADMINISTER_USERS
     column_list = ("username", "display_name", "role", "community", "circles", "phone",
                    "active", "last_login_at")
     column_details_exclude_list = ("password_hash", "session_version")
@@ -56,6 +45,7 @@ class UserView(AdminOnlyModelView):
                            "password.", n=MIN_PASSWORD_LENGTH),
         )
     }
+    form_overrides = {"phone": PhoneField}
     form_args = {"phone": {"validators": [PhoneNumber(optional=True)]}}
     column_labels = {
         "username": _l("Username"),
@@ -65,6 +55,7 @@ class UserView(AdminOnlyModelView):
         "community": _l("Community"),
         "circles": _l("Business circles"),
         "active": _l("Active"),
+        "is_service_account": _l("Service account"),
         "last_login_at": _l("Last login"),
         "created_at": _l("Created at"),
     }
@@ -73,7 +64,7 @@ class UserView(AdminOnlyModelView):
         problem = role_problem(model.role, model.community, model.circles)
         if problem:
             raise ValidationError(str(problem))
-        if form.new_password.data and not is_created and is_service_account(model):
+        if form.new_password.data and not is_created and model.is_service_account:
             raise ValidationError(str(_l("This account belongs to an API token and never "
                                          "signs in; it cannot have a password.")))
         if form.new_password.data:

@@ -1,4 +1,5 @@
-"""API tokens in the panel: administrators create them (shown once) and revoke them.
+"""API tokens in the panel: holders of ``Cap.MANAGE_API_TOKENS`` create them (shown once)
+and revoke them.
 
 Tokens are never edited or deleted: a token that should stop working is revoked, which keeps
 its row, its service account and everything they did readable. The secret appears exactly
@@ -19,12 +20,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
-from circle.accounts.models import Role
 from circle.adminkit import AdminOnlyModelView, related_filter
 from circle.api.models import ApiToken
 from circle.api.tokens import TokenError, issue_token, revoke_token
 from circle.extensions import db
 from circle.org.models import Community
+from circle.permissions import Cap
 
 
 def _prefix_formatter(view, context, model, name):
@@ -38,11 +39,11 @@ def _state_formatter(view, context, model, name):
 
 
 class ApiTokenView(AdminOnlyModelView):
-    """Administrators only: create, list, revoke."""
+    """Create, list, revoke (``Cap.MANAGE_API_TOKENS``); never edited or deleted."""
 
-    create_roles = (Role.ADMIN,)
-    edit_roles = ()
-    delete_roles = ()
+    capability = Cap.MANAGE_API_TOKENS
+    can_edit = False
+    can_delete = False
     column_list = ("name", "state", "community", "prefix", "service_user", "created_at",
                    "created_by", "last_used_at", "revoked_at")
     column_details_list = column_list

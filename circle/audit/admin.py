@@ -1,13 +1,14 @@
-"""The audit log in the admin: administrators browse and filter it; nobody edits it."""
+"""The audit log in the admin: whoever holds ``Cap.SEE_AUDIT_LOG`` browses and filters it
+(all of it: the log is not row-scoped); nobody edits it."""
 
 import json
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from circle.accounts.models import Role
 from circle.adminkit import ReadOnlyModelView, choice_filter, label_formatter
 from circle.audit.models import AuditRecord
+from circle.permissions import Cap
 
 ACTION_LABELS = {
     "create": _l("Created"),
@@ -36,7 +37,9 @@ def changes_formatter(view, context, model, name):
 
 
 class AuditView(ReadOnlyModelView):
-    allowed_roles = (Role.ADMIN,)
+    """Who changed, exported or imported what, and when."""
+
+    capability = Cap.SEE_AUDIT_LOG
     can_export = False
     column_list = ("created_at", "actor_name", "action", "object_type", "object_id",
                    "object_repr", "changes", "remote_addr")

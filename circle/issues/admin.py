@@ -1,26 +1,29 @@
-"""Admin views for issues, their records and the issue reference data."""
+"""Admin views for issues, their records and the issue reference data.
+
+Issues and their records (visits, symposiums, callbacks, the timeline) are row-scoped to the
+user's circles; the capability each view needs is named on it (``Cap.SEE_ISSUES``,
+``Cap.EDIT_ISSUES``, ``Cap.SEE_TIMELINE_LOG``, ``Cap.ADMINISTER_REFERENCE_DATA``).
+"""
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
-from flask_babel import lazy_gettext as _l
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.orm import selectinload
 from wtforms.validators import NumberRange, ValidationError
 
 from circle.adminkit import (
     AdminOnlyModelView,
-    IssueRecordView,
-    ScopedModelView,
     CommunityFilter,
     IdEqualFilter,
-    ReadOnlyModelView,
+    IssueRecordView,
     ReferenceDataView,
+    ScopedModelView,
     choice_filter,
     label_formatter,
     related_filter,
 )
-from circle.accounts.models import Role
 from circle.extensions import db
 from circle.issues.models import (
     CalendarDay,
@@ -34,7 +37,6 @@ from circle.issues.models import (
     Symposium,
 )
 from circle.issues.rules import issue_problem, record_edit
-from circle.org.models import BusinessCircle
 from circle.labels import (
     DAY_KIND_LABELS,
     LEVEL_LABELS,
@@ -45,6 +47,8 @@ from circle.labels import (
     choices,
     duration_label,
 )
+from circle.org.models import BusinessCircle
+from circle.permissions import Cap
 from circle.timeutil import format_local
 
 
@@ -106,7 +110,10 @@ ISSUE_LABELS = {
 
 
 class IssueView(ScopedModelView):
-    edit_roles = (Role.ADMIN, Role.SPECIALIST)
+    """Every issue of the user's circles; the community corrects what was reported."""
+
+    capability = Cap.SEE_ISSUES
+    edit_capability = Cap.EDIT_ISSUES
     column_list = ("id", "work_order_no", "merchant", "circle", "category", "severity",
                    "level", "status", "reported_at", "assignee")
     column_details_list = ("id", "work_order_no", "merchant", "circle", "category", "source",
@@ -181,6 +188,8 @@ def _minutes(view, context, model, name):
 class SlaPolicyView(AdminOnlyModelView):
     """The service promise per severity. Changes apply to issues registered afterwards."""
 
+    capability = Cap.ADMINISTER_REFERENCE_DATA
+
     can_create = False  # one row per severity, created with the reference data
     can_delete = False
     column_list = ("severity", "respond_minutes", "resolve_minutes", "working_days",
@@ -222,6 +231,8 @@ class SlaPolicyView(AdminOnlyModelView):
 class CalendarDayView(AdminOnlyModelView):
     """Public holidays and the weekend days worked in their place (调休)."""
 
+    capability = Cap.ADMINISTER_REFERENCE_DATA
+
     column_list = ("day", "kind", "name")
     column_default_sort = ("day", True)
     column_filters = (choice_filter(CalendarDay.kind, _l("Kind"), DAY_KIND_LABELS), "day")
@@ -231,15 +242,17 @@ class CalendarDayView(AdminOnlyModelView):
     column_labels = {"day": _l("Date"), "kind": _l("Kind"), "name": _l("Name")}
 
 
-class IssueEventView(ReadOnlyModelView):
-    def get_query(self):
-        # Each row names its issue (and so its merchant) and its actor: loaded for the page
-        # after it is chosen, so that an OFFSET never joins the rows it skips.
-        return super().get_query().options(
-            selectinload(IssueEvent.issue).joinedload(Issue.merchant),
-            selectinload(IssueEvent.actor))
+class IssueEventView(IssueRecordView):
+    """Every timeline event across issues, scoped like the issues themselves."""
 
-    allowed_roles = ("admin",)
+    capability = Cap.SEE_TIMELINE_LOG
+
+    def get_query(self):
+        # Each row names its actor, and its issue (and so its merchant, loaded by
+        # IssueRecordView): loaded for the page after it is chosen, so that an OFFSET never
+        # joins the rows it skips.
+        return super().get_query().options(selectinload(IssueEvent.actor))
+
     column_list = ("created_at", "issue", "actor", "action", "from_status", "to_status",
                    "from_level", "to_level", "note")
     column_filters = (IdEqualFilter(IssueEvent.issue_id, _l("Issue no.")), "action",

@@ -1,9 +1,14 @@
-"""Admin views for communities, circles, departments and circle members."""
+"""Admin views for communities, circles, departments and circle members.
+
+City-wide tables, not row-scoped: whoever holds ``Cap.ADMINISTER_ORGANISATION`` sees them all
+(department kinds are reference data: ``Cap.ADMINISTER_REFERENCE_DATA``).
+"""
 
 from flask_babel import lazy_gettext as _l
 
 from circle.adminkit import (
     AdminOnlyModelView,
+    PhoneField,
     PhoneNumber,
     ReferenceDataView,
     choice_filter,
@@ -52,6 +57,7 @@ class DepartmentView(AdminOnlyModelView):
     column_default_sort = ("name", False)
     column_formatters = {"phone": phone_link}
     form_columns = ("name", "kind", "contact_person", "phone", "active")
+    form_overrides = {"phone": PhoneField}
     form_args = {"phone": {"validators": [PhoneNumber(optional=True)]}}
     column_labels = {
         "name": _l("Name"),
@@ -73,6 +79,7 @@ class CircleMemberView(AdminOnlyModelView):
     column_formatters = {"phone": phone_link, "role": label_formatter(MEMBER_ROLE_LABELS)}
     form_columns = ("name", "role", "phone", "circle", "active", "notes")
     form_choices = {"role": choices(MEMBER_ROLE_LABELS)}
+    form_overrides = {"phone": PhoneField}
     form_args = {"phone": {"validators": [PhoneNumber()]}}
     column_labels = {
         "name": _l("Name"),

@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
-from circle.accounts.models import Role, User
+from circle.accounts.models import User
 from circle.adminkit import CircleBaseView, restrict_to_user
 from circle.audit.models import AuditAction
 from circle.audit.recording import record
@@ -25,6 +25,7 @@ from circle.extensions import db
 from circle.issues.models import IssueCategory
 from circle.labels import SEVERITY_LABELS
 from circle.org.models import BusinessCircle, Community
+from circle.permissions import Cap
 from circle.reports import exporting
 from circle.timeutil import local_zone, utcnow
 
@@ -164,9 +165,10 @@ class ExportForm(FlaskForm):
 
 
 class SatisfactionExportView(CircleBaseView):
-    """满意度回访导出 for callback staff and administrators, scoped to what they may see."""
+    """满意度回访导出 (``Cap.EXPORT``: callback staff and administrators), scoped to what
+    the user may see."""
 
-    allowed_roles = (Role.STAFF, Role.ADMIN)
+    capability = Cap.EXPORT
 
     @property
     def extra_js(self) -> list[str]:
@@ -208,8 +210,7 @@ class SatisfactionExportView(CircleBaseView):
                         "rows": total})
         db.session.commit()
         labels = exporting.build_labels()
-        batch_size = current_app.config.get("CIRCLE_EXPORT_BATCH_SIZE",
-                                            exporting.DEFAULT_BATCH_SIZE)
+        batch_size = current_app.config["CIRCLE_EXPORT_BATCH_SIZE"]
         rows = exporting.iter_rows(stmt, batch_size=batch_size)
         if file_format == "xlsx":
             chunks = exporting.xlsx_chunks(rows, labels, zone)

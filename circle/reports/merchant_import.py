@@ -27,12 +27,11 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import ValidationError
 
-from circle.accounts.models import Role
 from circle.adminkit import CircleBaseView, restrict_to_user
 from circle.extensions import db
 from circle.issues.register import parse_id
 from circle.org.models import BusinessCircle, Community
-from circle.permissions import circle_in_scope
+from circle.permissions import Cap, circle_in_scope
 from circle.reports import importing
 from circle.reports.exporting import content_disposition
 
@@ -112,9 +111,10 @@ def attachment(data: bytes, name: str, ascii_name: str, content_type: str) -> Re
 
 class MerchantImportView(CircleBaseView):
     """Import merchants with their emergency contacts into one business circle
-    (administrators, and hotline specialists for their community's circles)."""
+    (``Cap.IMPORT_MERCHANTS``: administrators, and hotline specialists for their community's
+    circles)."""
 
-    allowed_roles = (Role.ADMIN, Role.SPECIALIST)
+    capability = Cap.IMPORT_MERCHANTS
 
     @property
     def extra_js(self) -> list[str]:
@@ -126,8 +126,8 @@ class MerchantImportView(CircleBaseView):
     def _limits() -> dict:
         config = current_app.config
         return {
-            "max_bytes": int(config.get("CIRCLE_IMPORT_MAX_BYTES", importing.DEFAULT_MAX_BYTES)),
-            "max_rows": int(config.get("CIRCLE_IMPORT_MAX_ROWS", importing.DEFAULT_MAX_ROWS)),
+            "max_bytes": config["CIRCLE_IMPORT_MAX_BYTES"],
+            "max_rows": config["CIRCLE_IMPORT_MAX_ROWS"],
         }
 
     @staticmethod
@@ -135,14 +135,13 @@ class MerchantImportView(CircleBaseView):
         """The largest token a form may carry back: Flask refuses (413) form fields above
         ``MAX_FORM_MEMORY_SIZE`` altogether."""
         config = current_app.config
-        wanted = int(config.get("CIRCLE_IMPORT_MAX_TOKEN_BYTES", 400_000))
+        wanted = config["CIRCLE_IMPORT_MAX_TOKEN_BYTES"]
         form_limit = config.get("MAX_FORM_MEMORY_SIZE")
         return wanted if form_limit is None else min(wanted, int(form_limit) - _FORM_ROOM)
 
     @staticmethod
     def _token_max_age() -> int:
-        return int(current_app.config.get("CIRCLE_IMPORT_TOKEN_MAX_AGE",
-                                          importing.DEFAULT_TOKEN_MAX_AGE))
+        return current_app.config["CIRCLE_IMPORT_TOKEN_MAX_AGE"]
 
     # --- pages ------------------------------------------------------------------------------
 
