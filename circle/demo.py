@@ -25,19 +25,14 @@ import sqlalchemy as sa
 
 from circle.accounts.models import Role, User
 from circle.extensions import db
-from circle.issues import sla
+from circle.issues import workflow
 from circle.issues.models import (
-    Callback,
     Issue,
     IssueCategory,
-    IssueEvent,
     IssueSource,
     Rating,
     Severity,
-    SlaPolicy,
-    SiteVisit,
     Status,
-    Symposium,
     VisitOutcome,
 )
 from circle.merchants.models import EmergencyContact, Merchant
@@ -49,7 +44,15 @@ from circle.org.models import (
     DepartmentKind,
     MemberRole,
 )
+from circle.reference import (
+    HOTLINE,
+    LIAISON_REPORT,
+    MEMBER_REPORT,
+    WALK_IN,
+    install_reference_data,
+)
 from circle.timeutil import local_zone, utcnow
+from circle.transaction import unit_of_work
 from circle.validators import CREDIT_CODE_CHARS, credit_code_check_char, normalise_phone
 
 DEMO_PASSWORD = "circle-demo-2024"
@@ -67,71 +70,6 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, str, int | None]] = [
     ("lianluo2", "刘建国", Role.LIAISON, "13573104521", 1),
     ("huifang", "赵雪", Role.STAFF, "18653107736", None),
 ]
-
-# ---------------------------------------------------------------------------------------------
-# Reference data
-# ---------------------------------------------------------------------------------------------
-
-DEPARTMENT_KINDS = ("供电", "供水", "燃气", "物业公司", "市场监管", "城市管理", "消防", "税务",
-                    "环卫", "其他")
-ISSUE_CATEGORIES = ("供电用电", "供水", "燃气", "物业纠纷", "证照办理", "环境卫生", "市容秩序",
-                    "消防安全", "噪音扰民", "其他")
-# (name, is_hotline)
-ISSUE_SOURCES = (
-    ("12345热线工单", True),
-    ("联络员上报", False),
-    ("商户来访", False),
-    ("群众建议员/民意收集员反映", False),
-)
-
-HOTLINE = "12345热线工单"
-LIAISON_REPORT = "联络员上报"
-WALK_IN = "商户来访"
-MEMBER_REPORT = "群众建议员/民意收集员反映"
-
-
-# 小事不过晌、大事不过夜、难事不过周: respond / resolve within (minutes). These are only the
-# starting values; the administrator edits the policy in the panel.
-DEFAULT_SLA_MINUTES = {
-    Severity.SMALL: (30, 4 * 60),
-    Severity.BIG: (2 * 60, 24 * 60),
-    Severity.HARD: (24 * 60, 7 * 24 * 60),
-}
-
-
-def seed_reference_data(*, commit: bool = True) -> None:
-    """Add the department kinds, issue categories and issue sources that are missing.
-
-    Rows are matched by name, so this is safe to run at any time: existing rows (possibly
-    edited or deactivated by an administrator) are left alone. ``seed_demo`` passes
-    ``commit=False`` to keep everything in its own transaction.
-    """
-    _add_missing(DepartmentKind, [
-        {"name": name, "sort_order": (i + 1) * 10} for i, name in enumerate(DEPARTMENT_KINDS)
-    ])
-    _add_missing(IssueCategory, [
-        {"name": name, "sort_order": (i + 1) * 10} for i, name in enumerate(ISSUE_CATEGORIES)
-    ])
-    _add_missing(IssueSource, [
-        {"name": name, "is_hotline": hotline, "sort_order": (i + 1) * 10}
-        for i, (name, hotline) in enumerate(ISSUE_SOURCES)
-    ])
-    existing = set(db.session.scalars(sa.select(SlaPolicy.severity)))
-    for severity, (respond, resolve) in DEFAULT_SLA_MINUTES.items():
-        if severity not in existing:
-            db.session.add(SlaPolicy(severity=severity, respond_minutes=respond,
-                                     resolve_minutes=resolve, working_days=False))
-    if commit:
-        db.session.commit()
-    else:
-        db.session.flush()
-
-
-def _add_missing(model, rows: list[dict]) -> None:
-    existing = set(db.session.scalars(sa.select(model.name)))
-    for row in rows:
-        if row["name"] not in existing:
-            db.session.add(model(**row))
 
 
 def _by_name(model) -> dict:
@@ -343,7 +281,7 @@ def _add_accounts(community: Community, circles: list[BusinessCircle]) -> _Cast:
 
 
 def _add_circle_members(circles: list[BusinessCircle], gen: _Generator) -> None:
-    for circle, members in zip(circles, _MEMBERS):
+    for circle, members in zip(circles, _MEMBERS, strict=True):
         for name, role, notes in members:
             db.session.add(CircleMember(name=name, role=role, phone=gen.mobile(),
                                         circle=circle, notes=notes))
@@ -353,7 +291,7 @@ def _add_merchants(circles: list[BusinessCircle], cast: _Cast, gen: _Generator,
                    now: datetime) -> dict[str, Merchant]:
     """About 36 shops; every other one has a credit code, all have emergency contacts."""
     merchants: dict[str, Merchant] = {}
-    for circle_index, (circle, shops) in enumerate(zip(circles, _SHOPS)):
+    for circle_index, (circle, shops) in enumerate(zip(circles, _SHOPS, strict=True)):
         street = _CIRCLES[circle_index][1]
         for number, (shop, category) in enumerate(shops, start=1):
             story = shop == STORY_SHOP
@@ -497,7 +435,6 @@ _STORY = _Case(
         "escalate": "涉及物业与商户用电责任划分，联络员无法自行解决，上报社区热线专员。",
         "accept": "热线专员接单，电话告知商户马上到场。",
         "arrive": "热线专员和社区工作人员上门查看，召集物业与商户现场协商。",
-        "resolve": "商户已购买小刀闸并安装到电表箱，门店当天下午恢复正常用电。",
     },
 )
 
@@ -671,18 +608,21 @@ _CASES: tuple[_Case, ...] = (
 
 
 class _Timeline:
-    """Plays one issue forward in time, keeping its fields and its events in step.
+    """Plays one issue forward in time through the workflow engine.
 
-    Every step moves the clock, appends one :class:`IssueEvent` with the status and level
-    before and after, and updates the issue the way the live workflow would.
+    Every step is a call of a :mod:`circle.issues.workflow` step function with ``now=`` set
+    to the story's clock, so the demo's timelines, clocks (held issues pause theirs) and
+    figures are exactly what people using the panel would have produced.
     """
 
-    def __init__(self, issue: Issue, case: _Case, cast: _Cast, liaison: User,
-                 departments: dict[str, Department], rng: random.Random, now: datetime):
-        self.issue, self.case, self.cast, self.liaison = issue, case, cast, liaison
+    def __init__(self, case: _Case, cast: _Cast, liaison: User,
+                 departments: dict[str, Department], rng: random.Random, now: datetime,
+                 reported_at: datetime):
+        self.case, self.cast, self.liaison = case, cast, liaison
         self.departments = [departments[name] for name in case.departments]
         self.rng, self.now = rng, now
-        self.at = issue.reported_at
+        self.at = reported_at
+        self.issue: Issue | None = None
 
     # -- mechanics ------------------------------------------------------------------------
 
@@ -697,148 +637,103 @@ class _Timeline:
     def _note(self, step: str, default: str) -> str:
         return self.case.notes.get(step, default).format(no=self.issue.work_order_no)
 
-    def _event(self, action: str, actor: User, note: str, *, status: str | None = None,
-               level: int | None = None) -> None:
-        issue = self.issue
-        to_status, to_level = status or issue.status, level or issue.level
-        issue.events.append(IssueEvent(
-            actor=actor, created_at=self.at, action=action, note=note,
-            from_status=issue.status, to_status=to_status,
-            from_level=issue.level, to_level=to_level,
-        ))
-        issue.status, issue.level = to_status, to_level
-        issue.highest_level = max(issue.highest_level, to_level)
-
-    def _visit(self, level: int, findings: str, outcome: str) -> None:
-        attendees = [self.cast.specialist, self.liaison] if level == 3 else [self.cast.specialist]
-        self.issue.site_visits.append(SiteVisit(
-            level=level, arrived_at=self.at, findings=findings, outcome=outcome,
-            recorded_by=self.cast.specialist, created_at=self.at, attendees=attendees,
-            departments=list(self.departments) if level == 3 else [],
-        ))
+    def _visit(self, level: int, findings: str, outcome: str, summary: str = "") -> None:
+        specialist = self.cast.specialist
+        workflow.record_site_visit(
+            self.issue, specialist, arrived_at=self.at, outcome=outcome, findings=findings,
+            summary=summary, attendees=[specialist, self.liaison] if level == 3 else [specialist],
+            departments=list(self.departments) if level == 3 or outcome == VisitOutcome.ESCALATE
+            else [], expected_version=None, now=self.at)
 
     # -- steps ----------------------------------------------------------------------------
 
-    def register(self) -> None:
-        self.issue.events.append(IssueEvent(
-            actor=self.liaison, created_at=self.at, action="register",
-            to_status=Status.REGISTERED, to_level=1,
-            note=self._note("register", _REGISTER_NOTES[self.case.source]),
-        ))
+    def register(self, merchant: Merchant, category, source, work_order_no) -> Issue:
+        case = self.case
+        note = case.notes.get("register", _REGISTER_NOTES[case.source]).format(no=work_order_no)
+        self.issue = workflow.register_issue(
+            self.liaison, merchant=merchant, category=category, source=source,
+            severity=case.severity, description=case.description,
+            work_order_no=work_order_no, note=note, now=self.at)
+        return self.issue
 
     def escalate(self) -> None:
         self._advance("escalate")
-        self._event("escalate", self.liaison,
-                    self._note("escalate", "联络员协调未能解决，上报社区热线专员。"),
-                    status=Status.ESCALATED, level=2)
+        workflow.escalate_to_community(
+            self.issue, self.liaison, expected_version=None, now=self.at,
+            note=self._note("escalate", "联络员协调未能解决，上报社区热线专员。"))
 
     def accept(self) -> None:
         self._advance("accept")
-        self.issue.assignee = self.cast.specialist
-        self._event("accept", self.cast.specialist,
-                    self._note("accept", "热线专员接单，已电话联系商户。"),
-                    status=Status.DISPATCHED)
+        workflow.accept_issue(self.issue, self.cast.specialist, expected_version=None,
+                              now=self.at,
+                              note=self._note("accept", "热线专员接单，已电话联系商户。"))
 
-    def arrive(self, findings: str, outcome: str) -> None:
+    def arrive(self, findings: str, outcome: str, summary: str = "") -> None:
         self._advance("arrive")
-        if self.issue.first_on_site_at is None:
-            self.issue.first_on_site_at = self.at
-        self._event("arrive", self.cast.specialist,
-                    self._note("arrive", "热线专员到达现场查看。"), status=Status.ON_SITE)
-        self._visit(2, findings, outcome)
+        self._visit(2, findings, outcome, summary)
 
-    def joint_office(self, outcome: str) -> None:
+    def joint_office(self, outcome: str, summary: str = "") -> None:
+        """The joint on-site office the last visit convened (its outcome chained level 3)."""
         self._advance("joint_office")
-        names = "、".join(d.name for d in self.departments)
-        self._event("joint_office", self.cast.specialist,
-                    f"现场无法解决，召集{names}和商圈联络员联合现场办公。",
-                    status=Status.JOINT_OFFICE, level=3)
-        self._visit(3, self.case.joint_findings, outcome)
+        self._visit(3, self.case.joint_findings, outcome, summary)
 
     def symposium(self) -> None:
         self._advance("symposium")
-        case = self.case
+        case, specialist = self.case, self.cast.specialist
         names = "、".join(d.name for d in self.departments)
-        self._event("symposium", self.cast.specialist,
-                    f"联合现场办公未能解决，召开座谈会商定解决时限（{case.deadline_days}天）。",
-                    status=Status.SYMPOSIUM, level=4)
-        self.issue.symposiums.append(Symposium(
-            held_at=self.at, created_at=self.at, recorded_by=self.cast.specialist,
-            participants=f"社区党委、热线专员{self.cast.specialist.display_name}、"
+        workflow.record_symposium(
+            self.issue, specialist, held_at=self.at,
+            agreed_deadline=_local_evening(self.at, case.deadline_days),
+            participants=f"社区党委、热线专员{specialist.display_name}、"
                          f"商圈联络员{self.liaison.display_name}、{names}、商户代表",
             minutes=case.minutes, departments=list(self.departments),
-            agreed_deadline=_local_evening(self.at, case.deadline_days),
-        ))
-        # The symposium's agreed deadline replaces the resolution deadline.
-        self.issue.resolution_due_at = self.issue.symposiums[-1].agreed_deadline
+            expected_version=None, now=self.at)
 
     def hold(self, reason: str) -> None:
         self._advance("hold")
-        self.issue.status_before_hold = self.issue.status
-        self.issue.hold_started_at = self.at
-        self._event("hold", self.cast.specialist, reason, status=Status.ON_HOLD)
+        workflow.put_on_hold(self.issue, self.cast.specialist, reason=reason,
+                             expected_version=None, now=self.at)
 
     def resume(self) -> None:
         self._advance("resume")
-        issue = self.issue
-        # The SLA clocks did not run while the issue waited.
-        sla.resume_clocks(issue, self.at, sla.load_calendar())
-        self._event("resume", self.cast.specialist, "等待事项已落实，恢复办理。",
-                    status=issue.status_before_hold)
-        issue.status_before_hold = None
+        workflow.resume_issue(self.issue, self.cast.specialist, note="等待事项已落实，恢复办理。",
+                              expected_version=None, now=self.at)
 
     def resolve(self, summary: str) -> None:
         self._advance("resolve")
-        actor = self.liaison if self.issue.level == 1 else self.cast.specialist
-        self.issue.resolved_at = self.at
-        self.issue.resolution_summary = summary
-        self._event("resolve", actor, self._note("resolve", summary), status=Status.RESOLVED)
+        if self.issue.level == 1:
+            workflow.resolve_at_level1(self.issue, self.liaison, expected_version=None,
+                                       now=self.at, summary=summary)
+        else:
+            workflow.resolve_issue(self.issue, self.cast.specialist, expected_version=None,
+                                   now=self.at, summary=summary)
 
     def callback(self, *, reached: bool, rating: str | None = None, comment: str = "") -> None:
+        """One call: not reached, or reached with a rating (closing or re-opening the issue)."""
         self._advance("callback")
-        issue = self.issue
-        resolved = None if not reached else rating not in (Rating.DISSATISFIED,
-                                                            Rating.VERY_DISSATISFIED)
-        issue.callbacks.append(Callback(
-            called_at=self.at, called_by=self.cast.staff, reached=reached,
-            resolved_per_merchant=resolved, rating=rating if reached else None,
-            comments=comment, round=issue.rehandle_count,
-        ))
-        if reached:
-            issue.rating = rating
-            note = f"回访商户：{_RATING_ZH[rating]}。{comment}"
-        else:
-            issue.callback_attempts += 1
-            note = "回访电话无人接听，稍后再次回访。"
-        self._event("callback", self.cast.staff, note)
-
-    def rehandle(self) -> None:
-        self._advance("rehandle")
-        issue = self.issue
-        issue.rehandle_count += 1
-        issue.callback_attempts = 0
-        sla.restart_resolution_clock(issue, self.at, sla.load_calendar())
-        self._event("rehandle", self.cast.staff, "回访不满意，退回热线专员重新办理。",
-                    status=Status.DISPATCHED, level=2)
-
-    def close(self) -> None:
-        self._advance("close")
-        self.issue.closed_at = self.at
-        self._event("close", self.cast.staff, "回访满意，办结。", status=Status.CLOSED)
+        satisfied = rating not in (Rating.DISSATISFIED, Rating.VERY_DISSATISFIED)
+        workflow.record_callback(
+            self.issue, self.cast.staff, reached=reached,
+            resolved=satisfied if reached else None, rating=rating if reached else None,
+            comments=comment, called_at=self.at, expected_version=None, now=self.at)
 
     def withdraw(self, reason: str) -> None:
         self._advance("withdraw")
-        self._event("withdraw", self.liaison, reason, status=Status.WITHDRAWN)
+        workflow.withdraw_issue(self.issue, self.liaison, reason=reason,
+                                expected_version=None, now=self.at)
 
 
 def _play(t: _Timeline, case: _Case) -> None:
     """Take an issue through the four-level loop as far as its case says."""
     # An on-hold issue is played to where it was held, then held.
     target = case.hold_from if case.status == Status.ON_HOLD else case.status
-    t.register()
     if case.status == Status.WITHDRAWN:
         t.withdraw(case.withdraw_reason)
         return
+    # A visit that settles the matter resolves it on the spot, unless the case waited on a
+    # third party first (then it is resolved after the wait).
+    resolves_on_site = (case.status in (Status.RESOLVED, Status.CLOSED)
+                        and not case.held_then_resumed)
     if case.peak >= 2:
         t.escalate()
         if target == Status.ESCALATED:
@@ -851,12 +746,18 @@ def _play(t: _Timeline, case: _Case) -> None:
         elif target == Status.ON_SITE:
             t.arrive(case.findings, VisitOutcome.TEMPORARY)
             return _finish_open(t, case)
+        elif resolves_on_site and case.visit_outcome == VisitOutcome.RESOLVED:
+            t.arrive(case.findings, VisitOutcome.RESOLVED, case.summary)
         else:
-            t.arrive(case.findings, case.visit_outcome)
+            t.arrive(case.findings, VisitOutcome.TEMPORARY)
         if case.peak >= 3:
             joint_open = target == Status.JOINT_OFFICE
-            t.joint_office(VisitOutcome.ESCALATE if case.peak == 4 else
-                           VisitOutcome.TEMPORARY if joint_open else VisitOutcome.RESOLVED)
+            if case.peak == 4:
+                t.joint_office(VisitOutcome.ESCALATE)
+            elif joint_open or not resolves_on_site:
+                t.joint_office(VisitOutcome.TEMPORARY)
+            else:
+                t.joint_office(VisitOutcome.RESOLVED, case.summary)
             if joint_open:
                 return
         if case.peak == 4:
@@ -868,14 +769,14 @@ def _play(t: _Timeline, case: _Case) -> None:
     if case.held_then_resumed:
         t.hold(case.hold_reason)
         t.resume()
-    t.resolve(case.summary)
+    if t.issue.status != Status.RESOLVED:
+        t.resolve(case.summary)
     if case.rehandle:
         _play_rehandle(t, case.rehandle)
     if case.unreachable:
         t.callback(reached=False)
     if case.status == Status.CLOSED:
         t.callback(reached=True, rating=case.rating, comment=case.comment)
-        t.close()
 
 
 def _finish_open(t: _Timeline, case: _Case) -> None:
@@ -886,9 +787,7 @@ def _finish_open(t: _Timeline, case: _Case) -> None:
 def _play_rehandle(t: _Timeline, rehandle: _Rehandle) -> None:
     """The merchant rejects the first resolution; the specialist goes back and fixes it."""
     t.callback(reached=True, rating=Rating.DISSATISFIED, comment=rehandle.complaint)
-    t.rehandle()
-    t.arrive(rehandle.findings, VisitOutcome.RESOLVED)
-    t.resolve(rehandle.summary)
+    t.arrive(rehandle.findings, VisitOutcome.RESOLVED, rehandle.summary)
 
 
 def _local_evening(at: datetime, days: int) -> datetime:
@@ -910,9 +809,8 @@ def _reported_at(case: _Case, now: datetime) -> datetime:
 
 def _add_issues(merchants: dict[str, Merchant], cast: _Cast,
                 departments: dict[str, Department], gen: _Generator, now: datetime) -> None:
+    """Play every case through the workflow engine, oldest first."""
     categories, sources = _by_name(IssueCategory), _by_name(IssueSource)
-    policies = {p.severity: p for p in db.session.scalars(sa.select(SlaPolicy))}
-    calendar = sla.load_calendar()
     # Oldest first, so that issue numbers grow with time as they would in real use.
     for reported_at, case in sorted(((_reported_at(c, now), c) for c in _CASES),
                                     key=lambda pair: pair[0]):
@@ -920,22 +818,11 @@ def _add_issues(merchants: dict[str, Merchant], cast: _Cast,
         circle_index = next(i for i, shops in enumerate(_SHOPS)
                             if case.shop in (name for name, _ in shops))
         source = sources[case.source]
-        issue = Issue(
-            merchant=merchant, circle=merchant.circle,
-            category=categories[case.category], source=source,
-            severity=case.severity, description=case.description,
-            work_order_no=gen.work_order_no(reported_at) if source.is_hotline else None,
-            reporter=cast.liaisons[circle_index],
-            reported_at=reported_at,
-            status=Status.REGISTERED, level=1, highest_level=1,
-            held_seconds=0, rehandle_count=0, resolution_summary="", callback_attempts=0,
-        )
-        sla.start_clocks(issue, policies[case.severity], reported_at, calendar)
-        db.session.add(issue)
-        timeline = _Timeline(issue, case, cast, cast.liaisons[circle_index], departments,
-                             gen.rng, now)
+        liaison = cast.liaisons[circle_index]
+        timeline = _Timeline(case, cast, liaison, departments, gen.rng, now, reported_at)
+        timeline.register(merchant, categories[case.category], source,
+                          gen.work_order_no(reported_at) if source.is_hotline else None)
         _play(timeline, case)
-        issue.updated_at = timeline.at
 
 
 # ---------------------------------------------------------------------------------------------
@@ -947,24 +834,22 @@ def seed_demo() -> bool:
     """Load the demo community with its people, merchants and issues.
 
     Returns ``False`` and changes nothing when the demo community already exists; otherwise
-    adds everything (reference data included) in one transaction, commits and returns
-    ``True``.
+    adds everything (the missing reference data of :mod:`circle.reference` included) in one
+    transaction, commits and returns ``True``.
     """
     exists = db.session.scalar(sa.select(Community.id).where(Community.name == DEMO_COMMUNITY))
     if exists is not None:
         return False
     now = utcnow()
     gen = _Generator(random.Random(_SEED))
-    try:
-        seed_reference_data(commit=False)
+    with unit_of_work():
+        install_reference_data()
         community, circles = _add_community()
         departments = _add_departments()
         cast = _add_accounts(community, circles)
         _add_circle_members(circles, gen)
         merchants = _add_merchants(circles, cast, gen, now)
+        # Accounts and merchants need ids before the workflow checks who may act where.
+        db.session.flush()
         _add_issues(merchants, cast, departments, gen, now)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return True

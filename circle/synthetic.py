@@ -23,9 +23,9 @@ from circle.issues.models import (
     IssueCategory,
     IssueEvent,
     IssueSource,
+    Rating,
     SiteVisit,
     SlaPolicy,
-    Rating,
     Status,
     Symposium,
 )
@@ -79,7 +79,7 @@ _SATISFIED = Rating.SATISFIED_SET
 
 
 def _weighted(rng: random.Random, pairs):
-    values, weights = zip(*pairs)
+    values, weights = zip(*pairs, strict=True)
     return rng.choices(values, weights=weights, k=1)[0]
 
 
@@ -192,15 +192,18 @@ def _merchants(rng, count: int, circle_ids, ids: _Ids, now: datetime, bar) -> li
 def _issue_rows(rng, merchant, refs, now, ids: _Ids):
     """One issue with its events, visits, symposium and callbacks, as insert dicts.
 
-    The timeline follows the workflow's transitions (circle/issues/workflow.py): a
-    dissatisfied callback sends the issue back for re-handling at level 2 (重办) with a new
+    A fast path beside the workflow engine (bulk inserts, no ORM): the timeline takes only
+    steps declared in :data:`circle.issues.steps.STEPS`, by the roles allowed to, which
+    tests/test_synthetic.py checks by replaying generated timelines against the declaration.
+    A dissatisfied callback sends the issue back for re-handling at level 2 (重办) with a new
     resolution clock, so closed issues end on a satisfied rating or as unreachable.
     """
     merchant_id, circle_id = merchant
     liaison, specialist, staff = (refs["liaison"][circle_id], refs["specialist"][circle_id],
                                   refs["staff"][circle_id])
     age_days = rng.uniform(0, refs["days"])
-    status = _weighted(rng, next(w for limit, w in _STATUS_BY_AGE if limit is None or age_days <= limit))
+    status = _weighted(rng, next(w for limit, w in _STATUS_BY_AGE
+                                 if limit is None or age_days <= limit))
     severity = _weighted(rng, _SEVERITY_WEIGHTS)
     respond, resolve = refs["policy"][severity]
     reported = now - timedelta(days=age_days)
@@ -303,17 +306,22 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
     if status == Status.CLOSED:
         if rng.random() < 0.02:
             unreachable = True
+            # As the workflow does: two missed calls, and the third closes it.
             for attempt in range(3):
                 callback(False, hours=20 + attempt * 4)
-            event("unreachable", Status.CLOSED, state["level"], staff, 60 * 30)
+                state["clock"] = callbacks[-1]["called_at"]
+                if attempt < 2:
+                    event("callback_missed", Status.RESOLVED, state["level"], staff, 1)
+            event("unreachable", Status.CLOSED, state["level"], staff, 1)
         else:
             rating = _weighted(rng, _RATING_WEIGHTS[:3])
             callback(True, rating)
             event("close", Status.CLOSED, state["level"], staff, rng.randint(120, 2400),
                   "回访办结")
     if status == Status.WITHDRAWN:
-        event("withdraw", Status.WITHDRAWN, state["level"], liaison, rng.randint(10, 300),
-              "重复登记")
+        # Liaison officers act on level 1 only; above it the community withdraws.
+        event("withdraw", Status.WITHDRAWN, state["level"],
+              liaison if state["level"] == 1 else specialist, rng.randint(10, 300), "重复登记")
     closed = state["clock"] if status in (Status.CLOSED, Status.WITHDRAWN) else None
     resolution_due = (symposiums[-1]["agreed_deadline"] if symposiums
                       else state["started"] + timedelta(minutes=resolve))
@@ -351,11 +359,11 @@ def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = 
     them). Reproducible for a given seed and ``now``. Returns the row counts written."""
     from werkzeug.security import generate_password_hash
 
-    from circle.demo import seed_reference_data
+    from circle.reference import install_reference_data
 
     rng = random.Random(seed)
     now = now or utcnow().replace(microsecond=0)
-    seed_reference_data()
+    install_reference_data()
     policy = {p.severity: (p.respond_minutes, p.resolve_minutes)
               for p in db.session.scalars(sa.select(SlaPolicy))}
     refs = {

@@ -161,7 +161,7 @@ def test_list_pages_do_not_query_per_row(app, admin_browser, db, data, endpoint)
     import sqlalchemy as sa
     from sqlalchemy import event
 
-    from circle.issues import workflow as wf
+    from tests.steps import wf
 
     def add_rows(n):
         for _ in range(n):

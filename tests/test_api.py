@@ -19,7 +19,6 @@ from circle.api.models import ApiToken
 from circle.api.tokens import issue_token, revoke_token
 from circle.audit.models import AuditRecord
 from circle.extensions import db as _db
-from circle.issues import workflow as wf
 from circle.models import (
     BusinessCircle,
     Callback,
@@ -32,6 +31,7 @@ from circle.models import (
 )
 from circle.validators import credit_code_check_char
 from tests import factories as f
+from tests.steps import wf
 
 CATEGORY = "供电用电"
 
@@ -59,9 +59,9 @@ def make_user(username: str, role: str, *, community=None, circles=()) -> User:
 def seed_api_world():
     """Two communities, their circles, people, merchants, an API token each, and issues with
     a timeline and a callback. Committed; returns a namespace."""
-    from circle.demo import seed_reference_data
+    from circle.reference import install_reference_data
 
-    seed_reference_data()
+    install_reference_data(holidays=False)
     w = SimpleNamespace()
     w.community = f.CommunityFactory(name="恒大社区")
     w.east = f.CircleFactory(name="东街商圈", community=w.community)

@@ -7,11 +7,12 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from markupsafe import escape
 
-from circle.issues import boards, workflow
+from circle.issues import boards
 from circle.issues.boards import callback_queue, dispatch_board
 from circle.issues.models import IssueEvent
 from circle.timeutil import format_local, utcnow
 from tests import factories as f
+from tests.steps import wf as workflow
 
 BOARD = "/admin/dispatch/"
 QUEUE = "/admin/callbacks/"
@@ -230,6 +231,23 @@ def test_admin_assigns_a_specialist_of_the_community(admin_browser, db, data):
     response = admin_browser.submit(accept_url(issue),
                                     {"version": str(issue.version), "assignee": str(colleague.id)},
                                     form_url=BOARD)
+    assert response.status_code == 302
+    db.session.refresh(issue)
+    assert (issue.status, issue.assignee_id) == ("dispatched", colleague.id)
+
+
+def test_specialist_takes_it_in_one_tap_or_hands_it_to_the_colleague_on_duty(specialist, db,
+                                                                             data):
+    colleague = f.UserFactory(role="specialist", community=data.community,
+                              display_name="值班专员")
+    issue = escalated(data.east)
+    db.session.commit()
+    html = row_html(specialist.get(BOARD).get_data(as_text=True), issue)
+    me = data.users["specialist"]
+    assert f'<option value="{me.id}" selected>' in html and "值班专员" in html
+    response = specialist.submit(accept_url(issue),
+                                 {"version": str(issue.version), "assignee": str(colleague.id)},
+                                 form_url=BOARD)
     assert response.status_code == 302
     db.session.refresh(issue)
     assert (issue.status, issue.assignee_id) == ("dispatched", colleague.id)

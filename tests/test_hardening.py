@@ -64,7 +64,7 @@ XSS_IMG = '<img src=x onerror=alert(1)><script>alert("x")</script>'
 
 
 def test_stored_html_renders_as_text_everywhere(admin_browser, db, data):
-    from circle.issues import workflow as wf
+    from tests.steps import wf
 
     merchant = f.MerchantFactory(circle=data.east, shop_name=XSS, owner_name=XSS)
     f.EmergencyContactFactory(merchant=merchant, name=XSS, relation=XSS)

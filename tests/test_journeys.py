@@ -11,10 +11,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from circle.issues import sla, workflow
+from circle.issues import sla
 from circle.issues.models import Callback, IssueCategory, IssueSource, Status
 from circle.timeutil import utcnow
 from tests import factories as f
+from tests.steps import wf as workflow
 from tests.test_desk import (
     act,
     browser_for,

@@ -101,3 +101,46 @@ def test_cli_and_new_rows_after_existing_ones(runner, db):
                             circle_id=db.session.scalar(sa.select(Merchant.circle_id))))
     db.session.commit()
     assert count(db, IssueEvent) > 520 and count(db, User) > 0
+
+
+def _timelines(db, limit):
+    rows = db.session.execute(
+        sa.select(IssueEvent.issue_id, IssueEvent.action, IssueEvent.from_status,
+                  IssueEvent.to_status, IssueEvent.from_level, IssueEvent.to_level, User.role)
+        .join(User, User.id == IssueEvent.actor_id, isouter=True)
+        .where(IssueEvent.issue_id.in_(sa.select(Issue.id).order_by(Issue.id).limit(limit)))
+        .order_by(IssueEvent.issue_id, IssueEvent.created_at, IssueEvent.id))
+    timelines = {}
+    for issue_id, *event in rows:
+        timelines.setdefault(issue_id, []).append(tuple(event))
+    return timelines
+
+
+def test_generated_timelines_replay_against_the_declared_steps(db):
+    """The bulk fast path takes only steps the engine would allow, by roles allowed to."""
+    from circle.issues.workflow import replay_problems
+
+    generate(200, 1500, seed=11, now=NOW, days=120)
+    timelines = _timelines(db, 1500)
+    assert len(timelines) == 1500
+    actions = {event[0] for events in timelines.values() for event in events}
+    # The sample covers the loop: every level, re-handling, missed calls, hold, withdrawal.
+    assert {"register", "escalate", "accept", "arrive", "joint_office", "escalate_symposium",
+            "resolve", "hold", "withdraw", "callback_missed", "unreachable", "close",
+            "rehandle"} <= actions
+    problems = {issue_id: replay_problems(events) for issue_id, events in timelines.items()}
+    assert {k: v for k, v in problems.items() if v} == {}
+
+
+def test_replay_catches_what_the_engine_refuses():
+    from circle.issues.workflow import replay_problems
+
+    good = [("register", None, "registered", None, 1, "liaison"),
+            ("escalate", "registered", "escalated", 1, 2, "liaison")]
+    assert replay_problems(good) == []
+    # A liaison acting above level 1, a status the step cannot reach, a gap in the chain,
+    # an event no step writes.
+    assert replay_problems([*good, ("withdraw", "escalated", "withdrawn", 2, 2, "liaison")])
+    assert replay_problems([*good, ("accept", "escalated", "on_site", 2, 2, "specialist")])
+    assert replay_problems([*good, ("resolve", "on_site", "resolved", 2, 2, "specialist")])
+    assert replay_problems([*good, ("callback", "escalated", "escalated", 2, 2, "staff")])

@@ -7,10 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from circle.extensions import db as _db
-from circle.issues import workflow as wf
 from circle.issues.models import Issue, IssueEvent, Status
 from circle.models import Department, DepartmentKind, IssueCategory, IssueSource
 from tests import factories as f
+from tests.steps import wf
 
 T0 = datetime(2024, 6, 21, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai
 
@@ -300,8 +300,8 @@ def test_hold_needs_a_reason_and_withdraw_needs_a_reason(db, data, refs):
         wf.put_on_hold(issue, data.users["liaison"], reason=" ", expected_version=issue.version)
     with pytest.raises(wf.InvalidInput):
         wf.withdraw_issue(issue, data.users["liaison"], reason="", expected_version=issue.version)
-    wf.withdraw_issue(issue, data.users["liaison"], reason="重复登记", expected_version=issue.version,
-                      now=at(5))
+    wf.withdraw_issue(issue, data.users["liaison"], reason="重复登记",
+                      expected_version=issue.version, now=at(5))
     assert issue.status == Status.WITHDRAWN
     with pytest.raises(wf.IllegalTransition):
         wf.resume_issue(issue, data.users["liaison"], expected_version=issue.version)
@@ -465,3 +465,103 @@ def test_two_users_acting_at_once_only_one_wins(app, db, data, refs):
                                     IssueEvent.action == "accept")
     ).all()
     assert len(accepts) == 1
+
+
+# --- the engine: the declaration, chaining, the unit of work --------------------------------
+
+def test_steps_chain_in_one_unit_of_work(db, data, refs):
+    """Steps flush and never commit: a whole story is one transaction, or nothing."""
+    from circle.issues import workflow as engine
+    from circle.transaction import unit_of_work
+
+    merchant = f.MerchantFactory(circle=data.east)
+    db.session.commit()
+    liaison, specialist = data.users["liaison"], data.users["specialist"]
+    with unit_of_work():
+        issue = engine.register_issue(liaison, merchant=merchant, category=refs["category"],
+                                      source=refs["walk_in"], severity="small",
+                                      description="门店频繁跳闸", now=at(0))
+        engine.escalate_to_community(issue, liaison, expected_version=None, now=at(5))
+        engine.accept_issue(issue, specialist, expected_version=None, now=at(6))
+    issue_id = issue.id
+    db.session.expire_all()
+    assert events(db.session.get(Issue, issue_id)) == ["register", "escalate", "accept"]
+
+    # A refusal in the middle of a chain writes nothing of it.
+    with pytest.raises(wf.InvalidInput), unit_of_work():
+        issue = db.session.get(Issue, issue_id)
+        engine.record_site_visit(issue, specialist, arrived_at=at(20), outcome="temporary",
+                                 expected_version=None, now=at(30))
+        engine.resolve_issue(issue, specialist, summary="  ", expected_version=None,
+                             now=at(31))
+    db.session.expire_all()
+    issue = db.session.get(Issue, issue_id)
+    assert (issue.status, len(issue.events), len(issue.site_visits)) == (Status.DISPATCHED, 3, 0)
+
+
+def test_a_step_alone_flushes_and_leaves_the_commit_to_the_caller(db, data, refs):
+    from circle.issues import workflow as engine
+
+    issue = register(data, refs)
+    engine.escalate_to_community(issue, data.users["liaison"], expected_version=None,
+                                 now=at(5))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IssueEvent)) == 2
+    db.session.rollback()
+    assert events(db.session.get(Issue, issue.id)) == ["register"]
+
+
+def test_every_event_written_is_declared_and_labelled():
+    from circle.labels import EVENT_LABELS
+
+    declared = {step.event for step in wf.STEPS.values()}
+    assert declared <= set(EVENT_LABELS)
+    # Only one label for an event nothing writes now: "callback", which the demo data of
+    # earlier versions wrote, so that old timelines still read.
+    assert set(EVENT_LABELS) - declared == {"callback"}
+    for step in wf.STEPS.values():
+        assert step.capability in __import__("circle.permissions").permissions.PERMISSIONS
+        assert step.sources, step.name
+
+
+def test_the_desk_actions_derive_from_the_steps():
+    assert set(wf.ACTIONS) == set(wf.ACTION_FUNCTIONS)
+    assert [s.name for s in wf.steps_of("visit")] == ["arrive", "visit"]
+    assert {s.name for s in wf.steps_of("callback")} == {
+        "callback_missed", "unreachable", "close", "rehandle"}
+
+
+def test_a_visit_resolved_on_site_needs_its_own_summary(db, data, refs):
+    """The visit's findings (what was wrong) never become the resolution (how it was fixed)."""
+    issue = register(data, refs)
+    wf.escalate_to_community(issue, data.users["liaison"], expected_version=None, now=at(5))
+    wf.accept_issue(issue, data.users["specialist"], expected_version=None, now=at(6))
+    with pytest.raises(wf.InvalidInput) as refused:
+        wf.record_site_visit(issue, data.users["specialist"], arrived_at=at(20),
+                             outcome="resolved", findings="电表箱空开老化",
+                             expected_version=None, now=at(30))
+    assert set(refused.value.fields) == {"summary"}
+    issue = db.session.get(Issue, issue.id)
+    assert issue.status == Status.DISPATCHED and not issue.resolution_summary
+
+
+def test_missing_inputs_are_all_named_at_once(db, data, refs):
+    issue = register(data, refs)
+    wf.escalate_to_community(issue, data.users["liaison"], expected_version=None, now=at(5))
+    wf.accept_issue(issue, data.users["specialist"], expected_version=None, now=at(6))
+    wf.record_site_visit(issue, data.users["specialist"], arrived_at=at(20), outcome="resolved",
+                         summary="更换空开", expected_version=None, now=at(30))
+    with pytest.raises(wf.InvalidInput) as refused:
+        wf.record_callback(issue, data.users["staff"], reached=True, expected_version=None,
+                           now=at(60))
+    assert set(refused.value.fields) == {"resolved", "rating"}
+
+
+def test_the_readme_shows_the_declared_loop():
+    """README's table of the loop is generated from STEPS (python -m circle.issues.steps)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    begin, end = "<!-- steps:begin -->\n", "<!-- steps:end -->"
+    assert begin in readme and end in readme
+    shown = readme.split(begin, 1)[1].split(end, 1)[0]
+    assert shown == wf.steps_table(), "run: .venv/bin/python -m circle.issues.steps"

@@ -22,6 +22,7 @@ from circle.issues import workflow
 from circle.issues.models import Issue, IssueCategory, IssueSource
 from circle.merchants.models import Merchant
 from circle.org.models import BusinessCircle
+from circle.transaction import unit_of_work
 
 #: The circle where merchants first met through a work order wait for a specialist to
 #: check them and move them to their real circle.
@@ -189,22 +190,26 @@ def register_work_order(token: ApiToken, order: dict, *,
             db.session.rollback()
             if attempt == 1:
                 continue
-            raise IntakeError(409, _l("Another request changed the same data; try again."))
+            raise IntakeError(409, _l("Another request changed the same data; try again.")
+                              ) from None
         except IntakeError:
             db.session.rollback()
             raise
         try:
-            issue = workflow.register_issue(
-                actor, merchant=merchant, category=category, source=source,
-                severity=order["severity"], description=order["description"],
-                work_order_no=number,
-            )
+            with unit_of_work():
+                issue = workflow.register_issue(
+                    actor, merchant=merchant, category=category, source=source,
+                    severity=order["severity"], description=order["description"],
+                    work_order_no=number,
+                )
             return issue, True
         except workflow.WorkflowError as exc:
-            # register_issue rolled back. Lost the race for this work order? Then the
-            # winner's issue is the answer.
+            # Rolled back. Lost the race for this work order? Then the winner's issue is
+            # the answer.
             issue = existing_issue(token, number)
             if issue is not None:
                 return issue, False
-            raise IntakeError(_status_for(exc), exc.message) from None
+            # The workflow names its inputs as the request body does.
+            fields = {name: [message] for name, message in getattr(exc, "fields", {}).items()}
+            raise IntakeError(_status_for(exc), exc.message, fields) from None
     raise AssertionError("unreachable")

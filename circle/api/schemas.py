@@ -17,6 +17,7 @@ from marshmallow import fields, validate
 from circle.accounts.models import Role
 from circle.issues.models import Rating, Severity, Status
 from circle.issues.sla import SlaState
+from circle.issues.steps import STEPS
 from circle.timeutil import local_zone
 from circle.validators import InvalidValue, normalise_credit_code, normalise_phone
 
@@ -30,9 +31,8 @@ MAX_ID = 2**31 - 1
 CURSOR_PATTERN = r"^[0-9]{1,18}$"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-EVENT_ACTIONS = ("register, edit, escalate, accept, arrive, visit, joint_office, "
-                 "escalate_symposium, symposium, resolve, hold, resume, withdraw, "
-                 "callback_missed, unreachable, rehandle, close")
+# The events the workflow declares (circle.issues.steps.STEPS), for the API's docs.
+EVENT_ACTIONS = ", ".join(dict.fromkeys(step.event for step in STEPS.values()))
 
 
 class Text(fields.String):

@@ -19,16 +19,16 @@ from sqlalchemy.orm import defer, joinedload
 
 from circle import labels
 from circle.accounts.models import Role, User
-from circle.api.models import service_account_ids
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
 from circle.issues import sla, workflow
 from circle.issues.models import Issue, Status
 from circle.issues.register import parse_id
 from circle.merchants.models import Merchant
-from circle.permissions import circle_ids_subquery, scope_by_circle
+from circle.permissions import Cap, can, circle_ids_subquery, scope_by_circle
 from circle.sqlhints import selective
 from circle.timeutil import utcnow
+from circle.transaction import unit_of_work
 
 #: The board's sections, in workflow order: every open status an escalated issue can have.
 BOARD_STATUSES = tuple(status for status in Status.OPEN if status != Status.REGISTERED)
@@ -85,8 +85,7 @@ def active_specialists() -> dict[int, list[User]]:
     """Active hotline specialists by community id, by name (for the assignee choice)."""
     by_community: dict[int, list[User]] = {}
     users = db.session.scalars(
-        sa.select(User).where(User.role == Role.SPECIALIST, User.active,
-                              User.id.not_in(service_account_ids()))
+        User.people().where(User.role == Role.SPECIALIST)
         .order_by(User.display_name, User.id)
     )
     for user in users:
@@ -121,7 +120,7 @@ def dispatch_board(user: User, now: datetime, *,
         order_by=(Issue.resolution_due_at.is_(None), Issue.resolution_due_at, Issue.id),
     )
     ranked = _board_filter(user, sa.select(Issue.id, rank.label("rank"))).subquery()
-    assigning = user.role == Role.ADMIN
+    assigning = can(user, Cap.ASSIGN_OTHERS)
     loads = [
         joinedload(Issue.merchant).selectinload(Merchant.emergency_contacts),
         joinedload(Issue.category),
@@ -241,7 +240,7 @@ def issue_in_scope_or_404(user: User, issue_id: int) -> Issue:
 class DispatchBoardView(CircleBaseView):
     """The hotline specialists' board: escalated issues by status, most urgent first."""
 
-    allowed_roles = (Role.SPECIALIST, Role.ADMIN)
+    capability = Cap.DISPATCH
 
     @property
     def extra_css(self) -> list[str]:
@@ -255,7 +254,7 @@ class DispatchBoardView(CircleBaseView):
         counts = {section.status: section.total for section in sections}
         return self.render("circle/dispatch.html", sections=sections, counts=counts,
                            board_statuses=BOARD_STATUSES, now=now,
-                           can_assign=current_user.role == Role.ADMIN,
+                           can_assign=can(current_user, Cap.ASSIGN_OTHERS),
                            severity_names=translated(labels.SEVERITY_LABELS),
                            level_names=translated(labels.LEVEL_LABELS),
                            sla_names=translated(labels.SLA_STATE_LABELS))
@@ -282,9 +281,10 @@ class DispatchBoardView(CircleBaseView):
                 flash(_("Choose the hotline specialist who takes the issue."), "error")
                 return back
         try:
-            workflow.accept_issue(issue, actor, assignee=assignee, expected_version=version)
+            with unit_of_work():
+                workflow.accept_issue(issue, actor, assignee=assignee,
+                                      expected_version=version)
         except workflow.WorkflowError as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
             return back
         flash(_("Issue #%(id)d accepted by %(name)s.", id=issue.id, name=str(issue.assignee)),
@@ -295,7 +295,7 @@ class DispatchBoardView(CircleBaseView):
 class CallbackQueueView(CircleBaseView):
     """The callback staff's queue: resolved issues waiting for the call to the merchant."""
 
-    allowed_roles = (Role.STAFF, Role.ADMIN)
+    capability = Cap.RECORD_CALLBACK
 
     @property
     def extra_css(self) -> list[str]:

@@ -2,170 +2,36 @@
 
 The desk shows everything recorded about an issue and, for the signed-in user, a form for
 each workflow action :func:`~circle.issues.workflow.allowed_actions` allows. Each form posts
-to ``/admin/desk/<id>/<action>``; the view checks the form and hands the values to the
-workflow function, which decides. Views stay thin: no state change happens here.
+to ``/admin/desk/<id>/<action>``; the view reads the form and hands its values to the
+action's step function (:data:`~circle.issues.workflow.ACTION_FUNCTIONS`) inside one unit of
+work; the workflow decides. Views stay thin: no rule is checked here.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Callable
 
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload, undefer
 
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
 from circle.issues import sla, workflow
-from circle.issues.desk_forms import (
-    ACTION_FORMS,
-    NO,
-    YES,
-    DeskForm,
-    chosen_departments,
-    chosen_users,
-    human_size,
-    photo_max_bytes,
-)
-from circle.issues.models import Callback, Issue, SiteVisit, SiteVisitPhoto, Symposium
+from circle.issues.callbacks import effective_callback
+from circle.issues.desk_forms import ACTION_FORMS, DeskForm, human_size, photo_max_bytes
+from circle.issues.models import Issue, SiteVisit, SiteVisitPhoto, Symposium
 from circle.merchants.models import EmergencyContact, Merchant
-from circle.permissions import issue_in_scope
+from circle.permissions import Cap, issue_in_scope
 from circle.timeutil import utcnow
-
-
-@dataclass(frozen=True)
-class DeskAction:
-    """How the desk presents one workflow action and what the form's values mean."""
-
-    title: object  # lazy string
-    button: object
-    done: object  # flashed on success
-    perform: Callable[[DeskForm, Issue, object, int], object]
-    style: str = "primary"
-
-
-def _resolve_level1(form, issue, actor, version):
-    return workflow.resolve_at_level1(issue, actor, summary=form.summary.data,
-                                      expected_version=version)
-
-
-def _escalate(form, issue, actor, version):
-    return workflow.escalate_to_community(issue, actor, note=form.note.data or "",
-                                          expected_version=version)
-
-
-def _accept(form, issue, actor, version):
-    return workflow.accept_issue(issue, actor, assignee=form.chosen_assignee(),
-                                 expected_version=version)
-
-
-def _visit(form, issue, actor, version):
-    return workflow.record_site_visit(
-        issue, actor, arrived_at=form.arrived_at.data, outcome=form.outcome.data,
-        findings=form.findings.data or "", summary=form.summary.data or "",
-        attendees=chosen_users(form.attendees), departments=chosen_departments(form.departments),
-        photos=form.photo_uploads, photo_max_bytes=photo_max_bytes(), expected_version=version,
-    )
-
-
-def _joint_office(form, issue, actor, version):
-    return workflow.escalate_to_joint_office(
-        issue, actor, departments=chosen_departments(form.departments),
-        note=form.note.data or "", expected_version=version)
-
-
-def _escalate_symposium(form, issue, actor, version):
-    return workflow.escalate_to_symposium(issue, actor, note=form.note.data or "",
-                                          expected_version=version)
-
-
-def _symposium(form, issue, actor, version):
-    return workflow.record_symposium(
-        issue, actor, held_at=form.held_at.data, agreed_deadline=form.agreed_deadline.data,
-        participants=form.participants.data or "", minutes=form.minutes.data or "",
-        departments=chosen_departments(form.departments), expected_version=version)
-
-
-def _resolve(form, issue, actor, version):
-    return workflow.resolve_issue(issue, actor, summary=form.summary.data,
-                                  expected_version=version)
-
-
-def _hold(form, issue, actor, version):
-    return workflow.put_on_hold(issue, actor, reason=form.reason.data,
-                                expected_version=version)
-
-
-def _resume(form, issue, actor, version):
-    return workflow.resume_issue(issue, actor, note=form.note.data or "",
-                                 expected_version=version)
-
-
-def _withdraw(form, issue, actor, version):
-    return workflow.withdraw_issue(issue, actor, reason=form.reason.data,
-                                   expected_version=version)
-
-
-def _callback(form, issue, actor, version):
-    reached = form.reached.data == YES
-    return workflow.record_callback(
-        issue, actor, reached=reached,
-        resolved={YES: True, NO: False}.get(form.resolved.data) if reached else None,
-        rating=form.rating.data if reached else None, comments=form.comments.data or "",
-        called_at=form.called_at.data, expected_version=version)
-
-
-#: What the desk shows for each workflow action; keys follow :data:`ACTION_FORMS`.
-DESK_ACTIONS: dict[str, DeskAction] = {
-    "resolve_level1": DeskAction(_l("Resolve at level 1"), _l("Mark resolved"),
-                                 _l("The issue is resolved and waits for the callback."),
-                                 _resolve_level1, "success"),
-    "escalate": DeskAction(_l("Escalate to the community"), _l("Escalate"),
-                           _l("The issue has been handed to the community's hotline "
-                              "specialists."), _escalate, "warning"),
-    "accept": DeskAction(_l("Accept / assign"), _l("Accept"),
-                         _l("The issue is assigned."), _accept),
-    "visit": DeskAction(_l("Log an on-site visit"), _l("Save the visit"),
-                        _l("The on-site visit has been recorded."), _visit),
-    "joint_office": DeskAction(_l("Convene a joint on-site office"),
-                               _l("Convene the departments"),
-                               _l("The issue is now at level 3, joint on-site office."),
-                               _joint_office, "warning"),
-    "escalate_symposium": DeskAction(_l("Escalate to a symposium"), _l("Escalate"),
-                                     _l("The issue is now at level 4, symposium."),
-                                     _escalate_symposium, "warning"),
-    "symposium": DeskAction(_l("Record the symposium"), _l("Save the symposium"),
-                            _l("The symposium has been recorded; its agreed deadline now "
-                               "applies."), _symposium),
-    "resolve": DeskAction(_l("Mark resolved"), _l("Mark resolved"),
-                          _l("The issue is resolved and waits for the callback."),
-                          _resolve, "success"),
-    "callback": DeskAction(_l("Record a callback"), _l("Save the callback"),
-                           _l("The callback has been recorded."), _callback),
-    "hold": DeskAction(_l("Put on hold"), _l("Put on hold"),
-                       _l("The issue is on hold; its clocks are paused."), _hold,
-                       "secondary"),
-    "resume": DeskAction(_l("Resume"), _l("Resume"),
-                         _l("The issue continues; its deadlines moved out by the time on "
-                            "hold."), _resume),
-    "withdraw": DeskAction(_l("Withdraw"), _l("Withdraw the issue"),
-                           _l("The issue has been withdrawn."), _withdraw, "danger"),
-}
-
-
-def effective_callback(issue: Issue) -> Callback | None:
-    """The callback whose rating counts: the latest one that reached the merchant."""
-    reached = [c for c in issue.callbacks if c.reached]
-    return max(reached, key=lambda c: (c.called_at, c.id)) if reached else None
+from circle.transaction import unit_of_work
 
 
 class IssueDeskView(CircleBaseView):
     """One issue with everything recorded about it and the actions its viewer may take."""
+
+    capability = Cap.SEE_ISSUES
 
     def is_visible(self) -> bool:
         # Reached from lists, boards and queues, never from the menu.
@@ -198,7 +64,7 @@ class IssueDeskView(CircleBaseView):
         A stale page, a refused action or a refusal by the workflow is flashed and changes
         nothing; a form with mistakes comes back with its errors and the input kept.
         """
-        if action not in DESK_ACTIONS or action not in ACTION_FORMS:
+        if action not in ACTION_FORMS:
             abort(404)
         issue = self._issue_or_404(issue_id)
         actor = current_user._get_current_object()
@@ -217,20 +83,19 @@ class IssueDeskView(CircleBaseView):
             return redirect(desk_url)
         if not form.validate():
             return self._render(issue, failed=form)
-        spec = DESK_ACTIONS[action]
         try:
-            spec.perform(form, issue, actor, version)
+            with unit_of_work():
+                workflow.ACTION_FUNCTIONS[action](issue, actor, **form.inputs(),
+                                                  expected_version=version)
         except workflow.InvalidInput as exc:
             # Keep what was typed (a phone user may have attached photos): show the form
-            # again with the workflow's reason.
-            db.session.rollback()
-            form.form_errors.append(exc.message)
+            # again with the workflow's reasons next to the fields they name.
+            _show_refusal(form, exc)
             return self._render(db.session.get(Issue, issue_id), failed=form)
         except workflow.WorkflowError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
             return redirect(desk_url)
-        flash(spec.done, "success")
+        flash(form.done, "success")
         anchor = "callback" if action == "callback" else None
         return redirect(url_for(".issue", issue_id=issue.id, _anchor=anchor))
 
@@ -265,11 +130,11 @@ class IssueDeskView(CircleBaseView):
         allowed = workflow.allowed_actions(issue, actor)
         forms = []
         for name, form_class in ACTION_FORMS.items():
-            if name not in allowed or name not in DESK_ACTIONS:
+            if name not in allowed:
                 continue
             form = failed if failed is not None and failed.action == name else \
                 form_class(issue, actor)
-            forms.append((name, DESK_ACTIONS[name], form))
+            forms.append((name, form))
         now = utcnow()
         calendar = sla.load_calendar()
         response = make_response(self.render(
@@ -286,6 +151,19 @@ class IssueDeskView(CircleBaseView):
         # Forms carry the version the user saw; a cached page would post a stale one.
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _show_refusal(form: DeskForm, refusal: workflow.InvalidInput) -> None:
+    """Put the workflow's reasons on the fields they name, and a summary above the form."""
+    marked = False
+    for name, message in refusal.fields.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+            marked = True
+    if marked:
+        form.form_errors.append(_("Check the marked fields below."))
+    if not refusal.fields or not marked:
+        form.form_errors.append(refusal.message)
 
 
 def _load_records(issue: Issue) -> None:

@@ -1,9 +1,11 @@
 """Flask-WTF forms for the workflow actions on the issue desk (one form per action).
 
-The forms check what a person typed (dates, required text, chosen rows, photo files) so that
-mistakes come back as field errors with the input kept. The rules of the loop itself — who
-may do what, from which state, with which deadlines — stay in :mod:`circle.issues.workflow`,
-which checks everything again.
+A form reads what a person typed into values (dates in the local zone, chosen rows, photo
+files) and hands them, through :meth:`DeskForm.inputs`, to the step function of its action
+(:data:`circle.issues.workflow.ACTION_FUNCTIONS`). The rules — who may do what, from which
+state, which inputs each step requires — live only in :mod:`circle.issues.workflow`; a
+refusal there comes back as an error next to the field it names, with the input kept. A
+form also carries how the desk presents its action (title, button, message when done).
 """
 
 from __future__ import annotations
@@ -23,19 +25,19 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import DateTimeLocalField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from circle.accounts.models import Role, User
-from circle.api.models import service_account_ids
 from circle.extensions import db
-from circle.issues.models import Issue, VisitOutcome
-from circle.issues.workflow import MAX_PHOTOS_PER_VISIT, PHOTO_TYPES, human_size
+from circle.issues.models import Issue
+from circle.issues.steps import ACTIONS, steps_of
+from circle.issues.workflow import MAX_PHOTOS_PER_VISIT, human_size
 from circle.labels import RATING_LABELS, VISIT_OUTCOME_LABELS, choices
 from circle.org.models import BusinessCircle, Department
+from circle.permissions import Cap, can
 from circle.timeutil import local_zone, to_local, utcnow
 
-DEFAULT_PHOTO_MAX_BYTES = 5 * 1024 * 1024
 TEXT_MAX = 4000
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -48,8 +50,8 @@ def _strip(value):
 
 
 def photo_max_bytes() -> int:
-    """The largest photo accepted (``CIRCLE_PHOTO_MAX_BYTES``, 5 MB unless configured)."""
-    return int(current_app.config.get("CIRCLE_PHOTO_MAX_BYTES", DEFAULT_PHOTO_MAX_BYTES))
+    """The largest photo accepted (``CIRCLE_PHOTO_MAX_BYTES``)."""
+    return current_app.config["CIRCLE_PHOTO_MAX_BYTES"]
 
 
 class LocalDateTimeField(DateTimeLocalField):
@@ -78,9 +80,8 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _text(label, *, required=False, description=None, message=None):
-    validators = [DataRequired(message=message)] if required else [Optional()]
-    return TextAreaField(label, validators=[*validators, Length(max=TEXT_MAX)],
+def _text(label, *, description=None):
+    return TextAreaField(label, validators=[Optional(), Length(max=TEXT_MAX)],
                          filters=[_strip], description=description)
 
 
@@ -93,6 +94,9 @@ class DeskForm(FlaskForm):
     """
 
     action: str = ""
+    #: How the desk presents the action (lazy strings) and the button's Bootstrap style.
+    title = button = done = ""
+    style = "primary"
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
     def __init__(self, issue: Issue, actor: User, *, submitted: bool = False):
@@ -108,10 +112,23 @@ class DeskForm(FlaskForm):
             field.label.field_id = field.id
         if not submitted:
             self.version.data = issue.version
+        # Inputs every step of the action requires are marked required (the browser asks
+        # for them); the workflow checks them again and names the field it refuses.
+        steps = steps_of(self.action)
+        required = set.intersection(*({i.name for i in s.requires} for s in steps)) \
+            if steps else set()
+        for name in required:
+            if name in self:
+                self[name].flags.required = True
         self.setup()
 
     def setup(self) -> None:
         """Fill in the choices that depend on the issue (overridden where needed)."""
+
+    def inputs(self) -> dict:
+        """The step function's keyword arguments, read from the form's fields."""
+        return {field.name: field.data for field in self
+                if field.name not in ("csrf_token", "version")}
 
 
 def _department_choices() -> list[tuple[int, str]]:
@@ -143,14 +160,17 @@ class ResolveLevel1Form(DeskForm):
     """The liaison solved the problem themselves."""
 
     action = "resolve_level1"
-    summary = _text(_l("How was it solved?"), required=True,
-                    message=_l("Say how the problem was solved."))
+    title, button, style = _l("Resolve at level 1"), _l("Mark resolved"), "success"
+    done = _l("The issue is resolved and waits for the callback.")
+    summary = _text(_l("How was it solved?"))
 
 
 class EscalateForm(DeskForm):
     """Hand the issue to the community's hotline specialists."""
 
     action = "escalate"
+    title, button, style = _l("Escalate to the community"), _l("Escalate"), "warning"
+    done = _l("The issue has been handed to the community's hotline specialists.")
     note = _text(_l("Note for the specialist"))
 
 
@@ -158,17 +178,19 @@ class AcceptForm(DeskForm):
     """A specialist takes the issue, or assigns it to a colleague."""
 
     action = "accept"
-    assignee = SelectField(_l("Assign to"), coerce=str, validators=[DataRequired(
-        message=_l("Choose the hotline specialist who handles the issue."))])
+    title, button = _l("Accept / assign"), _l("Accept")
+    done = _l("The issue is assigned.")
+    assignee = SelectField(_l("Assign to"), coerce=str, validators=[Optional()])
 
     def setup(self) -> None:
         specialists = db.session.scalars(
-            sa.select(User)
+            User.people()
             .join(BusinessCircle, BusinessCircle.community_id == User.community_id)
-            .where(BusinessCircle.id == self.issue.circle_id, User.active,
-                   User.role == Role.SPECIALIST, User.id.not_in(service_account_ids()))
+            .where(BusinessCircle.id == self.issue.circle_id, User.role == Role.SPECIALIST)
             .order_by(User.display_name)
         ).all()
+        if not can(self.actor, Cap.ASSIGN_OTHERS):
+            specialists = [u for u in specialists if u.id == self.actor.id]
         self.assignee.choices = [(str(u.id), str(u)) for u in specialists]
         if any(u.id == self.actor.id for u in specialists):
             if self.assignee.data is None:
@@ -181,51 +203,44 @@ class AcceptForm(DeskForm):
         """The specialist chosen (one of the offered choices, once validated)."""
         return db.session.get(User, int(self.assignee.data)) if self.assignee.data else None
 
+    def inputs(self) -> dict:
+        return {"assignee": self.chosen_assignee()}
 
-def _check_photos(form, field):
-    """JPEG or PNG, recognised by content (not by the file name), each within the limit."""
+
+def _read_photos(form, field):
+    """Read the uploaded files (the workflow checks their type and size).
+
+    Each is read to one byte past the limit: enough for the workflow to know it is too
+    large, and no more in memory.
+    """
     files = [f for f in (field.data or []) if getattr(f, "filename", None)]
-    if len(files) > MAX_PHOTOS_PER_VISIT:
-        raise ValidationError(_l("At most %(n)d photos per visit.", n=MAX_PHOTOS_PER_VISIT))
     limit = photo_max_bytes()
-    photos = []
-    for storage in files:
-        # Read one byte past the limit: enough to know it is too large, no more.
-        data = storage.read(limit + 1)
-        if not any(data.startswith(magic) for magic in PHOTO_TYPES):
-            raise ValidationError(_l("%(name)s is not a JPEG or PNG image.",
-                                     name=storage.filename))
-        if len(data) > limit:
-            raise ValidationError(_l("%(name)s is larger than %(limit)s.",
-                                     name=storage.filename, limit=human_size(limit)))
-        photos.append((storage.filename, data))
-    form.photo_uploads = photos
+    form.photo_uploads = [(storage.filename, storage.read(limit + 1)) for storage in files]
 
 
 class VisitForm(DeskForm):
     """现场查看 / 联合现场办公: arrival, what was found, the outcome, who came, photos."""
 
     action = "visit"
-    arrived_at = LocalDateTimeField(_l("Arrived at"), validators=[InputRequired(
-        message=_l("Enter the arrival time."))])
+    title, button = _l("Log an on-site visit"), _l("Save the visit")
+    done = _l("The on-site visit has been recorded.")
+    # A time that does not parse is the form's to report; a missing one the workflow's.
+    arrived_at = LocalDateTimeField(_l("Arrived at"), validators=[Optional()])
     outcome = RadioField(_l("Outcome"), choices=choices(VISIT_OUTCOME_LABELS),
-                         validators=[InputRequired(message=_l("Choose the outcome of the "
-                                                              "visit."))])
+                         validators=[Optional()])
     findings = _text(_l("Findings"))
     summary = _text(_l("How was it solved?"),
                     description=_l("Needed when the problem was resolved on site."))
     attendees = CheckboxListField(_l("Attendees"), coerce=int)
     departments = CheckboxListField(_l("Departments"), coerce=int)
-    photos = MultipleFileField(_l("Photos (JPEG or PNG)"), validators=[_check_photos],
+    photos = MultipleFileField(_l("Photos (JPEG or PNG)"), validators=[_read_photos],
                                render_kw={"accept": "image/jpeg,image/png"})
 
     def setup(self) -> None:
         issue = self.issue
         community_id = issue.circle.community_id
         people = db.session.scalars(
-            sa.select(User).where(
-                User.active,
-                User.id.not_in(service_account_ids()),
+            User.people().where(
                 sa.or_(
                     sa.and_(User.role == Role.SPECIALIST, User.community_id == community_id),
                     sa.and_(User.role == Role.LIAISON,
@@ -260,41 +275,40 @@ class VisitForm(DeskForm):
                                          "at a time.")),
         }
 
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        outcome = self.outcome.data
-        if outcome == VisitOutcome.RESOLVED and not (self.summary.data or self.findings.data):
-            self.summary.errors.append(_l("Say how the problem was solved."))
-            ok = False
-        needs_departments = self.issue.level >= 3 or (
-            outcome == VisitOutcome.ESCALATE and self.issue.level == 2)
-        if needs_departments and not self.departments.data:
-            self.departments.errors.append(
-                _l("Choose the departments to convene for the joint on-site office."))
-            ok = False
-        return ok
+    def inputs(self) -> dict:
+        return {
+            "arrived_at": self.arrived_at.data, "outcome": self.outcome.data,
+            "findings": self.findings.data or "", "summary": self.summary.data or "",
+            "attendees": chosen_users(self.attendees),
+            "departments": chosen_departments(self.departments),
+            "photos": self.photo_uploads, "photo_max_bytes": photo_max_bytes(),
+        }
 
 
 class JointOfficeForm(DeskForm):
     """Level 3: convene the departments for a joint on-site office."""
 
     action = "joint_office"
+    title, button, style = (_l("Convene a joint on-site office"), _l("Convene the departments"),
+                            "warning")
+    done = _l("The issue is now at level 3, joint on-site office.")
     departments = CheckboxListField(_l("Departments"), coerce=int)
     note = _text(_l("Note"))
 
     def setup(self) -> None:
         self.departments.choices = _department_choices()
 
-    def validate_departments(self, field):
-        if not field.data:
-            raise ValidationError(_l("Choose the departments to convene for the joint "
-                                     "on-site office."))
+    def inputs(self) -> dict:
+        return {"departments": chosen_departments(self.departments),
+                "note": self.note.data or ""}
 
 
 class EscalateSymposiumForm(DeskForm):
     """Level 4: the joint office could not solve it; call a symposium."""
 
     action = "escalate_symposium"
+    title, button, style = _l("Escalate to a symposium"), _l("Escalate"), "warning"
+    done = _l("The issue is now at level 4, symposium.")
     note = _text(_l("Note"))
 
 
@@ -302,10 +316,10 @@ class SymposiumForm(DeskForm):
     """座谈会: who came, the minutes, and the deadline the parties agreed."""
 
     action = "symposium"
-    held_at = LocalDateTimeField(_l("Held at"), validators=[InputRequired(
-        message=_l("Enter when the symposium was held."))])
-    agreed_deadline = LocalDateTimeField(_l("Agreed deadline"), validators=[InputRequired(
-        message=_l("Enter the deadline agreed at the symposium."))])
+    title, button = _l("Record the symposium"), _l("Save the symposium")
+    done = _l("The symposium has been recorded; its agreed deadline now applies.")
+    held_at = LocalDateTimeField(_l("Held at"), validators=[Optional()])
+    agreed_deadline = LocalDateTimeField(_l("Agreed deadline"), validators=[Optional()])
     participants = _text(_l("Participants"))
     minutes = _text(_l("Minutes"))
     departments = CheckboxListField(_l("Departments"), coerce=int)
@@ -315,31 +329,34 @@ class SymposiumForm(DeskForm):
         if not self.submitted:
             self.held_at.data = utcnow()
 
-    def validate_agreed_deadline(self, field):
-        if self.held_at.data and field.data and field.data <= self.held_at.data:
-            raise ValidationError(_l("The agreed deadline must be after the symposium."))
+    def inputs(self) -> dict:
+        return {**super().inputs(), "departments": chosen_departments(self.departments)}
 
 
 class ResolveForm(DeskForm):
     """Mark the issue resolved (levels 2–4)."""
 
     action = "resolve"
-    summary = _text(_l("How was it solved?"), required=True,
-                    message=_l("Say how the problem was solved."))
+    title, button, style = _l("Mark resolved"), _l("Mark resolved"), "success"
+    done = _l("The issue is resolved and waits for the callback.")
+    summary = _text(_l("How was it solved?"))
 
 
 class HoldForm(DeskForm):
     """挂起: the issue waits on the merchant or a third party; the clocks pause."""
 
     action = "hold"
-    reason = _text(_l("What is the issue waiting for?"), required=True,
-                   message=_l("Say what the issue is waiting for."))
+    title, button, style = _l("Put on hold"), _l("Put on hold"), "secondary"
+    done = _l("The issue is on hold; its clocks are paused.")
+    reason = _text(_l("What is the issue waiting for?"))
 
 
 class ResumeForm(DeskForm):
     """Continue a held issue."""
 
     action = "resume"
+    title, button = _l("Resume"), _l("Resume")
+    done = _l("The issue continues; its deadlines moved out by the time on hold.")
     note = _text(_l("Note"))
 
 
@@ -347,14 +364,17 @@ class WithdrawForm(DeskForm):
     """Withdraw a duplicate or invalid issue."""
 
     action = "withdraw"
-    reason = _text(_l("Why is it withdrawn?"), required=True,
-                   message=_l("Say why the issue is withdrawn (duplicate, invalid…)."))
+    title, button, style = _l("Withdraw"), _l("Withdraw the issue"), "danger"
+    done = _l("The issue has been withdrawn.")
+    reason = _text(_l("Why is it withdrawn?"))
 
 
 class CallbackForm(DeskForm):
     """回访: one call to the merchant — reached or not, resolved or not, and the rating."""
 
     action = "callback"
+    title, button = _l("Record a callback"), _l("Save the callback")
+    done = _l("The callback has been recorded.")
     called_at = LocalDateTimeField(_l("Called at"), validators=[Optional()])
     reached = RadioField(_l("Merchant reached?"), choices=YES_NO, default=YES,
                          validators=[InputRequired()])
@@ -368,26 +388,24 @@ class CallbackForm(DeskForm):
         if not self.submitted:
             self.called_at.data = utcnow()
 
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        if self.reached.data == YES:
-            # Not reached: nothing else to record. Reached: both answers are needed.
-            if self.resolved.data not in (YES, NO):
-                self.resolved.errors.append(
-                    _l("Record whether the merchant says the problem was solved."))
-                ok = False
-            if self.rating.data not in RATING_LABELS:
-                self.rating.errors.append(_l("Record the merchant's satisfaction rating."))
-                ok = False
-        return ok
+    def inputs(self) -> dict:
+        reached = self.reached.data == YES
+        return {
+            "reached": reached,
+            # Not reached: nothing else to record. Reached: the workflow needs both answers.
+            "resolved": {YES: True, NO: False}.get(self.resolved.data) if reached else None,
+            "rating": (self.rating.data or None) if reached else None,
+            "comments": self.comments.data or "", "called_at": self.called_at.data,
+        }
 
 
-#: Every action form, in the order the desk shows them.
-ACTION_FORMS: dict[str, type[DeskForm]] = {
-    form.action: form
-    for form in (
-        ResolveLevel1Form, EscalateForm, AcceptForm, VisitForm, JointOfficeForm,
-        EscalateSymposiumForm, SymposiumForm, ResolveForm, CallbackForm, HoldForm,
-        ResumeForm, WithdrawForm,
-    )
-}
+def _action_forms() -> dict[str, type[DeskForm]]:
+    forms = {form.action: form for form in DeskForm.__subclasses__()}
+    missing = set(ACTIONS) - set(forms)
+    if missing:  # a step the desk could not offer: fail at import, not on a page
+        raise LookupError(f"no desk form for the workflow action(s) {sorted(missing)}")
+    return {action: forms[action] for action in ACTIONS}
+
+
+#: Every action form (each subclass of DeskForm), in the order the workflow declares them.
+ACTION_FORMS: dict[str, type[DeskForm]] = _action_forms()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from circle.accounts.models import Role, User
+from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
 from circle.issues import workflow
@@ -27,7 +27,8 @@ from circle.issues.admin import active_rows
 from circle.issues.models import IssueCategory, IssueSource, Severity, SlaPolicy
 from circle.labels import SEVERITY_LABELS, duration_label
 from circle.merchants.models import Merchant
-from circle.permissions import may_see_full_phone, scope_by_circle
+from circle.permissions import Cap, may_see_full_phone, scope_by_circle
+from circle.transaction import unit_of_work
 from circle.validators import mask_phone
 
 MERCHANTS_PER_PAGE = 20
@@ -210,7 +211,7 @@ class RegisterIssueForm(FlaskForm):
 class RegisterIssueView(CircleBaseView):
     """Register a merchant's problem at level 1 (liaison officers, specialists, admins)."""
 
-    allowed_roles = (Role.LIAISON, Role.SPECIALIST, Role.ADMIN)
+    capability = Cap.REGISTER_ISSUE
 
     @property
     def extra_css(self) -> list[str]:
@@ -236,18 +237,18 @@ class RegisterIssueView(CircleBaseView):
             form.severity.data = form.severity.data or Severity.SMALL
         elif form.validate_on_submit():
             try:
-                issue = workflow.register_issue(
-                    actor,
-                    merchant=form.merchant_row,
-                    category=form.category_row,
-                    source=form.source_row,
-                    severity=form.severity.data,
-                    description=form.description.data,
-                    work_order_no=form.work_order_no.data or None,
-                )
+                with unit_of_work():
+                    issue = workflow.register_issue(
+                        actor,
+                        merchant=form.merchant_row,
+                        category=form.category_row,
+                        source=form.source_row,
+                        severity=form.severity.data,
+                        description=form.description.data,
+                        work_order_no=form.work_order_no.data or None,
+                    )
             except workflow.WorkflowError as exc:
-                # register_issue has written nothing; drop whatever the attempt touched.
-                db.session.rollback()
+                # The unit of work has rolled back whatever the attempt touched.
                 form.form_errors.append(str(exc.message))
             else:
                 flash(_("Issue #%(id)d registered. Solve it now or escalate it to the "
@@ -271,6 +272,7 @@ class RegisterIssueView(CircleBaseView):
         ).all()
         more = len(rows) > MERCHANTS_PER_PAGE and page < MAX_SEARCH_PAGE
         return jsonify(
-            results=[{"id": m.id, "text": merchant_label(m, current_user)} for m in rows[:MERCHANTS_PER_PAGE]],
+            results=[{"id": m.id, "text": merchant_label(m, current_user)}
+                     for m in rows[:MERCHANTS_PER_PAGE]],
             pagination={"more": more},
         )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from circle.extensions import db
-from circle.issues.models import Issue, IssueEvent, Severity
+from circle.issues.models import Issue, Severity
 
 
 def normalise_work_order_no(raw: str | None) -> str | None:
@@ -43,10 +43,7 @@ def issue_problem(issue: Issue) -> str | None:
 
 
 def record_edit(issue: Issue, actor, changed: list[str]) -> None:
-    """Add a timeline row saying which registration fields someone corrected."""
-    if changed:
-        issue.events.append(
-            IssueEvent(actor=actor, action="edit", from_status=issue.status,
-                       to_status=issue.status, from_level=issue.level, to_level=issue.level,
-                       note=", ".join(changed))
-        )
+    """Add a timeline row saying which registration fields someone corrected (step ``edit``)."""
+    from circle.issues.workflow import record_edit as take_edit_step
+
+    take_edit_step(issue, actor, changed)

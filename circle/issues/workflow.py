@@ -1,32 +1,37 @@
-"""The four-level closed loop (商铺四级闭环) as plain functions.
+"""The engine that plays the four-level closed loop (商铺四级闭环) declared in
+:mod:`circle.issues.steps`.
 
-Each transition takes the acting user and the issue, checks the actor's role and scope and
-the issue's current state against :data:`TRANSITIONS`, changes the issue, appends an
-:class:`~circle.issues.models.IssueEvent`, and commits both in one transaction. An illegal
-request raises a :class:`WorkflowError` whose message is ready to show (translated), and
-changes nothing.
+From the declaration come the buttons a person sees (:func:`allowed_actions`) and the
+refusals (:func:`refusal`, :func:`step_refusal`).
+
+The step functions below (``escalate_to_community``, ``record_site_visit``…) check the
+declaration, validate their inputs *before* changing anything, change the issue, append an
+:class:`~circle.issues.models.IssueEvent` through :func:`_take`, and flush. They never
+commit: the caller wraps one request, command or job in
+:func:`circle.transaction.unit_of_work`, so steps chain in one transaction and a refusal
+anywhere writes nothing. An illegal request raises a :class:`WorkflowError` whose message is
+ready to show (translated).
 
 Concurrency: the caller passes the ``expected_version`` of the issue the user was looking at.
-If someone else changed it meanwhile — before this request loaded it, or between loading
-and committing (the ``version`` column makes the UPDATE conditional) — :class:`StaleIssue`
-is raised and nothing is written.
+If someone else changed it meanwhile — before this request loaded it, or between loading and
+flushing (the ``version`` column makes the UPDATE conditional) — :class:`StaleIssue` is
+raised and nothing is written.
 
-    registered ─┬─ resolve (level 1) ───────────────────────────────┐
-                └─ escalate → escalated (2) → accept → dispatched    │
-                     dispatched/on_site ─ visit ─ resolved on site ──┤
-                     on_site ─ joint office (3, departments) ─ visit ┤
-                     joint_office ─ symposium (4, agreed deadline) ──┤
-                                                                     ▼
-      closed ← callback (satisfied) ─────────────────────────── resolved
-      dispatched (2, 重办, new clock) ← callback (dissatisfied / not resolved)
+    registered ─┬─ resolve_level1 ─────────────────────────────────────┐
+                └─ escalate → escalated (2) → accept → dispatched       │
+                     dispatched ─ arrive → on_site ─ resolve ──────────┤
+                     dispatched/on_site ─ joint_office (3) ─ resolve ──┤
+                     joint_office ─ escalate_symposium (4) ─ symposium ┤
+                                                                        ▼
+      closed ← close / unreachable (callback) ───────────────────── resolved
+      dispatched / escalated (2, 重办, new clock) ← rehandle (callback)
 
 Any open issue can be put on hold (挂起, clocks pause) and resumed, or withdrawn.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -49,10 +54,19 @@ from circle.issues.models import (
     VisitOutcome,
 )
 from circle.issues.rules import issue_problem
-from circle.permissions import issue_in_scope, merchant_in_scope
-from circle.timeutil import utcnow
+from circle.issues.steps import (  # noqa: F401  (re-exported: callers read the loop here too)
+    ACTIONS,
+    CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE,
+    EVENT_LABELS,
+    STEPS,
+    Step,
+    replay_problems,
+    steps_of,
+    steps_table,
+)
+from circle.permissions import Cap, can, issue_in_scope, merchant_in_scope
+from circle.timeutil import format_local, utcnow
 
-CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE = 3
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 MAX_PHOTOS_PER_VISIT = 6
 # Clocks on phones drift: an arrival a few minutes "in the future" is accepted.
@@ -65,6 +79,8 @@ def human_size(n: int) -> str:
         return f"{n / (1024 * 1024):.3g} MB"
     return f"{max(1, n // 1024)} KB"
 
+
+# --- refusals ---------------------------------------------------------------------------
 
 class WorkflowError(Exception):
     """A refused action. ``message`` is a translated, user-facing explanation."""
@@ -83,7 +99,15 @@ class IllegalTransition(WorkflowError):
 
 
 class InvalidInput(WorkflowError):
-    """Something the user entered cannot be accepted."""
+    """Something the user entered cannot be accepted.
+
+    ``fields`` maps each input at fault to its message (a form shows them next to the
+    fields); ``message`` is the first of them, or the only message when no input is named.
+    """
+
+    def __init__(self, message, field: str | None = None, *, fields: dict | None = None):
+        super().__init__(message)
+        self.fields = dict(fields or ({field: message} if field else {}))
 
 
 class StaleIssue(WorkflowError):
@@ -94,214 +118,185 @@ class StaleIssue(WorkflowError):
                             "Reload the page to see the latest state, then try again."))
 
 
-@dataclass(frozen=True)
-class Rule:
-    roles: frozenset[str]
-    from_statuses: frozenset[str]
-    # Liaison officers handle level 1 only.
-    liaison_max_level: int = 1
+# --- the engine -------------------------------------------------------------------------
 
-
-def _rule(roles, statuses) -> Rule:
-    return Rule(frozenset(roles), frozenset(statuses))
-
-
-_OPEN = set(Status.OPEN) - {Status.ON_HOLD}
-_HANDLERS = (Role.LIAISON, Role.SPECIALIST, Role.ADMIN)
-_COMMUNITY = (Role.SPECIALIST, Role.ADMIN)
-
-#: The permission table of the loop: who may do what from which status.
-TRANSITIONS: dict[str, Rule] = {
-    "resolve_level1": _rule((Role.LIAISON, Role.SPECIALIST, Role.ADMIN), {Status.REGISTERED}),
-    "escalate": _rule(_HANDLERS, {Status.REGISTERED}),
-    "accept": _rule(_COMMUNITY, {Status.ESCALATED, Status.DISPATCHED}),
-    "visit": _rule(_COMMUNITY, {Status.DISPATCHED, Status.ON_SITE, Status.JOINT_OFFICE}),
-    "joint_office": _rule(_COMMUNITY, {Status.DISPATCHED, Status.ON_SITE}),
-    "escalate_symposium": _rule(_COMMUNITY, {Status.JOINT_OFFICE}),
-    "symposium": _rule(_COMMUNITY, {Status.SYMPOSIUM}),
-    "resolve": _rule(_COMMUNITY, {Status.ON_SITE, Status.JOINT_OFFICE, Status.SYMPOSIUM}),
-    "hold": _rule(_HANDLERS, _OPEN),
-    "resume": _rule(_HANDLERS, {Status.ON_HOLD}),
-    "withdraw": _rule(_HANDLERS, set(Status.OPEN)),
-    "callback": _rule((Role.STAFF, Role.ADMIN), {Status.RESOLVED}),
-}
-
-
-def allowed_actions(issue: Issue, actor: User) -> set[str]:
-    """The actions this user may take on this issue now (for showing the right buttons)."""
-    return {name for name in TRANSITIONS if _refusal(issue, actor, name) is None}
-
-
-def refusal(issue: Issue, actor: User, action: str) -> WorkflowError | None:
-    """Why ``actor`` may not take ``action`` on ``issue`` now, or ``None`` if they may."""
-    return _refusal(issue, actor, action)
-
-
-def _refusal(issue: Issue, actor: User, action: str):
-    rule = TRANSITIONS[action]
-    if actor is None or not actor.active or actor.role not in rule.roles:
+def step_refusal(issue: Issue, actor: User | None, step: Step) -> WorkflowError | None:
+    """Why ``actor`` may not take ``step`` on ``issue`` now, or ``None`` if they may."""
+    if not can(actor, step.capability):
         return NotAllowed(_l("Your role does not allow this action."))
     if not issue_in_scope(actor, issue):
         return NotAllowed(_l("This issue is outside your business circles or community."))
-    if issue.status not in rule.from_statuses:
+    if issue.status not in step.sources:
         return IllegalTransition(_l("This action is not possible while the issue is "
                                     "in its current state."))
-    if actor.role == Role.LIAISON and issue.level > rule.liaison_max_level:
+    if step.above_level1 and (issue.level or 1) > 1 and not can(actor, step.above_level1):
         return NotAllowed(_l("The issue has been escalated; the community handles it now."))
     return None
 
 
-def _check(issue: Issue, actor: User, action: str, expected_version: int | None) -> None:
+def refusal(issue: Issue, actor: User | None, action: str) -> WorkflowError | None:
+    """Why ``actor`` may not take the desk ``action`` on ``issue`` now, or ``None``."""
+    refusals = [step_refusal(issue, actor, step) for step in steps_of(action)]
+    if not refusals or any(r is None for r in refusals):
+        return None if refusals else IllegalTransition(_l("Unknown action."))
+    return refusals[0]
+
+
+def allowed_actions(issue: Issue, actor: User | None) -> set[str]:
+    """The desk actions this user may take on this issue now (the buttons to show)."""
+    return {action for action in ACTIONS if refusal(issue, actor, action) is None}
+
+
+def _check(issue: Issue, actor: User, name: str, expected_version: int | None) -> Step:
     if expected_version is not None and issue.version != expected_version:
         raise StaleIssue()
-    refusal = _refusal(issue, actor, action)
-    if refusal is not None:
-        raise refusal
+    step = STEPS[name]
+    problem = step_refusal(issue, actor, step)
+    if problem is not None:
+        raise problem
+    return step
 
 
-def _event(issue: Issue, actor: User, action: str, now: datetime, *, from_status: str,
-           from_level: int, note: str = "") -> None:
-    issue.updated_at = now  # every transition bumps the version, even a pure record
-    issue.events.append(IssueEvent(
-        actor=actor, action=action, created_at=now, from_status=from_status,
-        to_status=issue.status, from_level=from_level, to_level=issue.level, note=note,
-    ))
+def _require(name: str, **values) -> None:
+    """Refuse (before anything changes) when inputs the step declares are empty."""
+    missing = {}
+    for wanted in STEPS[name].requires:
+        value = values.get(wanted.name)
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "" or value == [] or value == ():
+            missing[wanted.name] = wanted.missing
+    if missing:
+        raise InvalidInput(next(iter(missing.values())), fields=missing)
 
 
-def _commit() -> None:
-    db.session.commit()
-
-
-def transition(func):
-    """Run a workflow step as one transaction: all of it, or nothing.
-
-    Any refusal or error rolls the session back, so a half-made change never lingers; a
-    conditional UPDATE that matched no row (someone else committed first, detected at
-    flush or at commit) becomes :class:`StaleIssue`.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except StaleDataError:
-            db.session.rollback()
-            raise StaleIssue() from None
-        except Exception:
-            db.session.rollback()
-            raise
-
-    return wrapper
-
-
-def _move(issue: Issue, actor: User, action: str, now: datetime, *, status: str | None = None,
-          level: int | None = None, note: str = "") -> None:
+def _take(issue: Issue, actor: User, name: str, now: datetime, note: str = "") -> IssueEvent:
+    """Move the issue as step ``name`` declares and write its event (no checks here)."""
+    step = STEPS[name]
+    if issue.status not in step.sources:
+        # A chained step the declaration does not allow from here: a bug, never data.
+        raise IllegalTransition(_l("This action is not possible while the issue is "
+                                   "in its current state."))
     from_status, from_level = issue.status, issue.level
-    if status is not None:
-        issue.status = status
-    if level is not None:
-        issue.level = level
-        issue.highest_level = max(issue.highest_level or 1, level)
-    _event(issue, actor, action, now, from_status=from_status, from_level=from_level,
-           note=note)
+    issue.status = step.target_for(issue)
+    if step.level is not None:
+        issue.level = step.level
+        issue.highest_level = max(issue.highest_level or 1, step.level)
+    issue.updated_at = now  # every step bumps the version, even a pure record
+    event = IssueEvent(actor=actor, action=step.event, created_at=now, from_status=from_status,
+                       to_status=issue.status, from_level=from_level, to_level=issue.level,
+                       note=note)
+    issue.events.append(event)
+    return event
 
 
-def _resolve(issue: Issue, actor: User, summary: str, now: datetime) -> None:
+def _flush() -> None:
+    """Write the step; a conditional UPDATE that matched no row means someone was first."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleIssue() from None
+
+
+def _text(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _resolve(issue: Issue, actor: User, name: str, summary: str, now: datetime) -> None:
     """Resolved at whatever level the issue is: it now waits for the callback."""
-    summary = _required_text(summary, _l("Say how the problem was solved."))
     issue.resolved_at = now
-    issue.resolution_summary = summary
-    _move(issue, actor, "resolve", now, status=Status.RESOLVED, note=summary)
-    _commit()
-
-
-def _required_text(value: str | None, message) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise InvalidInput(message)
-    return value
+    issue.resolution_summary = _text(summary)
+    _take(issue, actor, name, now, note=issue.resolution_summary)
 
 
 # --- level 1: registration and the liaison's own handling -----------------------------------
 
-@transition
 def register_issue(actor: User, *, merchant, category, source, severity: str,
-                   description: str, work_order_no: str | None = None,
+                   description: str, work_order_no: str | None = None, note: str = "",
                    now: datetime | None = None) -> Issue:
-    """Register a merchant's problem at level 1 and start its SLA clocks."""
+    """Register a merchant's problem at level 1 and start its SLA clocks.
+
+    ``note`` is the timeline's note on the registration (how the problem reached us).
+    """
     now = now or utcnow()
-    if actor is None or actor.role not in _HANDLERS:
+    if not can(actor, STEPS["register"].capability):
         raise NotAllowed(_l("Your role does not allow this action."))
     if merchant is None or not merchant_in_scope(actor, merchant):
         raise NotAllowed(_l("Choose a merchant in your own business circles."))
     if severity not in Severity.ALL:
-        raise InvalidInput(_l("Choose how serious the matter is."))
+        raise InvalidInput(_l("Choose how serious the matter is."), field="severity")
+    _require("register", description=description)
     policy = sla.policy_for(severity)
     if policy is None:
         raise InvalidInput(_l("No SLA policy is set for this severity; ask an administrator."))
     issue = Issue(merchant=merchant, category=category, source=source, severity=severity,
-                  description=(description or "").strip(), work_order_no=work_order_no)
+                  description=_text(description), work_order_no=work_order_no)
     with db.session.no_autoflush:
         problem = issue_problem(issue)
     if problem:
+        if issue in db.session:  # the merchant's relationship cascaded it in: take it out
+            db.session.expunge(issue)
         raise InvalidInput(problem)
     issue.circle_id = merchant.circle_id
     issue.reporter = actor
     issue.reported_at = now
-    issue.status, issue.level, issue.highest_level = Status.REGISTERED, 1, 1
+    issue.status, issue.level, issue.highest_level = None, None, 1
     sla.start_clocks(issue, policy, now, sla.load_calendar())
-    _event(issue, actor, "register", now, from_status=None, from_level=None)
+    _take(issue, actor, "register", now, note=_text(note))
     db.session.add(issue)
     try:
-        db.session.commit()
+        db.session.flush()
     except sa.exc.IntegrityError:
         # Two people registering the same 12345 work order at once: the index decides.
         db.session.rollback()
         raise InvalidInput(_l("This 12345 work order has just been registered by someone "
-                              "else.")) from None
+                              "else."), field="work_order_no") from None
     return issue
 
 
-@transition
 def resolve_at_level1(issue: Issue, actor: User, *, summary: str,
                       expected_version: int | None, now: datetime | None = None) -> Issue:
     """The liaison solved it themselves: resolved at level 1, awaiting the callback."""
     now = now or utcnow()
     _check(issue, actor, "resolve_level1", expected_version)
-    _resolve(issue, actor, summary, now)
+    _require("resolve_level1", summary=summary)
+    _resolve(issue, actor, "resolve_level1", summary, now)
+    _flush()
     return issue
 
 
-@transition
 def escalate_to_community(issue: Issue, actor: User, *, note: str = "",
                           expected_version: int | None, now: datetime | None = None) -> Issue:
     """The liaison cannot solve it: hand it to the community hotline specialists (level 2)."""
     now = now or utcnow()
     _check(issue, actor, "escalate", expected_version)
-    _move(issue, actor, "escalate", now, status=Status.ESCALATED, level=2,
-          note=(note or "").strip())
-    _commit()
+    _take(issue, actor, "escalate", now, note=_text(note))
+    _flush()
     return issue
 
 
 # --- level 2: the hotline specialist ----------------------------------------------------
 
-@transition
-def accept_issue(issue: Issue, actor: User, *, assignee: User | None = None,
+def accept_issue(issue: Issue, actor: User, *, assignee: User | None = None, note: str = "",
                  expected_version: int | None, now: datetime | None = None) -> Issue:
     """A specialist takes the issue (or an admin/specialist assigns it to a colleague)."""
     now = now or utcnow()
     _check(issue, actor, "accept", expected_version)
     assignee = assignee or actor
+    if assignee.id != actor.id and not can(actor, Cap.ASSIGN_OTHERS):
+        raise NotAllowed(_l("You may take the issue yourself, but not assign it to someone "
+                            "else."))
+    # Who can be assigned is a fact about the person (a hotline specialist of the issue's
+    # community), not a right: an administrator dispatches but is never the assignee.
     if assignee.role != Role.SPECIALIST or not assignee.active or not issue_in_scope(
         assignee, issue
     ):
         raise InvalidInput(_l("Assign the issue to an active hotline specialist of its "
-                              "community."))
+                              "community."), field="assignee")
     issue.assignee = assignee
-    new_status = Status.DISPATCHED if issue.status == Status.ESCALATED else issue.status
-    _move(issue, actor, "accept", now, status=new_status, note=str(assignee))
-    _commit()
+    _take(issue, actor, "accept", now, note=f"{assignee} {_text(note)}".strip())
+    _flush()
     return issue
 
 
@@ -310,71 +305,75 @@ def _photo(upload, actor: User, max_bytes: int) -> SiteVisitPhoto:
     filename, data = upload
     content_type = next((t for magic, t in PHOTO_TYPES.items() if data.startswith(magic)), None)
     if content_type is None:
-        raise InvalidInput(_l("Photos must be JPEG or PNG images."))
+        raise InvalidInput(_l("%(name)s is not a JPEG or PNG image.", name=filename or "?"),
+                           field="photos")
     if len(data) > max_bytes:
-        raise InvalidInput(_l("Each photo may be at most %(limit)s.",
-                              limit=human_size(max_bytes)))
+        raise InvalidInput(_l("%(name)s is larger than %(limit)s.", name=filename or "?",
+                              limit=human_size(max_bytes)), field="photos")
     return SiteVisitPhoto(content_type=content_type, size=len(data), data=data,
                           original_name=(filename or "")[:200], uploaded_by=actor)
 
 
-@transition
+#: What a visit's outcome chains after logging it, by the level the visit was at.
+_AFTER_VISIT = {
+    (VisitOutcome.RESOLVED, 2): "resolve", (VisitOutcome.RESOLVED, 3): "resolve",
+    (VisitOutcome.ESCALATE, 2): "joint_office", (VisitOutcome.ESCALATE, 3): "escalate_symposium",
+}
+
+
 def record_site_visit(issue: Issue, actor: User, *, arrived_at: datetime, outcome: str,
                       findings: str = "", summary: str = "", attendees=(), departments=(),
                       photos=(), photo_max_bytes: int = 5 * 1024 * 1024,
                       expected_version: int | None, now: datetime | None = None) -> SiteVisit:
     """Log an on-site visit (level 2) or joint on-site office (level 3) and its outcome.
 
-    ``outcome`` decides what happens next: resolved on site, a temporary measure (the issue
-    stays open at this level), or escalate (to the joint office from level 2, which needs
-    ``departments``; to a symposium from level 3). ``photos`` are ``(filename, bytes)``.
+    The visit is step ``arrive`` (the first, from dispatched) or ``visit``; its ``outcome``
+    chains the next step: ``resolve`` (needs ``summary``), ``joint_office`` from level 2
+    (needs ``departments``) or ``escalate_symposium`` from level 3; a temporary measure
+    keeps the issue open at this level. ``photos`` are ``(filename, bytes)``.
     """
     now = now or utcnow()
-    _check(issue, actor, "visit", expected_version)
+    name = "arrive" if issue.status == Status.DISPATCHED else "visit"
+    _check(issue, actor, name, expected_version)
+    _require(name, arrived_at=arrived_at, outcome=outcome)
     if outcome not in VisitOutcome.ALL:
-        raise InvalidInput(_l("Choose the outcome of the visit."))
-    if arrived_at is None or arrived_at > now + CLOCK_SKEW:
-        raise InvalidInput(_l("The arrival time cannot be in the future."))
+        raise InvalidInput(_l("Choose the outcome of the visit."), field="outcome")
+    if arrived_at > now + CLOCK_SKEW:
+        raise InvalidInput(_l("The arrival time cannot be in the future."), field="arrived_at")
     # Arrival times are typed to the minute; the report time has seconds.
     if arrived_at < issue.reported_at.replace(second=0, microsecond=0):
-        raise InvalidInput(_l("The arrival time cannot be before the issue was reported."))
-    departments = list(departments)
-    level = issue.level
-    if level == 3 and not departments:
-        raise InvalidInput(_l("A joint on-site office needs at least one department."))
-    if outcome == VisitOutcome.ESCALATE and level == 2 and not departments:
-        raise InvalidInput(_l("Choose the departments to convene for the joint on-site "
-                              "office."))
-    if outcome == VisitOutcome.RESOLVED:
-        summary = _required_text(summary or findings, _l("Say how the problem was solved."))
+        raise InvalidInput(_l("The arrival time cannot be before the issue was reported."),
+                           field="arrived_at")
+    departments, level = list(departments), min(issue.level, 3)
+    if level == 3:
+        _require("joint_office", departments=departments)
+    follow = _AFTER_VISIT.get((outcome, level))
+    if follow:
+        if not can(actor, STEPS[follow].capability):
+            raise NotAllowed(_l("Your role does not allow this action."))
+        _require(follow, summary=summary, departments=departments)
     photos = list(photos)
     if len(photos) > MAX_PHOTOS_PER_VISIT:
-        raise InvalidInput(_l("At most %(n)d photos per visit.", n=MAX_PHOTOS_PER_VISIT))
-    visit = SiteVisit(level=min(level, 3), arrived_at=arrived_at, findings=(findings or "").strip(),
+        raise InvalidInput(_l("At most %(n)d photos per visit.", n=MAX_PHOTOS_PER_VISIT),
+                           field="photos")
+    checked = [_photo(p, actor, photo_max_bytes) for p in photos]
+    visit = SiteVisit(level=level, arrived_at=arrived_at, findings=_text(findings),
                       outcome=outcome, recorded_by=actor, created_at=now,
-                      attendees=list(attendees), departments=departments,
-                      photos=[_photo(p, actor, photo_max_bytes) for p in photos])
+                      attendees=list(attendees), departments=departments, photos=checked)
     issue.site_visits.append(visit)
     if issue.first_on_site_at is None or arrived_at < issue.first_on_site_at:
         issue.first_on_site_at = arrived_at
-    if issue.status == Status.DISPATCHED:
-        _move(issue, actor, "arrive", now, status=Status.ON_SITE, note=visit.findings)
-    else:
-        _move(issue, actor, "visit", now, note=visit.findings)
-    if outcome == VisitOutcome.RESOLVED:
-        issue.resolved_at = now
-        issue.resolution_summary = summary
-        _move(issue, actor, "resolve", now, status=Status.RESOLVED, note=summary)
-    elif outcome == VisitOutcome.ESCALATE and level == 2:
-        _move(issue, actor, "joint_office", now, status=Status.JOINT_OFFICE, level=3,
-              note="、".join(str(d) for d in departments))
-    elif outcome == VisitOutcome.ESCALATE:
-        _move(issue, actor, "escalate_symposium", now, status=Status.SYMPOSIUM, level=4)
-    _commit()
+    _take(issue, actor, name, now, note=visit.findings)
+    if follow == "resolve":
+        _resolve(issue, actor, "resolve", summary, now)
+    elif follow == "joint_office":
+        _take(issue, actor, follow, now, note="、".join(str(d) for d in departments))
+    elif follow:
+        _take(issue, actor, follow, now)
+    _flush()
     return visit
 
 
-@transition
 def escalate_to_joint_office(issue: Issue, actor: User, *, departments, note: str = "",
                              expected_version: int | None,
                              now: datetime | None = None) -> Issue:
@@ -382,29 +381,23 @@ def escalate_to_joint_office(issue: Issue, actor: User, *, departments, note: st
     now = now or utcnow()
     _check(issue, actor, "joint_office", expected_version)
     departments = list(departments)
-    if not departments:
-        raise InvalidInput(_l("Choose the departments to convene for the joint on-site "
-                              "office."))
+    _require("joint_office", departments=departments)
     text = "、".join(str(d) for d in departments)
-    _move(issue, actor, "joint_office", now, status=Status.JOINT_OFFICE, level=3,
-          note=f"{text} {note or ''}".strip())
-    _commit()
+    _take(issue, actor, "joint_office", now, note=f"{text} {_text(note)}".strip())
+    _flush()
     return issue
 
 
-@transition
 def escalate_to_symposium(issue: Issue, actor: User, *, note: str = "",
                           expected_version: int | None, now: datetime | None = None) -> Issue:
     """Level 4: the joint office could not solve it; a symposium will agree a deadline."""
     now = now or utcnow()
     _check(issue, actor, "escalate_symposium", expected_version)
-    _move(issue, actor, "escalate_symposium", now, status=Status.SYMPOSIUM, level=4,
-          note=(note or "").strip())
-    _commit()
+    _take(issue, actor, "escalate_symposium", now, note=_text(note))
+    _flush()
     return issue
 
 
-@transition
 def record_symposium(issue: Issue, actor: User, *, held_at: datetime, agreed_deadline: datetime,
                      participants: str = "", minutes: str = "", departments=(),
                      expected_version: int | None,
@@ -412,145 +405,165 @@ def record_symposium(issue: Issue, actor: User, *, held_at: datetime, agreed_dea
     """Record the symposium; its agreed deadline replaces the resolution deadline."""
     now = now or utcnow()
     _check(issue, actor, "symposium", expected_version)
-    if held_at is None or held_at > now + CLOCK_SKEW:
-        raise InvalidInput(_l("The symposium date cannot be in the future."))
+    _require("symposium", held_at=held_at, agreed_deadline=agreed_deadline)
+    if held_at > now + CLOCK_SKEW:
+        raise InvalidInput(_l("The symposium date cannot be in the future."), field="held_at")
     if held_at < issue.reported_at.replace(second=0, microsecond=0):
-        raise InvalidInput(_l("The symposium cannot be before the issue was reported."))
-    if agreed_deadline is None or agreed_deadline <= max(held_at, now):
+        raise InvalidInput(_l("The symposium cannot be before the issue was reported."),
+                           field="held_at")
+    if agreed_deadline <= max(held_at, now):
         raise InvalidInput(_l("The agreed deadline must be in the future, after the "
-                              "symposium."))
+                              "symposium."), field="agreed_deadline")
     symposium = Symposium(held_at=held_at, agreed_deadline=agreed_deadline,
-                          participants=(participants or "").strip(),
-                          minutes=(minutes or "").strip(), departments=list(departments),
-                          recorded_by=actor, created_at=now)
+                          participants=_text(participants), minutes=_text(minutes),
+                          departments=list(departments), recorded_by=actor, created_at=now)
     issue.symposiums.append(symposium)
     old = issue.resolution_due_at
     issue.resolution_due_at = agreed_deadline
-    from circle.timeutil import format_local
-
-    _move(issue, actor, "symposium", now,
+    _take(issue, actor, "symposium", now,
           note=str(_l("Resolution deadline %(old)s → %(new)s (agreed at the symposium)",
                       old=format_local(old) or "—", new=format_local(agreed_deadline))))
-    _commit()
+    _flush()
     return symposium
 
 
-@transition
 def resolve_issue(issue: Issue, actor: User, *, summary: str, expected_version: int | None,
                   now: datetime | None = None) -> Issue:
     """Mark the issue resolved (levels 2–4); it now waits for the callback."""
     now = now or utcnow()
     _check(issue, actor, "resolve", expected_version)
-    _resolve(issue, actor, summary, now)
+    _require("resolve", summary=summary)
+    _resolve(issue, actor, "resolve", summary, now)
+    _flush()
     return issue
 
 
 # --- at any level: hold, resume, withdraw -------------------------------------------------
 
-@transition
 def put_on_hold(issue: Issue, actor: User, *, reason: str, expected_version: int | None,
                 now: datetime | None = None) -> Issue:
     """挂起: waiting on the merchant or a third party; the SLA clocks pause."""
     now = now or utcnow()
     _check(issue, actor, "hold", expected_version)
-    reason = _required_text(reason, _l("Say what the issue is waiting for."))
+    _require("hold", reason=reason)
     issue.status_before_hold = issue.status
     sla.pause_clocks(issue, now)
-    _move(issue, actor, "hold", now, status=Status.ON_HOLD, note=reason)
-    _commit()
+    _take(issue, actor, "hold", now, note=_text(reason))
+    _flush()
     return issue
 
 
-@transition
 def resume_issue(issue: Issue, actor: User, *, note: str = "", expected_version: int | None,
                  now: datetime | None = None) -> Issue:
     """Continue a held issue where it was; its deadlines move out by the time on hold."""
     now = now or utcnow()
     _check(issue, actor, "resume", expected_version)
     sla.resume_clocks(issue, now, sla.load_calendar())
-    back_to = issue.status_before_hold or Status.REGISTERED
+    _take(issue, actor, "resume", now, note=_text(note))
     issue.status_before_hold = None
-    _move(issue, actor, "resume", now, status=back_to, note=(note or "").strip())
-    _commit()
+    _flush()
     return issue
 
 
-@transition
 def withdraw_issue(issue: Issue, actor: User, *, reason: str, expected_version: int | None,
                    now: datetime | None = None) -> Issue:
     """Withdraw a duplicate or invalid issue (with the reason); it leaves every queue."""
     now = now or utcnow()
     _check(issue, actor, "withdraw", expected_version)
-    reason = _required_text(reason, _l("Say why the issue is withdrawn (duplicate, invalid…)."))
+    _require("withdraw", reason=reason)
     issue.hold_started_at = None
     issue.status_before_hold = None
     issue.closed_at = now
-    _move(issue, actor, "withdraw", now, status=Status.WITHDRAWN, note=reason)
-    _commit()
+    _take(issue, actor, "withdraw", now, note=_text(reason))
+    _flush()
     return issue
 
 
 # --- after resolution: the callback -------------------------------------------------------
 
-@transition
 def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool | None = None,
                     rating: str | None = None, comments: str = "",
                     called_at: datetime | None = None, expected_version: int | None,
                     now: datetime | None = None) -> Callback:
     """回访: record one call to the merchant.
 
-    Not reached: the attempt is logged and the issue stays in the queue; after three failed
-    attempts it is closed as unreachable (excluded from the satisfaction rate). Reached: the
-    merchant's two answers — resolved or not, and the five-level rating — are recorded; a
-    dissatisfied rating or "not resolved" sends the issue back for re-handling (重办) at
-    level 2 with a new resolution clock, otherwise it is closed. The latest reached
-    callback's rating is the effective one; earlier ones stay in the history.
+    Not reached: step ``callback_missed``; the third failed attempt is ``unreachable`` and
+    closes the issue (excluded from the satisfaction rate). Reached: the merchant's two
+    answers — resolved or not, and the five-level rating — are recorded; a dissatisfied
+    rating or "not resolved" is ``rehandle`` (重办 at level 2 with a new resolution clock),
+    otherwise ``close``.
     """
     now = now or utcnow()
     called_at = called_at or now
-    _check(issue, actor, "callback", expected_version)
+    if not reached:
+        attempts = (issue.callback_attempts or 0) + 1
+        name = ("unreachable" if attempts >= CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE
+                else "callback_missed")
+    else:
+        satisfied = bool(resolved) and rating in Rating.SATISFIED_SET
+        name = "close" if satisfied else "rehandle"
+    _check(issue, actor, name, expected_version)
     if called_at > now + CLOCK_SKEW:
-        raise InvalidInput(_l("The call time cannot be in the future."))
+        raise InvalidInput(_l("The call time cannot be in the future."), field="called_at")
     if issue.resolved_at and called_at < issue.resolved_at.replace(second=0, microsecond=0):
-        raise InvalidInput(_l("The call time cannot be before the issue was resolved."))
-    comments = (comments or "").strip()
+        raise InvalidInput(_l("The call time cannot be before the issue was resolved."),
+                           field="called_at")
+    comments = _text(comments)
+    if reached:
+        _require(name, resolved=resolved, rating=rating)
+        if rating not in Rating.ALL:
+            raise InvalidInput(_l("Record the merchant's satisfaction rating."), field="rating")
     callback = Callback(called_at=called_at, called_by=actor, reached=bool(reached),
                         comments=comments, round=issue.rehandle_count or 0)
+    issue.callbacks.append(callback)
     if not reached:
-        issue.callbacks.append(callback)
-        issue.callback_attempts = (issue.callback_attempts or 0) + 1
-        if issue.callback_attempts >= CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE:
+        issue.callback_attempts = attempts
+        if name == "unreachable":
             issue.callback_unreachable = True
             issue.closed_at = now
-            _move(issue, actor, "unreachable", now, status=Status.CLOSED,
-                  note=str(_l("Merchant not reached after %(n)d calls",
-                              n=issue.callback_attempts)))
+            note = _l("Merchant not reached after %(n)d calls", n=attempts)
         else:
-            _move(issue, actor, "callback_missed", now,
-                  note=str(_l("Call %(n)d: merchant not reached", n=issue.callback_attempts)))
-        _commit()
+            note = _l("Call %(n)d: merchant not reached", n=attempts)
+        _take(issue, actor, name, now, note=str(note))
+        _flush()
         return callback
-    if resolved is None:
-        raise InvalidInput(_l("Record whether the merchant says the problem was solved."))
-    if rating not in Rating.ALL:
-        raise InvalidInput(_l("Record the merchant's satisfaction rating."))
     callback.resolved_per_merchant = bool(resolved)
     callback.rating = rating
-    issue.callbacks.append(callback)
     issue.rating = rating
     issue.callback_unreachable = False
     from circle.labels import RATING_LABELS
 
     note = f"{RATING_LABELS[rating]}; {comments}".strip("; ")
-    if not resolved or rating not in Rating.SATISFIED_SET:
+    if name == "rehandle":
         issue.rehandle_count = (issue.rehandle_count or 0) + 1
         issue.callback_attempts = 0
         issue.closed_at = None
         sla.restart_resolution_clock(issue, now, sla.load_calendar())
-        back_to = Status.DISPATCHED if issue.assignee_id else Status.ESCALATED
-        _move(issue, actor, "rehandle", now, status=back_to, level=2, note=note)
     else:
         issue.closed_at = now
-        _move(issue, actor, "close", now, status=Status.CLOSED, note=note)
-    _commit()
+    _take(issue, actor, name, now, note=note)
+    _flush()
     return callback
+
+
+def record_edit(issue: Issue, actor: User, changed: list[str]) -> None:
+    """Add the timeline row saying which registration fields someone corrected."""
+    if changed:
+        _take(issue, actor, "edit", utcnow(), note=", ".join(changed))
+
+
+#: The step function behind each desk action; the desk's form supplies its keyword inputs.
+ACTION_FUNCTIONS: dict[str, Callable] = {
+    "resolve_level1": resolve_at_level1,
+    "escalate": escalate_to_community,
+    "accept": accept_issue,
+    "visit": record_site_visit,
+    "joint_office": escalate_to_joint_office,
+    "escalate_symposium": escalate_to_symposium,
+    "symposium": record_symposium,
+    "resolve": resolve_issue,
+    "hold": put_on_hold,
+    "resume": resume_issue,
+    "withdraw": withdraw_issue,
+    "callback": record_callback,
+}

@@ -135,7 +135,8 @@ def test_journey_4_admin_switches_language(open_session, live_server):
     s = open_session("admin")
     s.login("admin")
     s.goto("/admin/merchant/")
-    assert "商户" in s.page.locator("h1, h2, .navbar").first.inner_text() or "商户" in s.page.content()
+    heading = s.page.locator("h1, h2, .navbar").first.inner_text()
+    assert "商户" in heading or "商户" in s.page.content()
     s.page.click("form[action='/lang/en'] button")
     s.page.wait_for_load_state("networkidle")
     s.assert_clean("English")
@@ -173,9 +174,9 @@ def resolved_story_issue(app, work_order: str) -> int:
     the browser); returns the issue id."""
     from datetime import timedelta
 
-    from circle.issues import workflow as wf
     from circle.models import IssueCategory, IssueSource, Merchant, User
     from circle.timeutil import utcnow
+    from tests.steps import wf
 
     with app.app_context():
         def user(name):
