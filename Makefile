@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    create the virtualenv, migrate, load demo data on first run, serve on :5000
-#   make test   create the virtualenv and run the test suite
+#   make test   create the virtualenv, lint, and run the test suite
 # TEST_DATABASE_URL=postgresql://... make test   runs the suite on PostgreSQL instead of SQLite.
 
 PYTHON ?= python3
@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test serve translations clean bench
+.PHONY: run test lint serve translations clean bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ run: $(BIN)/.installed
 	$(BIN)/flask --app app circle bootstrap
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
-test: $(BIN)/.installed
+# The test command lints first: a lint error fails it as a failing test does.
+test: lint
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
 
 # Production-style server (see README): settings in gunicorn.conf.py, from the environment.
 serve: $(BIN)/.installed

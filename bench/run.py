@@ -491,8 +491,8 @@ def measure(server: Gunicorn, db_url: str, found: dict, settings: dict, tag: str
                      "max_seconds": settings["max_seconds"]},
                     timeout=len(plan) * (settings["max_seconds"] + 120))
     before = issue_count(db_url)
-    liaisons = [{**user_entry(l["username"]), "merchants": l["merchants"]}
-                for l in found["liaisons"]]
+    liaisons = [{**user_entry(found_liaison["username"]), "merchants": found_liaison["merchants"]}
+                for found_liaison in found["liaisons"]]
     register = drive({"phase": "register", "base": server.base, "liaisons": liaisons,
                       "clients": settings["register_clients"],
                       "requests": settings["register_requests"],

@@ -190,8 +190,8 @@ def xlsx_stream(rows: Iterable[Sequence], *, title: str, header: Sequence[str],
     letters = [_column_letter(index) for index in range(len(kinds))]
     sheet_head = _sheet_head(len(header), widths) + "<row r=\"1\">" + "".join(
         f'<c r="{letter}1" s="{_STYLE_HEADER}"' + _text_cell(str(text))
-        for letter, text in zip(letters, header)) + "</row>"
-    columns = [(letter, _KIND_CODES[kind]) for letter, kind in zip(letters, kinds)]
+        for letter, text in zip(letters, header, strict=True)) + "</row>"
+    columns = [(letter, _KIND_CODES[kind]) for letter, kind in zip(letters, kinds, strict=True)]
     names = sheet_names(title)
     sink = _Sink()
     texts: dict[str, str] = {}
@@ -253,7 +253,7 @@ def _row_xml(number: int, columns, values, texts: dict[str, str]) -> str:
     categories and labels repeat on every row.
     """
     cells = [f'<row r="{number}">']
-    for (letter, kind), value in zip(columns, values):
+    for (letter, kind), value in zip(columns, values, strict=False):
         if value is None:
             continue
         if kind == _DATETIME_CODE:

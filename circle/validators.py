@@ -64,7 +64,7 @@ def credit_code_check_char(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters of a credit code."""
     total = sum(
         CREDIT_CODE_CHARS.index(char) * weight
-        for char, weight in zip(first17, _CREDIT_CODE_WEIGHTS)
+        for char, weight in zip(first17, _CREDIT_CODE_WEIGHTS, strict=True)
     )
     return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
 

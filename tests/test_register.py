@@ -291,7 +291,8 @@ def test_specialist_searches_the_whole_community(browser, db, data, east_shop):
     assert ids == {east_shop.id, west_shop.id}
 
 
-@pytest.mark.parametrize("term", ["连濛", "冷冻食品", "王连", "138123", "12345678", "138-1234-5678"])
+@pytest.mark.parametrize("term", ["连濛", "冷冻食品", "王连", "138123", "12345678",
+                                  "138-1234-5678"])
 def test_search_matches_name_owner_and_phone(liaison, db, data, east_shop, term):
     f.MerchantFactory(circle=data.east, shop_name="阿强理发", owner_name="李强",
                       phone="13900000000")

@@ -5,9 +5,8 @@ Revises: 0001_initial
 Create Date: 2026-11-27 06:32:06.049412
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0002_sla_calendar_photos'

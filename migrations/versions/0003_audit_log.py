@@ -5,9 +5,8 @@ Revises: 0002_sla_calendar_photos
 Create Date: 2026-11-27 06:40:51.632351
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003_audit_log'

@@ -5,9 +5,8 @@ Revises: 0003_audit_log
 Create Date: 2026-11-27 07:32:45.898285
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0004_api_tokens'

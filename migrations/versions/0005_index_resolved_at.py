@@ -6,8 +6,6 @@ Create Date: 2026-11-27 08:12:03.293277
 
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = '0005_index_resolved_at'

@@ -7,7 +7,6 @@ Create Date: 2026-11-27 09:40:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0006_list_indexes'
 down_revision = '0005_index_resolved_at'

@@ -5,9 +5,8 @@ Revises: 0006_list_indexes
 Create Date: 2026-11-27 09:42:22.720601
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_circle_day_figures'
