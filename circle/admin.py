@@ -64,6 +64,9 @@ def init_admin(app) -> Admin:
     register_workflow_views(admin)
     merchants_admin.register(admin, db)
     issues_admin.register(admin, db)
+    from circle.issues import holiday_import
+
+    holiday_import.register(admin)
     org_admin.register(admin, db)
     accounts_admin.register(admin, db)
     audit_admin.register(admin, db)

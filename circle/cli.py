@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from circle.accounts.models import MIN_PASSWORD_LENGTH, Role, User, role_problem
 from circle.extensions import db
 from circle.org.models import BusinessCircle, Community
+from circle.transaction import unit_of_work
 
 circle_cli = AppGroup("circle", help="Red business circle administration commands.")
 
@@ -62,8 +63,8 @@ def create_user(username, role, display_name, phone, community_name, circle_name
     user = User(username=username, display_name=display_name or username, phone=phone,
                 role=role, community=community, circles=circles, active=True)
     user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(user)
     click.echo(f"Created {role} account {username!r}.")
 
 
@@ -99,8 +100,8 @@ def bootstrap_command(demo):
     upgrade()
     first_run = db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
     # Production needs the lists, SLA defaults and holidays whether or not it gets the demo.
-    install_reference_data()
-    db.session.commit()
+    with unit_of_work():
+        install_reference_data()
     if demo and first_run:
         from circle.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 
@@ -143,12 +144,11 @@ def rebuild_figures_command():
     """Recount the dashboard's per-day figures from the issues (after bulk SQL changes)."""
     import time
 
-    from circle.extensions import db
     from circle.reports.figures import rebuild_figures
 
     started = time.monotonic()
-    rows = rebuild_figures()
-    db.session.commit()
+    with unit_of_work():
+        rows = rebuild_figures()
     click.echo(f"{rows:,} day-and-circle rows in {time.monotonic() - started:.1f} s")
 
 
