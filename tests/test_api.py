@@ -29,6 +29,7 @@ from circle.models import (
     Merchant,
     User,
 )
+from circle.timeutil import utcnow
 from circle.validators import credit_code_check_char
 from tests import factories as f
 from tests.steps import wf
@@ -541,6 +542,51 @@ def test_callbacks_of_the_community(api, world):
     assert (item["reached"], item["resolved"], item["rating"], item["satisfied"]) == (
         True, True, "satisfied", True)
     assert item["comments"] == "很满意"
+
+
+def test_callbacks_say_which_figures_count_them(api, db, world):
+    """``counted_as`` follows the dashboard's rules: the first and the final rating of an
+    issue, the call that closed it as unreachable, and nothing for a withdrawn issue."""
+    refs = _refs()
+    staff, liaison = world.users["staff"], world.users["liaison"]
+    specialist = world.users["specialist"]
+
+    def resolved(work_order_no):
+        issue = wf.register_issue(liaison, merchant=world.merchant, severity="small",
+                                  description="门前下水道堵塞", work_order_no=work_order_no,
+                                  **refs)
+        wf.resolve_at_level1(issue, liaison, summary="疏通", expected_version=None)
+        return issue
+
+    def call(issue, **answers):
+        wf.record_callback(issue, staff, expected_version=None, **answers)
+
+    def solve_again(issue):
+        wf.accept_issue(issue, specialist, expected_version=None)
+        wf.record_site_visit(issue, specialist, arrived_at=utcnow(), outcome="resolved",
+                             summary="再次疏通", expected_version=None)
+
+    again = resolved("WO-101")  # dissatisfied, re-handled, then satisfied
+    call(again, reached=True, resolved=False, rating="dissatisfied")
+    solve_again(again)
+    call(again, reached=True, resolved=True, rating="satisfied")
+    lost = resolved("WO-102")  # rated, re-handled, then never reached again
+    call(lost, reached=True, resolved=True, rating="very_dissatisfied")
+    solve_again(lost)
+    for _ in range(3):
+        call(lost, reached=False)
+    twin = resolved("WO-103")  # rated, sent back, then withdrawn as a duplicate
+    call(twin, reached=True, resolved=False, rating="dissatisfied")
+    wf.withdraw_issue(twin, specialist, reason="重复登记", expected_version=None)
+
+    items = api.get("/api/v1/callbacks").get_json()["items"]
+    by_issue = {}
+    for item in items:
+        by_issue.setdefault(item["issue_id"], []).append(item["counted_as"])
+    assert by_issue[world.closed.id] == [["first_rating", "final_rating"]]
+    assert by_issue[again.id] == [["first_rating"], ["final_rating"]]
+    assert by_issue[lost.id] == [["first_rating", "final_rating"], [], [], ["unreachable"]]
+    assert by_issue[twin.id] == [[]]
 
 
 def test_callbacks_by_period(api, db, world):

@@ -140,18 +140,24 @@ def ds(db, data):
 
 
 # Hand-counted from the dataset above: (numerator, denominator) for rates.
+# First ratings in the period: E1 (very satisfied), E3 (dissatisfied, re-handled), E10
+# (satisfied but not solved, re-handled), W1 (satisfied), W2 (very dissatisfied,
+# re-handled). Final ratings: the same, but E3's is its second call (basically satisfied).
 EXPECTED = {
     "east": dict(reported=8, withdrawn=1, resolution_rate=(4, 7),
                  response_on_time_rate=(4, 6), resolved=5, on_time_resolution_rate=(4, 5),
-                 callback_rate=(3, 5), satisfaction_rate=(3, 3), unreachable=1,
+                 callback_rate=(3, 5), first_satisfaction_rate=(2, 3),
+                 final_satisfaction_rate=(3, 3), rehandle_rate=(2, 3), unreachable=1,
                  confirmed_rate=(2, 3)),
     "west": dict(reported=3, withdrawn=0, resolution_rate=(1, 3),
                  response_on_time_rate=(1, 2), resolved=1, on_time_resolution_rate=(1, 1),
-                 callback_rate=(1, 1), satisfaction_rate=(1, 2), unreachable=0,
+                 callback_rate=(1, 1), first_satisfaction_rate=(1, 2),
+                 final_satisfaction_rate=(1, 2), rehandle_rate=(1, 2), unreachable=0,
                  confirmed_rate=(1, 2)),
     "all": dict(reported=11, withdrawn=1, resolution_rate=(5, 10),
                 response_on_time_rate=(5, 8), resolved=6, on_time_resolution_rate=(5, 6),
-                callback_rate=(4, 6), satisfaction_rate=(4, 5), unreachable=1,
+                callback_rate=(4, 6), first_satisfaction_rate=(3, 5),
+                final_satisfaction_rate=(4, 5), rehandle_rate=(3, 5), unreachable=1,
                 confirmed_rate=(3, 5)),
 }
 
@@ -171,8 +177,28 @@ def test_rates_overall_and_per_circle(ds, data):
     check(figures.by_circle[data.east.id], EXPECTED["east"])
     check(figures.by_circle[data.west.id], EXPECTED["west"])
     assert set(figures.by_circle) == {data.east.id, data.west.id}
-    assert str(figures.overall.satisfaction_rate) == "80.0%"
+    assert str(figures.overall.first_satisfaction_rate) == "60.0%"
+    assert str(figures.overall.final_satisfaction_rate) == "80.0%"
     assert str(figures.by_circle[data.east.id].response_on_time_rate) == "66.7%"
+
+
+def test_a_withdrawn_issue_is_in_no_rate(ds, data, db):
+    """Rated, sent back and then withdrawn as a duplicate: counted as reported and
+    withdrawn, and in no rate — its rating, its resolution and its response included."""
+    before = queries.period_figures(data.users["specialist"], START, END, NOW).overall
+    twin = f.IssueFactory(merchant=f.MerchantFactory(circle=data.east), reported_at=at(6, 4),
+                          status="withdrawn", response_due_at=at(6, 4, 10, 30),
+                          first_on_site_at=at(6, 4, 10, 5), resolution_due_at=at(6, 4, 18),
+                          resolved_at=at(6, 4, 12), closed_at=at(6, 6), rehandle_count=1,
+                          rating="dissatisfied")
+    db.session.add(Callback(issue=twin, called_at=at(6, 5), reached=True,
+                            resolved_per_merchant=False, rating="dissatisfied"))
+    db.session.commit()
+    after = queries.period_figures(data.users["specialist"], START, END, NOW).overall
+    assert (after.reported, after.withdrawn) == (before.reported + 1, before.withdrawn + 1)
+    for figure in rates.FIGURES:
+        if figure.is_rate:
+            assert figure.of(after) == figure.of(before), figure.name
 
 
 def test_liaison_counts_only_their_circle(ds, data):
@@ -198,7 +224,8 @@ def test_administrator_counts_every_community(ds, data):
     # confirmed) and O2 (reported, not yet responded to).
     check(figures.overall, dict(reported=13, resolution_rate=(6, 12),
                                 response_on_time_rate=(6, 9), on_time_resolution_rate=(6, 7),
-                                callback_rate=(5, 7), satisfaction_rate=(5, 6),
+                                callback_rate=(5, 7), first_satisfaction_rate=(4, 6),
+                                final_satisfaction_rate=(5, 6), rehandle_rate=(3, 6),
                                 confirmed_rate=(4, 6)))
     assert figures.by_circle[ds.other.id].reported == 2
 
@@ -228,10 +255,12 @@ def test_weekly_trend(ds, data):
     ]
     w23, w24 = figures.by_week[0], figures.by_week[1]
     assert (w23.reported, w23.resolved, w23.satisfied, w23.rated) == (6, 4, 3, 4)
+    assert (w23.first_satisfied, w23.first_rated, w23.first_rehandled) == (3, 5, 3)
     assert (w24.reported, w24.resolved, w24.satisfied, w24.rated, w24.unreachable) == (
         5, 2, 1, 1, 1)
-    assert dash._trend_chart(figures.weeks, figures.by_week)["datasets"][2]["data"] == [
-        75.0, 100.0]
+    assert w24.first_rated == 0  # E3's second call is no first rating
+    chart = dash._trend_chart(figures.weeks, figures.by_week)["datasets"]
+    assert (chart[2]["key"], chart[2]["data"]) == ("satisfaction", [60.0, None])
 
 
 def test_weeks_are_cut_to_the_period_and_stop_at_now(ds, data):
@@ -260,7 +289,8 @@ def test_an_empty_period_has_no_rates(ds, data):
     figures = queries.period_figures(data.users["specialist"], at(1, 1, 0), at(2, 1, 0), NOW)
     assert figures.by_circle == {} and figures.overall == rates.PeriodCounts()
     for name in ("resolution_rate", "response_on_time_rate", "on_time_resolution_rate",
-                 "callback_rate", "satisfaction_rate", "confirmed_rate"):
+                 "callback_rate", "first_satisfaction_rate", "final_satisfaction_rate",
+                 "rehandle_rate", "confirmed_rate"):
         rate = getattr(figures.overall, name)
         assert rate.value is None and str(rate) == "—"
     assert len(figures.weeks) == 5
@@ -399,15 +429,19 @@ def test_page_shows_the_figures(admin_browser, ds, data, fixed_now):
     east = f'rates-by-circle:data-circle="{data.east.id}"'
     west = f'rates-by-circle:data-circle="{data.west.id}"'
     assert figure(narrowed, "reported", east) == "8"
-    assert figure(narrowed, "satisfaction_rate", east) == "100.0%"
-    assert figure(narrowed, "satisfaction_rate", west) == "50.0%"
+    assert figure(narrowed, "first_satisfaction_rate", east) == "66.7%"
+    assert figure(narrowed, "final_satisfaction_rate", east) == "100.0%"
+    assert figure(narrowed, "rehandle_rate", east) == "66.7%"
+    assert figure(narrowed, "first_satisfaction_rate", west) == "50.0%"
     assert figure(narrowed, "resolution_rate", west) == "33.3%"
     assert figure(narrowed, "unreachable", east) == "1"
     assert int(figure(html, "reported", ours)) == int(figure(narrowed, "reported", east)) + int(
         figure(narrowed, "reported", west)) == int(figure(narrowed, "reported",
                                                           'rates-by-circle:data-circle="all"'))
     assert figure(html, "reported", 'data-week="2024-W23"') == "8"
-    assert figure(html, "satisfaction_rate", 'data-week="2024-W24"') == "100.0%"
+    # With the other community's O1 (satisfied on 06-06); no first rating in W24.
+    assert figure(html, "first_satisfaction_rate", 'data-week="2024-W23"') == "66.7%"
+    assert figure(html, "first_satisfaction_rate", 'data-week="2024-W24"') == "—"
     trend = json.loads(htmllib.unescape(re.search(
         r"<canvas id=\"trend-chart\"[^>]*data-chart='([^']*)'", html, re.S).group(1)))
     assert trend["labels"] == ["2024-W23", "2024-W24"]
@@ -417,19 +451,33 @@ def test_page_shows_the_figures(admin_browser, ds, data, fixed_now):
     assert figure(html, "awaiting_callback") == "2"
 
 
+def test_first_callback_satisfaction_is_the_headline(admin_browser, ds, data, fixed_now):
+    html = page(admin_browser, f"{PERIOD_ARGS}&community={data.community.id}")
+    headline = html[html.index('id="period-headline"'):html.index('id="period-overall"')]
+    assert re.findall(r'data-figure="([a-z_]+)"', headline) == [
+        "first_satisfaction_rate", "final_satisfaction_rate", "unreachable", "rehandle_rate"]
+    assert 'class="display-4' in headline.split('data-figure="final_satisfaction_rate"')[0]
+    assert figure(headline, "first_satisfaction_rate") == "60.0%"
+    assert figure(headline, "final_satisfaction_rate") == "80.0%"
+    assert figure(headline, "rehandle_rate") == "60.0%"
+    # Not repeated among the other cards.
+    others = html[html.index('id="period-overall"'):html.index('id="rates-by-circle"')]
+    assert "satisfaction_rate" not in others and "rehandle_rate" not in others
+
+
 def test_liaison_page_shows_only_their_circle(browser, ds, data, fixed_now):
     browser.login("liaison")
     html = page(browser)
     assert f'data-circle="{data.east.id}"' in html
     assert f'data-circle="{data.west.id}"' not in html
     assert data.west.name not in html and ds.other.name not in html
-    assert figure(html, "satisfaction_rate",
-                  f'rates-by-circle:data-circle="{data.east.id}"') == "100.0%"
+    assert figure(html, "first_satisfaction_rate",
+                  f'rates-by-circle:data-circle="{data.east.id}"') == "66.7%"
 
 
 def test_empty_period_shows_dashes(admin_browser, ds, fixed_now):
     html = page(admin_browser, "from=2023-01-01&to=2023-01-31")
-    assert figure(html, "satisfaction_rate") == "—"
+    assert figure(html, "first_satisfaction_rate") == "—"
     assert figure(html, "reported") == "0"
     assert 'id="trend-chart"' in html
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
@@ -26,10 +26,18 @@ URL = "/admin/satisfaction-export/"
 BOM = b"\xef\xbb\xbf"
 HEADER_MSGIDS = ["Issue no.", "12345 work-order no.", "Shop name", "Business circle",
                  "Community", "Category", "Severity", "Highest level", "Reported at",
-                 "First on site", "Resolved at", "Response on time", "Resolution on time",
-                 "Called at", "Called by", "Resolved (per merchant)", "Rating", "Comments",
-                 "Re-handlings"]
+                 "First on site", "Responded at", "Resolved at", "Response on time",
+                 "Resolution on time", "First rating at", "First rating", "Final rating at",
+                 "Final rating", "Resolved (per merchant)", "Called by", "Comments",
+                 "Unreachable at", "Calls", "Calls reached", "Re-handlings"]
+#: Each column's position, by its key.
+COL = {column.key: index for index, column in enumerate(exporting.COLUMNS)}
 T0 = datetime(2024, 6, 10, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
+
+
+def letter(key: str) -> str:
+    """The spreadsheet column letter of an export column."""
+    return openpyxl.utils.get_column_letter(COL[key] + 1)
 
 
 def text(message, **kwargs) -> str:
@@ -106,32 +114,35 @@ def ids_in(rows) -> set[int]:
 
 def expected_row(issue: Issue) -> list[str]:
     """What the CSV says about an issue, computed from the database independently."""
-    callbacks = sorted(issue.callbacks, key=lambda c: (c.called_at, c.id))
-    if issue.callback_unreachable:
-        callback = callbacks[-1]
-    else:
-        callback = [c for c in callbacks if c.reached][-1]
+    calls = sorted(issue.callbacks, key=lambda c: (c.called_at, c.id))
+    ratings = [c for c in calls if c.reached and c.rating]
+    first, final = (ratings[0], ratings[-1]) if ratings else (None, None)
+    closing = calls[-1] if issue.callback_unreachable else None
     now = datetime.now(timezone.utc)
     calendar = sla.load_calendar()
 
     def yes_no(state):
         return gettext("Yes") if state == sla.SlaState.MET else gettext("No")
 
-    ratings = {"very_satisfied": "非常满意", "satisfied": "满意", "basically_satisfied": "基本满意",
-               "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
+    ratings_zh = {"very_satisfied": "非常满意", "satisfied": "满意",
+                  "basically_satisfied": "基本满意", "dissatisfied": "不满意",
+                  "very_dissatisfied": "非常不满意", None: ""}
+    responded = min(m for m in (issue.first_on_site_at, issue.resolved_at) if m)
     return [
         str(issue.id), issue.work_order_no or "", issue.merchant.shop_name, issue.circle.name,
         issue.circle.community.name, issue.category.name,
         {"small": "小事", "big": "大事", "hard": "难事"}[issue.severity], str(issue.highest_level),
         format_local(issue.reported_at), format_local(issue.first_on_site_at),
-        format_local(issue.resolved_at),
+        format_local(responded), format_local(issue.resolved_at),
         yes_no(sla.response_state(issue, now, calendar)),
         yes_no(sla.resolution_state(issue, now, calendar)),
-        format_local(callback.called_at),
-        callback.called_by.display_name if callback.called_by else "",
-        "" if issue.callback_unreachable else ("是" if callback.resolved_per_merchant else "否"),
-        "无法联系商户" if issue.callback_unreachable else ratings[issue.rating],
-        callback.comments, str(issue.rehandle_count),
+        format_local(first.called_at) if first else "", ratings_zh[first and first.rating],
+        format_local(final.called_at) if final else "", ratings_zh[final and final.rating],
+        ("是" if final.resolved_per_merchant else "否") if final else "",
+        final.called_by.display_name if final and final.called_by else "",
+        final.comments if final else "",
+        format_local(closing.called_at) if closing else "",
+        str(len(calls)), str(sum(1 for c in calls if c.reached)), str(issue.rehandle_count),
     ]
 
 
@@ -183,20 +194,24 @@ def test_csv_round_trip_matches_the_database(admin_browser, db, data):
     rows = read_csv(response)
     assert rows[0] == headers()
     # Headers already translated are Chinese by default.
-    assert rows[0][0] == "诉求编号" and rows[0][2] == "商铺名称" and rows[0][13] == "回访时间"
+    assert rows[0][0] == "诉求编号" and rows[0][2] == "商铺名称"
+    assert rows[0][COL["first_rating"]] == "首次回访评价"
+    assert rows[0][COL["rating"]] == "最终评价"
     by_id = {int(row[0]): row for row in rows[1:]}
     assert waiting.id not in by_id
     assert set(by_id) == {issue.id for issue in issues}
     for issue in issues:
         db.session.refresh(issue)
         assert by_id[issue.id] == expected_row(issue), issue.id
-    assert by_id[issues[0].id][11:13] == ["是", "是"]
-    assert by_id[issues[1].id][11:13] == ["否", "否"]
-    assert by_id[issues[2].id][16] == "无法联系商户"
-    assert by_id[issues[3].id][11] == "是"
+    on_time = slice(COL["response_on_time"], COL["resolution_on_time"] + 1)
+    assert by_id[issues[0].id][on_time] == ["是", "是"]
+    assert by_id[issues[1].id][on_time] == ["否", "否"]
+    assert by_id[issues[2].id][COL["rating"]] == ""
+    assert by_id[issues[2].id][COL["unreachable_at"]] != ""
+    assert by_id[issues[3].id][COL["response_on_time"]] == "是"
 
 
-def test_the_effective_callback_is_the_latest_reached_one(admin_browser, db, data):
+def test_first_and_final_ratings_have_columns_of_their_own(admin_browser, db, data):
     issue = called_back(data.east, rating="dissatisfied", resolved=False, comments="没修好",
                         called_at=T0 + timedelta(days=1))
     db.session.add_all([
@@ -209,18 +224,32 @@ def test_the_effective_callback_is_the_latest_reached_one(admin_browser, db, dat
     db.session.commit()
     rows = read_csv(download(admin_browser))
     assert len(rows) == 2
-    row = rows[1]
-    assert row[13] == format_local(T0 + timedelta(days=3))
-    assert row[15:19] == ["是", "基本满意", "修好了", "1"]
+    row = dict(zip(COL, rows[1], strict=True))
+    assert (row["first_called_at"], row["first_rating"]) == (
+        format_local(T0 + timedelta(days=1)), "不满意")
+    assert (row["called_at"], row["rating"], row["resolved_per_merchant"],
+            row["comments"]) == (format_local(T0 + timedelta(days=3)), "基本满意", "是", "修好了")
+    assert (row["unreachable_at"], row["calls"], row["reached_calls"],
+            row["rehandle_count"]) == ("", "3", "2", "1")
 
 
 def test_an_unreachable_merchant_shows_the_last_attempt(admin_browser, db, data):
     issue = called_back(data.east, unreachable=True, called_at=T0 + timedelta(days=1))
     db.session.commit()
-    row = read_csv(download(admin_browser))[1]
-    assert row[0] == str(issue.id)
-    assert row[13] == format_local(T0 + timedelta(days=1, hours=2))
-    assert row[15:18] == ["", "无法联系商户", "第3次未接通"]
+    row = dict(zip(COL, read_csv(download(admin_browser))[1], strict=True))
+    assert row["issue_no"] == str(issue.id)
+    assert row["unreachable_at"] == format_local(T0 + timedelta(days=1, hours=2))
+    assert [row[key] for key in ("first_rating", "rating", "resolved_per_merchant",
+                                 "comments", "calls", "reached_calls")] == [
+        "", "", "", "", "3", "0"]
+
+
+def test_withdrawn_issues_are_not_exported(admin_browser, db, data):
+    kept = called_back(data.east)
+    withdrawn = called_back(data.east, rating="dissatisfied", resolved=False)
+    withdrawn.status = "withdrawn"
+    db.session.commit()
+    assert ids_in(read_csv(download(admin_browser))) == {kept.id}
 
 
 @pytest.mark.parametrize("params, expected", [
@@ -237,6 +266,10 @@ def test_an_unreachable_merchant_shows_the_last_attempt(admin_browser, db, data)
     ({"rating": "dissatisfied"}, {"june_west"}),
     ({"rating": "unreachable"}, {"july_east"}),
     ({"rating": "satisfied"}, {"june_east", "other_community"}),
+    ({"date_basis": "first_rating", "date_from": "2024-06-01", "date_to": "2024-06-30"},
+     {"june_east", "june_west", "other_community"}),
+    ({"date_basis": "final_rating", "date_to": "2024-06-01"}, {"other_community"}),
+    ({"date_basis": "final_rating", "date_from": "2024-07-01"}, set()),
 ])
 def test_filters(admin_browser, db, data, params, expected):
     other = f.CircleFactory(name="北街商圈")
@@ -259,8 +292,63 @@ def test_filters(admin_browser, db, data, params, expected):
     values = {"west": str(data.west.id), "mine": str(data.community.id),
               "second": str(second.id)}
     params = {key: values.get(value, value) for key, value in params.items()}
-    got = ids_in(read_csv(download(admin_browser, **params)))
+    response = download(admin_browser, **params)
+    got = ids_in(read_csv(response)) if expected else set()
+    if not expected:
+        assert "export-notice" in response.get_data(as_text=True)
     assert got == {issues[name].id for name in expected}
+
+
+def test_the_export_recounts_the_dashboards_figures(admin_browser, db, data):
+    """A month's first-callback, final and unreachable figures, counted from the file as its
+    columns say, are the dashboard's."""
+    from circle.reports.dashboard_queries import period_figures
+    from circle.reports.periods import Period
+
+    june = Period(date(2024, 6, 1), date(2024, 6, 30), local_zone())
+
+    def moment(day, hour=10):
+        return datetime(2024, 6, day, hour, tzinfo=local_zone()).astimezone(timezone.utc)
+
+    called_back(data.east, called_at=moment(3))
+    called_back(data.east, rating="basically_satisfied", resolved=False, called_at=moment(4))
+    called_back(data.west, unreachable=True, called_at=moment(30, 22))  # the last call: July
+    # First rated in May, dissatisfied; rated again in June, satisfied.
+    again = called_back(data.west, rating="dissatisfied", resolved=False, rehandle_count=1,
+                        reported_at=moment(1) - timedelta(days=20),
+                        called_at=moment(1) - timedelta(days=10))
+    db.session.add(Callback(issue=again, called_at=moment(12), reached=True,
+                            resolved_per_merchant=True, rating="satisfied"))
+    # First rated in June, dissatisfied, then never reached again: unreachable in June.
+    lost = called_back(data.east, rating="very_dissatisfied", resolved=True, rehandle_count=1,
+                       called_at=moment(5))
+    for day in (8, 9, 10):
+        db.session.add(Callback(issue=lost, called_at=moment(day), reached=False))
+    lost.callback_unreachable = True
+    withdrawn = called_back(data.east, rating="dissatisfied", called_at=moment(6))
+    withdrawn.status = "withdrawn"
+    db.session.commit()
+    counts = period_figures(data.users["admin"], june.start, june.end,
+                            moment(30, 23)).overall
+    dates = {"date_from": "2024-06-01", "date_to": "2024-06-30"}
+
+    def rows(basis):
+        return [dict(zip(COL, row, strict=True))
+                for row in read_csv(download(admin_browser, date_basis=basis, **dates))[1:]]
+
+    satisfied = {"非常满意", "满意", "基本满意"}
+    first = rows("first_rating")
+    assert (counts.first_rated, counts.first_satisfied, counts.first_rehandled) == (
+        len(first), sum(row["first_rating"] in satisfied for row in first),
+        sum(row["rehandle_count"] != "0" for row in first)) == (3, 2, 1)
+    final = rows("final_rating")
+    assert (counts.rated, counts.satisfied, counts.confirmed) == (
+        len(final), sum(row["rating"] in satisfied for row in final),
+        sum(row["resolved_per_merchant"] == "是" for row in final)) == (4, 3, 3)
+    any_call = rows("callback")
+    assert counts.unreachable == sum(
+        row["unreachable_at"][:7] == "2024-06" for row in any_call) == 1
+    assert withdrawn.id not in {int(row["issue_no"]) for row in any_call}
 
 
 def test_staff_export_only_their_own_community(staff, db, data):
@@ -305,15 +393,19 @@ def test_xlsx_round_trip_with_real_types(admin_browser, db, data):
         db.session.refresh(issue)
         row = by_id[issue.id]
         want = expected_row(issue)
-        assert isinstance(row[0], int) and isinstance(row[7], int) and isinstance(row[18], int)
-        for index in (8, 9, 10, 13):
-            assert isinstance(row[index], datetime) and row[index].tzinfo is None
-        assert row[8] == to_local(issue.reported_at).replace(tzinfo=None, microsecond=0)
-        assert row[13].strftime("%Y-%m-%d %H:%M") == want[13]
-        text = [("" if value is None else value) for value in row]
-        assert [str(v) if isinstance(v, int) else v for v in text[:8]] == want[:8]
-        assert text[11:13] == want[11:13]
-        assert text[14:18] == want[14:18]
+        for key, column in zip(COL, exporting.COLUMNS, strict=True):
+            value = row[COL[key]]
+            if value is None:
+                assert want[COL[key]] == "", key
+            elif column.kind == "int":
+                assert isinstance(value, int) and str(value) == want[COL[key]], key
+            elif column.kind == "datetime":
+                assert isinstance(value, datetime) and value.tzinfo is None, key
+                assert value.strftime("%Y-%m-%d %H:%M") == want[COL[key]], key
+            else:
+                assert value == want[COL[key]], key
+        assert row[COL["reported_at"]] == to_local(issue.reported_at).replace(
+            tzinfo=None, microsecond=0)
     datetime_cell = sheet.cell(row=2, column=9)
     assert datetime_cell.is_date and datetime_cell.number_format == "yyyy-mm-dd hh:mm"
 
@@ -352,17 +444,18 @@ def test_formula_cells_are_neutralised(admin_browser, db, data):
     called_back(data.east, merchant=merchant, comments=FORMULA)
     db.session.commit()
     row = read_csv(download(admin_browser))[1]
-    assert row[2] == "'+SUM(1,2)" and row[17] == "'" + FORMULA
+    assert row[2] == "'+SUM(1,2)" and row[COL["comments"]] == "'" + FORMULA
     sheet = read_xlsx(download(admin_browser, format="xlsx"))
     assert sheet["C2"].value == "'+SUM(1,2)" and sheet["C2"].data_type == "s"
-    assert sheet["R2"].value == "'" + FORMULA and sheet["R2"].data_type == "s"
+    comments = sheet[letter("comments") + "2"]
+    assert comments.value == "'" + FORMULA and comments.data_type == "s"
 
 
 def test_control_characters_do_not_break_the_xlsx(admin_browser, db, data):
     called_back(data.east, comments="响铃\x07两次\x0b后挂断")
     db.session.commit()
     sheet = read_xlsx(download(admin_browser, format="xlsx"))
-    assert sheet["R2"].value == "响铃两次后挂断"
+    assert sheet[letter("comments") + "2"].value == "响铃两次后挂断"
 
 
 # --- audit, file names, messages --------------------------------------------------------
@@ -415,7 +508,7 @@ def test_headers_follow_the_users_language(admin_browser, db, data):
     admin_browser.submit("/lang/en", {"next": URL}, form_url=URL)
     rows = read_csv(download(admin_browser))
     assert rows[0][:3] == ["Issue no.", "12345 work-order no.", "Shop name"]
-    assert rows[1][16] == "Satisfied" and rows[1][6] == "Small matter"
+    assert rows[1][COL["rating"]] == "Satisfied" and rows[1][6] == "Small matter"
     disposition = download(admin_browser).headers["Content-Disposition"]
     assert "filename*" not in disposition or "Satisfaction" in unquote(disposition)
 
@@ -520,7 +613,7 @@ def test_the_export_streams_in_batches(app, admin_browser, db, data):
     batches = []
 
     def count_batches(conn, cursor, statement, parameters, context, executemany):
-        if "FROM issue" in statement and "LIMIT" in statement and "count(" not in statement:
+        if "FROM issue" in statement and "LIMIT" in statement and "AS issue_id" in statement:
             batches.append(statement)
 
     sa.event.listen(db.engine, "before_cursor_execute", count_batches)
@@ -621,7 +714,7 @@ def test_times_follow_the_configured_zone(app, admin_browser, db, data):
     by_id = {int(row[0]): row for row in read_csv(download(admin_browser))[1:]}
     assert by_id[summer.id][8] == "2024-07-01 08:00"  # EDT, UTC-4
     assert by_id[winter.id][8] == "2024-12-02 07:00"  # EST, UTC-5
-    assert by_id[winter.id][13] == "2024-12-02 12:59"
+    assert by_id[winter.id][COL["called_at"]] == "2024-12-02 12:59"
     sheet = read_xlsx(download(admin_browser, format="xlsx"))
     times = {row[0]: row[8] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert times[summer.id] == datetime(2024, 7, 1, 8, 0)

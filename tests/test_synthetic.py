@@ -54,6 +54,22 @@ def test_generates_consistent_data(db):
         Issue.rehandle_count > 0, Issue.status.in_(Status.OPEN)))
 
 
+def test_responses_and_ratings_are_as_the_workflow_leaves_them(db):
+    """The response is kept as circle.issues.response keeps it (the first arrival or the
+    first resolution of the timeline), and a rating re-handled an issue exactly when the
+    workflow would have: not solved, or not satisfied."""
+    generate(200, 1500, seed=5, now=NOW, days=60)
+    for issue in db.session.scalars(sa.select(Issue).limit(500)):
+        resolutions = [e.created_at for e in issue.events if e.action == "resolve"]
+        moments = [m for m in (issue.first_on_site_at, min(resolutions, default=None)) if m]
+        assert issue.responded_at == min(moments, default=None), issue.id
+        for call in issue.callbacks:
+            if call.reached:
+                sent_back = not (call.resolved_per_merchant
+                                 and call.rating in Rating.SATISFIED_SET)
+                assert sent_back == (issue.rehandle_count > call.round), issue.id
+
+
 def test_open_issues_are_recent(db):
     """A mature deployment: old issues are closed, the open working set is mostly new."""
     generate(200, 3000, seed=4, now=NOW, days=730)

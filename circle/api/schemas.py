@@ -275,6 +275,10 @@ class EventPageSchema(PageSchema):
     items = fields.List(fields.Nested(EventSchema), required=True)
 
 
+#: The figures a call can be counted in (``counted_as`` of :class:`CallbackSchema`).
+COUNTED_AS = ("first_rating", "final_rating", "unreachable")
+
+
 class CallbackSchema(ma.Schema):
     id = fields.Integer(required=True)
     issue_id = fields.Integer(required=True)
@@ -289,6 +293,19 @@ class CallbackSchema(ma.Schema):
     round = fields.Integer(required=True, metadata={
         "description": "0 for the first handling, 1 after the first 重办, ..."})
     comments = fields.String(required=True)
+    counted_as = fields.List(fields.String(validate=validate.OneOf(COUNTED_AS)),
+                             required=True, metadata={
+        "description": "Which satisfaction figures count this call, by the dashboard's rules "
+                       "(a field added later; clients may ignore it): `first_rating` — the "
+                       "issue's first call that reached the merchant with a rating, counted "
+                       "by the first-callback satisfaction (首次满意率) and re-handling "
+                       "(重办率) rates in the period of `called_at`, and never replaced by a "
+                       "later call; `final_rating` — its latest such call, the rating in "
+                       "effect, counted by the final satisfaction rate; `unreachable` — the "
+                       "latest call of an issue closed because the merchant could not be "
+                       "reached, which dates it among the unreachable merchants. Empty for "
+                       "any other call, and for every call of a withdrawn issue (withdrawn "
+                       "issues count in no rate)."})
 
 
 class CallbackPageSchema(PageSchema):

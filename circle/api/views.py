@@ -31,7 +31,13 @@ from circle.api.intake import IntakeError, community_circles, register_work_orde
 from circle.audit.recording import record
 from circle.extensions import db, limiter
 from circle.issues import sla
+from circle.issues.callbacks import (
+    final_rating_clause,
+    first_rating_clause,
+    unreachable_call_clause,
+)
 from circle.issues.models import Callback, Issue, IssueEvent, Rating, Status
+from circle.reports.figures import counted_issue
 from circle.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -374,12 +380,22 @@ def callbacks(query):
     """Callback (回访) results: whether the merchant was reached, solved, satisfied
 
     Every call made to a merchant of the community in the period [`from`, `to`), reached or
-    not, in id order and cursor-paginated. `satisfied` follows the satisfaction rate: very
-    satisfied, satisfied and basically satisfied count as satisfied.
+    not, in id order and cursor-paginated. `satisfied` follows the satisfaction rates: very
+    satisfied, satisfied and basically satisfied count as satisfied. `counted_as` says which
+    of the dashboard's figures count the call, by the same rules: `first_rating` (the
+    issue's first rating: first-callback satisfaction and re-handling rates), `final_rating`
+    (its final rating, in effect: final satisfaction), `unreachable` (the call that closed
+    the issue because the merchant could not be reached); empty for other calls and for
+    every call of a withdrawn issue.
     """
     after, limit = _cursor(query), query["limit"]
+    counted = counted_issue(Issue)
     stmt = (
-        sa.select(Callback, Issue.work_order_no)
+        sa.select(Callback, Issue.work_order_no,
+                  sa.and_(counted, first_rating_clause(Callback)).label("first_rating"),
+                  sa.and_(counted, final_rating_clause(Callback)).label("final_rating"),
+                  sa.and_(counted, unreachable_call_clause(Callback, Issue)
+                          ).label("unreachable"))
         .join(Issue, Callback.issue_id == Issue.id)
         .where(Issue.circle_id.in_(community_circles(g.api_token.community_id)),
                Callback.id > after)
@@ -389,11 +405,18 @@ def callbacks(query):
         stmt = stmt.where(Callback.called_at >= query["from_"])
     if query.get("to"):
         stmt = stmt.where(Callback.called_at < query["to"])
-    items = [{
-        "id": callback.id, "issue_id": callback.issue_id, "work_order_no": work_order_no,
+    items = [_callback_payload(row) for row in db.session.execute(stmt)]
+    return _page(items, limit, after, lambda item: item["id"])
+
+
+def _callback_payload(row) -> dict:
+    """One call of :func:`callbacks`, with the figures that count it."""
+    callback = row.Callback
+    return {
+        "id": callback.id, "issue_id": callback.issue_id, "work_order_no": row.work_order_no,
         "called_at": callback.called_at, "reached": callback.reached,
         "resolved": callback.resolved_per_merchant if callback.reached else None,
         "rating": callback.rating, "satisfied": _satisfied(callback.rating),
         "round": callback.round or 0, "comments": callback.comments or "",
-    } for callback, work_order_no in db.session.execute(stmt)]
-    return _page(items, limit, after, lambda item: item["id"])
+        "counted_as": [name for name in s.COUNTED_AS if row._mapping[name]],
+    }

@@ -67,6 +67,8 @@ class ExportForm(FlaskForm):
 
     date_basis = SelectField(_l("Date range applies to"), validate_choice=False,
                              choices=[(exporting.BY_CALLBACK, _l("Callback date")),
+                                      (exporting.BY_FIRST_RATING, _l("First rating date")),
+                                      (exporting.BY_FINAL_RATING, _l("Final rating date")),
                                       (exporting.BY_REPORTED, _l("Reported date"))],
                              default=exporting.BY_CALLBACK)
     date_from = LocalDateField(_l("From"), validators=[Optional()])
@@ -76,7 +78,8 @@ class ExportForm(FlaskForm):
     category = SelectField(_l("Category"), validate_choice=False)
     severity = SelectField(_l("Severity"), validate_choice=False)
     level = SelectField(_l("Highest level"), validate_choice=False)
-    rating = SelectField(_l("Rating"), validate_choice=False)
+    # The final rating (the one in effect), or "unreachable".
+    rating = SelectField(_l("Final rating"), validate_choice=False)
     format = SelectField(_l("Format"), validate_choice=False,
                          choices=[("csv", "CSV"), ("xlsx", "XLSX")], default="csv")
 

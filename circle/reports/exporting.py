@@ -1,11 +1,15 @@
 """The satisfaction export (满意度回访导出) as plain functions: which rows, and the files.
 
-One row per issue that has had its callback: the merchant was reached and rated the
-handling, or could not be reached (closed as unreachable). The row shows the issue's
-*counted* callback (:mod:`circle.issues.callbacks`: the latest reached call, or for an
-unreachable merchant the latest attempt) and that call's rating, so an issue re-handled
-after a bad rating appears once, with its latest rating — the same call the desk marks as
-effective and the dashboard's satisfaction rate counts.
+One row per issue (withdrawn ones left out, as in every figure) that has had its callback:
+the merchant was reached and rated the handling, or could not be reached (closed as
+unreachable). Every rating that counts has its own columns, by the rules of
+:mod:`circle.issues.callbacks`, so each figure of the dashboard can be recounted from the
+file: the **first rating** (its time and rating: the first-callback satisfaction rate and,
+with "Re-handlings", the re-handling rate), the **final rating** (its time, rating, the
+merchant's "solved?" answer, caller and comments: the final satisfaction and
+merchant-confirmed rates), the time of the **unreachable call** (the unreachable merchants),
+and the number of calls made and of calls that reached the merchant. An issue re-handled
+after a bad rating appears once, with both its first and its final rating.
 
 Nothing here builds a list of all rows. :func:`iter_rows` reads the database in batches by
 keyset pagination on ``Issue.id`` (``WHERE id > last ORDER BY id LIMIT n``), each batch on a
@@ -23,10 +27,11 @@ per-value conversion of :class:`~circle.timeutil.UTCDateTime`) and are moved to 
 by adding an offset looked up once per hour (:class:`LocalClock`), labels are translated
 once (:func:`build_labels`), and no object is built per cell.
 
-Whether the response and the resolution were on time is read from the stored deadlines, the
-way :func:`circle.issues.sla.response_state` / :func:`~circle.issues.sla.resolution_state`
-decide "met" for a finished clock: the clock finished (on-site arrival, or resolution) no
-later than its deadline. The deadlines already carry working days and time on hold (they
+Whether the response and the resolution were on time is read from the stored moments and
+deadlines by :mod:`circle.issues.response` — the response is ``Issue.responded_at``, kept once
+and never reset by re-handling, the same moment the dashboard counts — and for the
+resolution the way :func:`~circle.issues.sla.resolution_state` decides "met": resolved no
+later than the deadline. The deadlines already carry working days and time on hold (they
 were computed, and moved out after holds, when the issue changed), so no calendar is needed
 per row; see :func:`on_time`.
 """
@@ -54,20 +59,31 @@ from circle import spreadsheet
 from circle.accounts.models import User
 from circle.config import default as settings_default
 from circle.extensions import db
-from circle.issues.callbacks import counted_callback_clause
+from circle.issues.callbacks import (
+    final_rating_clause,
+    first_rating_clause,
+    unreachable_call_clause,
+)
 from circle.issues.models import Callback, Issue, IssueCategory, Status
+from circle.issues.response import on_time, response_on_time  # noqa: F401  (re-exported)
 from circle.labels import LEVEL_LABELS, RATING_LABELS, SEVERITY_LABELS
 from circle.merchants.models import Merchant
 from circle.org.models import BusinessCircle, Community
 from circle.permissions import scope_by_circle
+from circle.reports.figures import counted_issue
 from circle.spreadsheet import FORMULA_TRIGGERS, safe_cell
 
 #: The rating filter's extra value: the merchant could not be reached.
 UNREACHABLE = "unreachable"
-#: Which date the date range applies to.
+#: Which date the date range applies to: any of the calls that count (the first rating, the
+#: final rating, the unreachable call), the first rating alone (the rows behind the
+#: first-callback satisfaction and re-handling rates), the final rating alone (behind the
+#: final satisfaction rate), or the registration.
 BY_CALLBACK = "callback"
+BY_FIRST_RATING = "first_rating"
+BY_FINAL_RATING = "final_rating"
 BY_REPORTED = "reported"
-DATE_BASES = (BY_CALLBACK, BY_REPORTED)
+DATE_BASES = (BY_CALLBACK, BY_FIRST_RATING, BY_FINAL_RATING, BY_REPORTED)
 FORMATS = ("csv", "xlsx")
 
 #: Rows per query (and per CSV chunk) outside an app; see CIRCLE_EXPORT_BATCH_SIZE.
@@ -101,14 +117,20 @@ COLUMNS = (
     Column("highest_level", _l("Highest level"), "int", 9),
     Column("reported_at", _l("Reported at"), "datetime", 17),
     Column("first_on_site_at", _l("First on site"), "datetime", 17),
+    Column("responded_at", _l("Responded at"), "datetime", 17),
     Column("resolved_at", _l("Resolved at"), "datetime", 17),
     Column("response_on_time", _l("Response on time"), "text", 10),
     Column("resolution_on_time", _l("Resolution on time"), "text", 10),
-    Column("called_at", _l("Called at"), "datetime", 17),
-    Column("called_by", _l("Called by"), "text", 12),
+    Column("first_called_at", _l("First rating at"), "datetime", 17),
+    Column("first_rating", _l("First rating"), "text", 12),
+    Column("called_at", _l("Final rating at"), "datetime", 17),
+    Column("rating", _l("Final rating"), "text", 12),
     Column("resolved_per_merchant", _l("Resolved (per merchant)"), "text", 12),
-    Column("rating", _l("Rating"), "text", 12),
+    Column("called_by", _l("Called by"), "text", 12),
     Column("comments", _l("Comments"), "text", 40),
+    Column("unreachable_at", _l("Unreachable at"), "datetime", 17),
+    Column("calls", _l("Calls"), "int", 7),
+    Column("reached_calls", _l("Calls reached"), "int", 7),
     Column("rehandle_count", _l("Re-handlings"), "int", 9),
 )
 
@@ -142,7 +164,6 @@ class Labels:
     no: str
     severity: dict
     rating: dict
-    unreachable: str
 
 
 def build_labels() -> Labels:
@@ -153,7 +174,6 @@ def build_labels() -> Labels:
         no=_("No"),
         severity={key: str(label) for key, label in SEVERITY_LABELS.items()},
         rating={key: str(label) for key, label in RATING_LABELS.items()},
-        unreachable=_("Merchant unreachable"),
     )
 
 
@@ -192,19 +212,36 @@ def _naive_utc_postgresql(element, compiler, **kw):
     return "timezone('UTC', %s)" % compiler.process(element.clauses, **kw)
 
 
-def _join_counted_callback(stmt, after=None):
-    """``stmt`` (from ``Issue``) joined to the issue's counted callback
-    (:func:`circle.issues.callbacks.counted_callback_clause`: the latest reached call or, for
-    an unreachable merchant, the latest attempt).
+#: The calls a row shows (:mod:`circle.issues.callbacks`), each its own alias of ``callback``.
+FirstRating = aliased(Callback, name="first_rating")
+FinalRating = aliased(Callback, name="final_rating")
+ClosingCall = aliased(Callback, name="closing_call")
+
+
+def _join_counted_calls(stmt, after=None):
+    """``stmt`` (from ``Issue``) joined to the issue's first rating, final rating and
+    unreachable call (each outer: an issue may have one without the others), keeping the
+    counted issues (not withdrawn) that have a first rating or an unreachable call.
 
     With ``after``, only issues after that id: the bound is repeated on each table's
     ``issue_id``, as PostgreSQL does not carry a range across a join by itself and would
     otherwise read every earlier callback for each batch of :func:`iter_rows`.
     """
-    stmt = stmt.join(Callback, Callback.issue_id == Issue.id).where(
-        counted_callback_clause(Callback, Issue, after=after))
+    def bounded(call, clause):
+        condition = sa.and_(call.issue_id == Issue.id, clause)
+        return condition if after is None else sa.and_(condition, call.issue_id > after)
+
+    stmt = (stmt
+            .outerjoin(FirstRating, bounded(FirstRating,
+                                            first_rating_clause(FirstRating, after=after)))
+            .outerjoin(FinalRating, bounded(FinalRating,
+                                            final_rating_clause(FinalRating, after=after)))
+            .outerjoin(ClosingCall, bounded(ClosingCall, unreachable_call_clause(
+                ClosingCall, Issue, after=after)))
+            .where(counted_issue(Issue),
+                   sa.or_(FirstRating.id.is_not(None), ClosingCall.id.is_not(None))))
     if after is not None:
-        stmt = stmt.where(Issue.id > after, Callback.issue_id > after)
+        stmt = stmt.where(Issue.id > after)
     return stmt
 
 
@@ -212,16 +249,33 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
+def _in_range(moment, start, end):
+    conditions = []
+    if start is not None:
+        conditions.append(moment >= start)
+    if end is not None:
+        conditions.append(moment < end)
+    return sa.and_(*conditions)
+
+
+#: The call times each date basis reads (a row matches when any of them is in the range).
+_BASIS_MOMENTS = {
+    BY_CALLBACK: (FirstRating.called_at, FinalRating.called_at, ClosingCall.called_at),
+    BY_FIRST_RATING: (FirstRating.called_at,),
+    BY_FINAL_RATING: (FinalRating.called_at,),
+    BY_REPORTED: (Issue.reported_at,),
+}
+
+
 def _exported(stmt, user: User, filters: ExportFilters, zone: ZoneInfo):
-    """``stmt`` (selecting from ``Issue`` joined to its counted ``Callback``) narrowed to
+    """``stmt`` (selecting from ``Issue`` joined by :func:`_join_counted_calls`) narrowed to
     the called-back issues ``user`` may see that match ``filters``."""
-    stmt = stmt.where(sa.or_(Callback.rating.is_not(None), Issue.callback_unreachable))
     stmt = scope_by_circle(stmt, Issue.circle_id, user)
-    moment = Callback.called_at if filters.date_basis == BY_CALLBACK else Issue.reported_at
-    if filters.date_from:
-        stmt = stmt.where(moment >= _day_start(filters.date_from, zone))
-    if filters.date_to:
-        stmt = stmt.where(moment < _day_start(filters.date_to + timedelta(days=1), zone))
+    start = _day_start(filters.date_from, zone) if filters.date_from else None
+    end = _day_start(filters.date_to + timedelta(days=1), zone) if filters.date_to else None
+    if start is not None or end is not None:
+        stmt = stmt.where(sa.or_(*(_in_range(moment, start, end)
+                                   for moment in _BASIS_MOMENTS[filters.date_basis])))
     if filters.community_id is not None:
         stmt = stmt.where(Issue.circle_id.in_(
             sa.select(BusinessCircle.id)
@@ -236,15 +290,24 @@ def _exported(stmt, user: User, filters: ExportFilters, zone: ZoneInfo):
     if filters.level is not None:
         stmt = stmt.where(Issue.highest_level == filters.level)
     if filters.rating == UNREACHABLE:
-        stmt = stmt.where(Issue.callback_unreachable)
+        stmt = stmt.where(ClosingCall.id.is_not(None))
     elif filters.rating:
-        # An unreachable merchant's older rating is history, not the outcome.
-        stmt = stmt.where(Callback.rating == filters.rating, ~Issue.callback_unreachable)
+        stmt = stmt.where(FinalRating.rating == filters.rating)
     return stmt
 
 
 #: The keyset bound of :func:`export_statement`: rows of issues after this id (0: all).
 AFTER_ID = "after_id"
+
+
+def _calls_of_issue(*, reached_only: bool = False):
+    """How many calls the row's issue has had (that reached the merchant, with
+    ``reached_only``): an index lookup per row."""
+    call = aliased(Callback)
+    stmt = sa.select(sa.func.count()).where(call.issue_id == Issue.id)
+    if reached_only:
+        stmt = stmt.where(call.reached.is_(True))
+    return stmt.correlate(Issue).scalar_subquery()
 
 
 def export_statement(user: User, filters: ExportFilters, zone: ZoneInfo):
@@ -268,16 +331,20 @@ def export_statement(user: User, filters: ExportFilters, zone: ZoneInfo):
             Issue.status,
             naive_utc(Issue.reported_at).label("reported_at"),
             naive_utc(Issue.first_on_site_at).label("first_on_site_at"),
+            naive_utc(Issue.responded_at).label("responded_at"),
             naive_utc(Issue.resolved_at).label("resolved_at"),
-            naive_utc(Issue.closed_at).label("closed_at"),
             naive_utc(Issue.response_due_at).label("response_due_at"),
             naive_utc(Issue.resolution_due_at).label("resolution_due_at"),
-            naive_utc(Callback.called_at).label("called_at"),
+            naive_utc(FirstRating.called_at).label("first_called_at"),
+            FirstRating.rating.label("first_rating"),
+            naive_utc(FinalRating.called_at).label("called_at"),
+            FinalRating.rating,
+            FinalRating.resolved_per_merchant,
             caller.display_name.label("called_by"),
-            Callback.resolved_per_merchant,
-            Callback.rating,
-            Issue.callback_unreachable,
-            Callback.comments,
+            FinalRating.comments,
+            naive_utc(ClosingCall.called_at).label("unreachable_at"),
+            _calls_of_issue().label("calls"),
+            _calls_of_issue(reached_only=True).label("reached_calls"),
             Issue.rehandle_count,
         )
         .select_from(Issue)
@@ -287,19 +354,19 @@ def export_statement(user: User, filters: ExportFilters, zone: ZoneInfo):
         .join(IssueCategory, IssueCategory.id == Issue.category_id)
     )
     after = sa.bindparam(AFTER_ID, 0, type_=sa.Integer)
-    stmt = (_join_counted_callback(stmt, after)
-            .outerjoin(caller, caller.id == Callback.called_by_id))
+    stmt = (_join_counted_calls(stmt, after)
+            .outerjoin(caller, caller.id == FinalRating.called_by_id))
     return _exported(stmt, user, filters, zone)
 
 
 def count_rows(user: User, filters: ExportFilters, zone: ZoneInfo) -> int:
     """How many rows the export has right now.
 
-    The same rows as :func:`export_statement` without its name lookups: merchant, circle,
-    community and category are required foreign keys, and the caller an outer join, so
-    they never add or remove a row.
+    The same rows as :func:`export_statement` without its name lookups and counts: merchant,
+    circle, community and category are required foreign keys, and the caller an outer
+    join, so they never add or remove a row.
     """
-    stmt = _join_counted_callback(sa.select(sa.func.count()).select_from(Issue))
+    stmt = _join_counted_calls(sa.select(sa.func.count()).select_from(Issue))
     return db.session.scalar(_exported(stmt, user, filters, zone)) or 0
 
 
@@ -332,26 +399,6 @@ def iter_rows(stmt, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[sa.Row]
 
 
 # --- one row's values -----------------------------------------------------------------------
-
-def on_time(done_at: datetime | None, due_at: datetime | None) -> bool | None:
-    """Whether a clock finished in time: ``None`` without a deadline.
-
-    The same rule as ``sla._state(...) == SlaState.MET``: a clock that has not finished is
-    not (yet) on time.
-    """
-    if due_at is None:
-        return None
-    return done_at is not None and done_at <= due_at
-
-
-def response_on_time(row) -> bool | None:
-    """Response clock: stops at the first on-site arrival, or at the resolution or closing
-    of a matter settled without a visit (as :func:`circle.issues.sla.response_state`)."""
-    if row.status == Status.WITHDRAWN:
-        return None
-    done = row.first_on_site_at or row.resolved_at or row.closed_at
-    return on_time(done, row.response_due_at)
-
 
 def resolution_on_time(row) -> bool | None:
     """Resolution clock of the current round (a re-handling restarted it)."""
@@ -409,27 +456,21 @@ class RowFormatter:
     def __init__(self, labels: Labels, zone: ZoneInfo):
         self.severity = labels.severity
         self.rating = labels.rating
-        self.unreachable = labels.unreachable
         self.yes_no = {None: None, True: labels.yes, False: labels.no}
         self.local = LocalClock(zone)
 
     def values(self, row) -> list:
         """The row as typed values; text cells still to be made safe by the writer."""
         (issue_id, work_order_no, shop_name, circle_name, community_name, category_name,
-         severity, highest_level, status, reported_at, first_on_site_at, resolved_at,
-         closed_at, response_due_at, resolution_due_at, called_at, called_by,
-         resolved_per_merchant, rating, unreachable, comments, rehandle_count) = row
-        local, yes_no = self.local, self.yes_no
-        if status == Status.WITHDRAWN:
-            response = resolution = None
-        else:
-            response = yes_no[on_time(first_on_site_at or resolved_at or closed_at,
-                                      response_due_at)]
-            resolution = yes_no[on_time(resolved_at, resolution_due_at)]
-        if unreachable:
-            rating, resolved = self.unreachable, None
-        else:
-            rating, resolved = self.rating.get(rating, rating), yes_no[resolved_per_merchant]
+         severity, highest_level, status, reported_at, first_on_site_at, responded_at,
+         resolved_at, response_due_at, resolution_due_at, first_called_at, first_rating,
+         called_at, rating, resolved_per_merchant, called_by, comments, unreachable_at,
+         calls, reached_calls, rehandle_count) = row
+        local, yes_no, ratings = self.local, self.yes_no, self.rating
+        # Withdrawn issues are not exported (they count in no figure); the clocks are read
+        # as circle.issues.response and resolution_on_time read them.
+        response = yes_no[on_time(responded_at, response_due_at)]
+        resolution = yes_no[on_time(resolved_at, resolution_due_at)]
         return [
             issue_id,
             work_order_no,
@@ -441,14 +482,20 @@ class RowFormatter:
             highest_level,
             local(reported_at),
             local(first_on_site_at),
+            local(responded_at),
             local(resolved_at),
             response,
             resolution,
+            local(first_called_at),
+            ratings.get(first_rating, first_rating),
             local(called_at),
+            ratings.get(rating, rating),
+            yes_no[resolved_per_merchant] if called_at is not None else None,
             called_by,
-            resolved,
-            rating,
             comments or None,
+            local(unreachable_at),
+            calls,
+            reached_calls,
             rehandle_count,
         ]
 

@@ -1,7 +1,8 @@
 """Pre-aggregated dashboard figures: one row per business circle and local day.
 
-The dashboard's rates count issues by the date of three different events (registration,
-latest resolution, counted callback; see :mod:`circle.reports.rates`). Counting
+The dashboard's rates count issues by the date of the event each one is about
+(registration, latest resolution, the first rating, the final rating, the call that found
+the merchant unreachable; see :mod:`circle.reports.rates`). Counting
 them from the issue and callback tables costs time in proportion to the issues in the
 period — tens of thousands for a district's month at a million issues. Instead each
 ``(day, circle)`` keeps its counts in :class:`CircleDayFigures`, and the dashboard sums
@@ -35,14 +36,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from circle.extensions import db
-from circle.issues.callbacks import counted_callback_clause
+from circle.issues.callbacks import (
+    final_rating_clause,
+    first_rating_clause,
+    unreachable_call_clause,
+)
 from circle.issues.models import Callback, Issue, Rating, Status
+from circle.issues.response import responded_clause, responded_on_time_clause
 from circle.timeutil import local_zone
 
 #: The counts kept per day and circle, by the event that dates them.
 REPORTED_FIELDS = ("reported", "withdrawn", "settled", "responded", "responded_on_time")
 RESOLVED_FIELDS = ("resolved", "resolved_with_deadline", "resolved_on_time", "called_back")
-CALLBACK_FIELDS = ("callbacks", "rated", "satisfied", "confirmed", "unreachable")
+CALLBACK_FIELDS = ("first_rated", "first_satisfied", "first_rehandled",
+                   "rated", "satisfied", "confirmed", "unreachable")
 FIELDS = REPORTED_FIELDS + RESOLVED_FIELDS + CALLBACK_FIELDS
 
 
@@ -72,7 +79,9 @@ class CircleDayFigures(db.Model):
     resolved_with_deadline: Mapped[int] = _count_column("resolved_with_deadline")
     resolved_on_time: Mapped[int] = _count_column("resolved_on_time")
     called_back: Mapped[int] = _count_column("called_back")
-    callbacks: Mapped[int] = _count_column("callbacks")
+    first_rated: Mapped[int] = _count_column("first_rated")
+    first_satisfied: Mapped[int] = _count_column("first_satisfied")
+    first_rehandled: Mapped[int] = _count_column("first_rehandled")
     rated: Mapped[int] = _count_column("rated")
     satisfied: Mapped[int] = _count_column("satisfied")
     confirmed: Mapped[int] = _count_column("confirmed")
@@ -118,22 +127,25 @@ def _restrict(stmt, column, circle_column, circle_id, start, end):
     return stmt
 
 
+def counted_issue(issue=Issue):
+    """The issue counts in the figures: every rate leaves withdrawn issues (duplicates and
+    invalid registrations) out, whenever they were withdrawn; only the count of issues
+    reported (and of the withdrawn among them) includes them."""
+    return issue.status != Status.WITHDRAWN
+
+
 def _reported_counts(dialect, circle_id=None, start=None, end=None):
-    """Per circle and day of registration: reported, withdrawn, settled, responses."""
+    """Per circle and day of registration: reported, withdrawn, settled, responses
+    (:mod:`circle.issues.response`)."""
     day = _day_of(Issue.reported_at, dialect).label("day")
-    # The response is the first on-site arrival or, for a matter settled without a visit,
-    # its resolution (the same rule as the SLA clock in circle.issues.sla).
-    responded_at = sa.func.coalesce(Issue.first_on_site_at, Issue.resolved_at, Issue.closed_at)
-    responded = sa.and_(Issue.status != Status.WITHDRAWN, Issue.response_due_at.is_not(None),
-                        responded_at.is_not(None))
+    responded = sa.and_(counted_issue(), responded_clause())
     stmt = sa.select(
         Issue.circle_id, day,
         sa.func.count().label("reported"),
         count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
         count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
         count_if(responded).label("responded"),
-        count_if(sa.and_(responded, responded_at <= Issue.response_due_at)
-                  ).label("responded_on_time"),
+        count_if(sa.and_(responded, responded_on_time_clause())).label("responded_on_time"),
     ).group_by(Issue.circle_id, day)
     return _restrict(stmt, Issue.reported_at, Issue.circle_id, circle_id, start, end)
 
@@ -151,42 +163,56 @@ def _resolved_counts(dialect, circle_id=None, start=None, end=None):
         sa.func.count(Issue.resolution_due_at).label("resolved_with_deadline"),
         count_if(Issue.resolved_at <= Issue.resolution_due_at).label("resolved_on_time"),
         count_if(called_back).label("called_back"),
-    ).where(Issue.resolved_at.is_not(None), Issue.status != Status.WITHDRAWN
-            ).group_by(Issue.circle_id, day)
+    ).where(Issue.resolved_at.is_not(None), counted_issue()).group_by(Issue.circle_id, day)
     return _restrict(stmt, Issue.resolved_at, Issue.circle_id, circle_id, start, end)
 
 
-def _callback_counts(dialect, circle_id=None, start=None, end=None):
-    """Per circle and day of the call: counted callbacks, ratings, unreachable merchants.
-
-    Each called-back issue counts once, on the day of its counted callback
-    (:mod:`circle.issues.callbacks`): its latest reached call, whose rating is the effective
-    one, or — for an issue closed as unreachable, which is counted apart from the ratings —
-    its last attempt.
-    """
-    def rated(condition=None):  # counted among the ratings, not apart as unreachable
-        reachable = Issue.callback_unreachable.is_(False)
-        return count_if(reachable if condition is None else sa.and_(reachable, condition))
-
+def _calls(dialect, which, circle_id, start, end, *columns):
+    """Per circle and day of the call: ``columns`` over the calls of counted issues for
+    which ``which`` holds (a clause of :mod:`circle.issues.callbacks`)."""
     day = _day_of(Callback.called_at, dialect).label("day")
-    stmt = sa.select(
-        Issue.circle_id, day,
-        rated().label("callbacks"),
-        rated(Callback.rating.is_not(None)).label("rated"),
-        rated(Callback.rating.in_(Rating.SATISFIED_SET)).label("satisfied"),
-        rated(Callback.resolved_per_merchant.is_(True)).label("confirmed"),
-        count_if(Issue.callback_unreachable.is_(True)).label("unreachable"),
-    ).join(Issue, Issue.id == Callback.issue_id).where(
-        counted_callback_clause(Callback, Issue),
-    ).group_by(Issue.circle_id, day)
+    stmt = sa.select(Issue.circle_id, day, *columns).join(
+        Issue, Issue.id == Callback.issue_id,
+    ).where(which, counted_issue()).group_by(Issue.circle_id, day)
     return _restrict(stmt, Callback.called_at, Issue.circle_id, circle_id, start, end)
 
 
-#: Which counts each kind of date dates, and the query that counts them.
+def _first_rating_counts(dialect, circle_id=None, start=None, end=None):
+    """Per day of each issue's first rating: first ratings, satisfied ones, and the issues
+    sent back for re-handling (fixed once the first rating is recorded: see
+    :mod:`circle.issues.callbacks`)."""
+    return _calls(
+        dialect, first_rating_clause(Callback), circle_id, start, end,
+        sa.func.count().label("first_rated"),
+        count_if(Callback.rating.in_(Rating.SATISFIED_SET)).label("first_satisfied"),
+        # Only a rating sends an issue back, and a rating that does not closes it for good:
+        # an issue was re-handled exactly when its first rating sent it back.
+        count_if(Issue.rehandle_count > 0).label("first_rehandled"),
+    )
+
+
+def _final_rating_counts(dialect, circle_id=None, start=None, end=None):
+    """Per day of each issue's final rating: final ratings, satisfied, confirmed solved."""
+    return _calls(
+        dialect, final_rating_clause(Callback), circle_id, start, end,
+        sa.func.count().label("rated"),
+        count_if(Callback.rating.in_(Rating.SATISFIED_SET)).label("satisfied"),
+        count_if(Callback.resolved_per_merchant.is_(True)).label("confirmed"),
+    )
+
+
+def _unreachable_counts(dialect, circle_id=None, start=None, end=None):
+    """Per day of the call that closed it: issues closed as unreachable."""
+    return _calls(dialect, unreachable_call_clause(Callback, Issue), circle_id, start, end,
+                  sa.func.count().label("unreachable"))
+
+
+#: Which counts each kind of date dates, and the queries that count them.
 KINDS = {
-    "reported": (REPORTED_FIELDS, _reported_counts),
-    "resolved": (RESOLVED_FIELDS, _resolved_counts),
-    "callback": (CALLBACK_FIELDS, _callback_counts),
+    "reported": (REPORTED_FIELDS, (_reported_counts,)),
+    "resolved": (RESOLVED_FIELDS, (_resolved_counts,)),
+    "callback": (CALLBACK_FIELDS,
+                 (_first_rating_counts, _final_rating_counts, _unreachable_counts)),
 }
 
 
@@ -199,11 +225,12 @@ def count_raw(connection, circle_id=None, day=None, kinds=tuple(KINDS)
     fields = [name for kind in kinds for name in KINDS[kind][0]]
     totals: dict[tuple[date, int], dict] = defaultdict(lambda: dict.fromkeys(fields, 0))
     for kind in kinds:
-        for row in connection.execute(KINDS[kind][1](dialect, circle_id, start, end)):
-            values = totals[row.day, row.circle_id]
-            for name, value in row._mapping.items():
-                if name in values:
-                    values[name] += int(value or 0)
+        for query in KINDS[kind][1]:
+            for row in connection.execute(query(dialect, circle_id, start, end)):
+                values = totals[row.day, row.circle_id]
+                for name, value in row._mapping.items():
+                    if name in values:
+                        values[name] += int(value or 0)
     return totals
 
 
@@ -338,7 +365,7 @@ def rebuild_figures(session=None) -> int:
 
 
 def rebuild_figures_on(connection) -> int:
-    """:func:`rebuild_figures` on a bare connection (used by the migration)."""
+    """:func:`rebuild_figures` on a bare connection."""
     table = CircleDayFigures.__table__
     totals = count_raw(connection)
     connection.execute(table.delete())

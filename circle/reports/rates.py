@@ -8,7 +8,8 @@ that exist is one entry in :data:`FIGURES`.
 
 The counts come from :mod:`circle.reports.figures`, pre-aggregated per circle and local day.
 Which date puts an issue in a period depends on the count — each uses the moment its event
-happened:
+happened (the callbacks as :mod:`circle.issues.callbacks` declares them, the response as
+:mod:`circle.issues.response` does). Withdrawn issues are in no rate.
 
 ==========================  =============================================================
 count                       dated by
@@ -17,9 +18,10 @@ reported, withdrawn,        ``Issue.reported_at`` (registration)
 settled, responded…
 resolved, resolved on time, ``Issue.resolved_at`` (the latest resolution)
 called back
-callbacks, rated,           ``Callback.called_at`` of the issue's counted callback
-satisfied, confirmed,       (:mod:`circle.issues.callbacks`: the latest reached one or, for
-unreachable                 unreachable merchants, the last call)
+first rated, first          ``Callback.called_at`` of the issue's first rating (fixed once
+satisfied, first re-handled recorded)
+rated, satisfied, confirmed ``Callback.called_at`` of the issue's final rating
+unreachable                 ``Callback.called_at`` of the call that closed it (its latest)
 ==========================  =============================================================
 """
 
@@ -74,6 +76,8 @@ class Figure:
     exact: bool = False
     criteria: dict = field(default_factory=dict)  # link criteria besides period and unit
     card: bool = False  # a card of its own among the period's figures
+    #: In the row of cards that leads the period: the first one large, the others beside it.
+    headline: bool = False
     column: bool = False  # a column of the per-circle (per-community) table
     note: str | None = None  # a count shown small in this figure's card
     trend: Trend | None = None  # a series of the weekly trend
@@ -100,16 +104,21 @@ FIGURES = (
            _l("Issues registered in the period (by registration time), withdrawn ones "
               "included."),
            exact=True, card=True, column=True, note="withdrawn", trend=Trend("reported")),
-    Figure("withdrawn", _l("Withdrawn"), exact=True, criteria={"status": Status.WITHDRAWN}),
+    Figure("withdrawn", _l("Withdrawn"),
+           _l("Issues registered in the period and withdrawn since (duplicates, invalid "
+              "registrations). A withdrawn issue is left out of every rate below, in every "
+              "period, whenever it was withdrawn."),
+           exact=True, criteria={"status": Status.WITHDRAWN}),
     Figure("resolution_rate", _l("Resolution rate (解决率)"),
            _l("Of the issues registered in the period, less the withdrawn ones: the share "
               "that is now resolved or closed."),
            numerator="settled", denominator="valid", card=True, column=True),
     Figure("response_on_time_rate", _l("Response on-time rate"),
            _l("Of the issues registered in the period (not withdrawn, with a response "
-              "deadline) that have had a response — the first on-site arrival or, for a "
-              "matter settled without a visit, its resolution: the share whose response came "
-              "no later than the response deadline."),
+              "deadline) that have had a response: the share whose response came no later "
+              "than the response deadline. The response is the earliest on-site arrival or "
+              "resolution ever recorded for the issue (for a matter settled without a visit, "
+              "its resolution); it is recorded once, and re-handling does not change it."),
            numerator="responded_on_time", denominator="responded", card=True, column=True),
     Figure("resolved", _l("Issues resolved"), column=True, trend=Trend("resolved")),
     Figure("on_time_resolution_rate", _l("On-time resolution rate (按时办结率)"),
@@ -124,21 +133,39 @@ FIGURES = (
               "not withdrawn): the share with at least one callback attempt, reached or not, "
               "about that resolution."),
            numerator="called_back", denominator="resolved", card=True, column=True),
-    Figure("satisfaction_rate", _l("Satisfaction rate (满意率)"),
-           _l("(Very satisfied + Satisfied + Basically satisfied) / rated callbacks. Each "
-              "issue counts once, with its effective rating — that of its latest reached "
-              "callback — in the period in which that callback was made. Issues closed "
-              "because the merchant could not be reached are left out and counted apart."),
-           numerator="satisfied", denominator="rated", card=True, column=True,
-           note="unreachable", trend=Trend("satisfaction", _l("Satisfaction rate (%)"))),
+    Figure("first_satisfaction_rate", _l("First-callback satisfaction rate (首次满意率)"),
+           _l("Of the issues whose first rating was given in the period — the first callback "
+              "that reached the merchant and recorded a rating, dated by the time of that "
+              "call: the share rated very satisfied, satisfied or basically satisfied. Each "
+              "issue counts once, with that first rating; a later callback never changes it, "
+              "so a past period's figure stays as it was."),
+           numerator="first_satisfied", denominator="first_rated", card=True, headline=True,
+           column=True,
+           trend=Trend("satisfaction", _l("First-callback satisfaction rate (%)"))),
+    Figure("final_satisfaction_rate", _l("Final satisfaction rate (最终满意率)"),
+           _l("Of the issues whose final rating was given in the period — the latest callback "
+              "that reached the merchant and recorded a rating, the one in effect, dated by "
+              "the time of that call: the share rated very satisfied, satisfied or basically "
+              "satisfied. An issue rated again later moves to the period of its new rating; "
+              "an issue closed as unreachable after a rating keeps that rating here."),
+           numerator="satisfied", denominator="rated", card=True, headline=True, column=True,
+           note="unreachable"),
+    Figure("rehandle_rate", _l("Re-handling rate (重办率)"),
+           _l("Of the same issues as the first-callback satisfaction rate (resolved, and "
+              "first rated in the period): the share that callback sent back for re-handling "
+              "(重办) because the merchant said the problem was not solved or was not "
+              "satisfied. Fixed once the first rating is recorded."),
+           numerator="first_rehandled", denominator="first_rated", card=True, headline=True,
+           column=True),
     Figure("unreachable", _l("Unreachable merchants"),
-           _l("Issues closed because the merchant could not be reached after repeated calls, "
-              "dated by the last call."),
+           _l("Issues (not withdrawn) closed because the merchant could not be reached after "
+              "repeated calls, dated by the call that closed them — their latest call — on "
+              "this page, in the satisfaction export and in the API alike."),
            column=True),
     Figure("confirmed_rate", _l("Merchant-confirmed resolution rate"),
-           _l("Of the same effective callbacks: the share in which the merchant said the "
-              "problem was solved."),
-           numerator="confirmed", denominator="callbacks", card=True, column=True),
+           _l("Of the same final ratings as the final satisfaction rate: the share in which "
+              "the merchant said the problem was solved."),
+           numerator="confirmed", denominator="rated", card=True, column=True),
 )
 FIGURE = {figure.name: figure for figure in FIGURES}
 RATES = {figure.name: figure for figure in FIGURES if figure.is_rate}
@@ -149,7 +176,7 @@ class PeriodCounts:
     """Counts for one period, for one circle, one week, or everything in view.
 
     Each field is a count of issues (the same as :data:`circle.reports.figures.FIELDS`);
-    each rate of :data:`FIGURES` is an attribute too (``counts.satisfaction_rate``).
+    each rate of :data:`FIGURES` is an attribute too (``counts.first_satisfaction_rate``).
     """
 
     # Dated by registration (reported_at).
@@ -163,11 +190,15 @@ class PeriodCounts:
     resolved_with_deadline: int = 0
     resolved_on_time: int = 0
     called_back: int = 0  # at least one callback attempt for that resolution
-    # Dated by the counted callback (the last call, for unreachable merchants).
-    callbacks: int = 0  # counted (latest reached) callbacks
+    # Dated by the issue's first rating (fixed once recorded); withdrawn issues left out.
+    first_rated: int = 0
+    first_satisfied: int = 0  # very satisfied + satisfied + basically satisfied
+    first_rehandled: int = 0  # sent back for re-handling by that first rating
+    # Dated by the issue's final rating (the one in effect).
     rated: int = 0
-    satisfied: int = 0  # very satisfied + satisfied + basically satisfied
+    satisfied: int = 0
     confirmed: int = 0  # the merchant said it was solved
+    # Dated by the call that closed the issue as unreachable.
     unreachable: int = 0
 
     def add(self, row) -> None:
@@ -213,7 +244,7 @@ DEFINITIONS = [
     (_l("Weekly trend"),
      _l("By ISO week (Monday to Sunday), the first and last weeks cut to the period. Each "
         "series is dated like its figure: reported by registration, resolved by resolution, "
-        "satisfaction by callback.")),
+        "first-callback satisfaction by the first rating.")),
     (_l("Links"),
      _l("A count opens the list of exactly those issues. Rates, and figures the issue list "
         "cannot filter on (open, overdue, resolution or callback time), open the closest "
