@@ -4,7 +4,7 @@
 tried out straight away. The data follows the news story the product comes from
 (济南日报, 2024-06-21): merchant 王连濛 keeps a hotline specialist's mobile as emergency
 contact; his frozen-food shop's power kept tripping, the specialist was on site within half an
-hour and the matter was settled the same afternoon with a small breaker in the meter box.
+hour and the matter was settled before noon with a small breaker in the meter box.
 
 Everything is built from the fixed lists below and a ``random.Random`` with a fixed seed, so
 two runs produce the same names, phones, credit codes and work-order numbers. Times are relative
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from circle.accounts.models import Role, User
 from circle.extensions import db
-from circle.issues import workflow
+from circle.issues import sla, workflow
 from circle.issues.models import (
     Issue,
     IssueCategory,
@@ -429,7 +429,7 @@ _STORY = _Case(
             "满足门店的用电需求。",
     rating=Rating.SATISFIED,
     comment="半天时间就把问题解决了！但凡是涉及辖区商户和企业的经营问题，热线和社区会格外重视。",
-    pace={"escalate": 3, "accept": 4, "arrive": 18, "resolve": 200, "callback": 22 * 60},
+    pace={"escalate": 3, "accept": 4, "arrive": 18, "resolve": 60, "callback": 22 * 60},
     notes={
         "register": "商户王连濛拨打12345热线（工单{no}），同时直接联系其紧急联系人——社区热线专员。",
         "escalate": "涉及物业与商户用电责任划分，联络员无法自行解决，上报社区热线专员。",
@@ -803,6 +803,9 @@ def _reported_at(case: _Case, now: datetime) -> datetime:
     # Anchor on a local working hour of an earlier day, so times look like office hours.
     zone = local_zone()
     day = now.astimezone(zone).date() - timedelta(days=case.days_ago)
+    calendar = sla.load_calendar(zone)  # office hours fall on working days
+    while not calendar.is_working_day(day):
+        day -= timedelta(days=1)
     hour, minute = (int(part) for part in case.clock.split(":"))
     return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(timezone.utc)
 

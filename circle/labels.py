@@ -106,3 +106,55 @@ def duration_label(minutes: int | None) -> str:
     if minutes % 60 == 0:
         return _("%(n)d hours", n=minutes // 60)
     return _("%(n)d minutes", n=minutes)
+
+
+# --- SLA deadline rules (circle.issues.sla) ------------------------------------------------
+
+DEADLINE_RULE_LABELS = {
+    "half_day": _l("End of the half-day (不过晌)"),
+    "end_of_day": _l("End of the day (不过夜)"),
+    "calendar_days": _l("N calendar days (不过周 = 7)"),
+    "working_hours": _l("N working hours"),
+    "working_days": _l("N working days"),
+    "duration": _l("Fixed duration in minutes (as before the rules)"),
+}
+
+CLOCK_LABELS = {
+    "calendar": _l("Calendar time (around the clock)"),
+    "business_hours": _l("Working hours (the sessions of working days)"),
+    "working_days": _l("Working days, every hour (as before the rules)"),
+}
+
+
+def rule_label(rule: str, amount: int | None, minutes: int | None = None,
+               working_days: bool = False) -> str:
+    """A resolution rule with its N as people say it: 半天内（不过晌）, 7 个自然日内."""
+    from flask_babel import gettext as _
+
+    n = amount or 1
+    if rule == "half_day":
+        return _("by the end of the half-day") if n == 1 else _(
+            "by the end of the %(n)dth half-day", n=n)
+    if rule == "end_of_day":
+        return _("by the end of the day") if n == 1 else _(
+            "by the end of the %(n)dth working day", n=n)
+    if rule == "calendar_days":
+        return _("within %(n)d calendar days", n=n)
+    if rule == "working_hours":
+        return _("within %(n)d working hours", n=n)
+    if rule == "working_days":
+        return _("by the close of the %(n)dth working day after", n=n)
+    if working_days:
+        return _("within %(duration)s (working days)", duration=duration_label(minutes))
+    return _("within %(duration)s", duration=duration_label(minutes))
+
+
+def response_label(minutes: int | None, clock: str) -> str:
+    """A response budget with its clock: 30 分钟, 30 分钟（工作时间）."""
+    from flask_babel import gettext as _
+
+    if clock == "business_hours":
+        return _("%(duration)s of working hours", duration=duration_label(minutes))
+    if clock == "working_days":
+        return _("%(duration)s (working days)", duration=duration_label(minutes))
+    return duration_label(minutes)

@@ -78,7 +78,8 @@ MEANING: dict[Cap, str] = {
     Cap.EXPORT: "the satisfaction export",
     Cap.ADMINISTER_USERS: "user accounts",
     Cap.ADMINISTER_ORGANISATION: "communities, circles, departments, advisors and collectors",
-    Cap.ADMINISTER_REFERENCE_DATA: "categories, sources, department kinds, SLA policy, holidays",
+    Cap.ADMINISTER_REFERENCE_DATA: "categories, sources, department kinds, SLA policy, working "
+                                   "hours, holidays",
     Cap.MANAGE_API_TOKENS: "API tokens of the 12345 integration",
 }
 

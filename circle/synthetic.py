@@ -4,7 +4,8 @@ Realistic enough to exercise every query path: Chinese shop and person names, va
 and credit codes, issues in every status and level spread over two years, their timelines,
 site visits, symposiums and callbacks with a realistic rating mix — written with bulk
 Core inserts (explicit ids, executemany in batches), not ORM objects, so a million issues
-take minutes. Deadlines follow the SLA policy in calendar time.
+take minutes. Deadlines follow the SLA policy's rules on the installed calendar, computed by
+the same functions as registration (:class:`circle.issues.sla.Terms`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from circle.issues.models import (
     Status,
     Symposium,
 )
+from circle.issues.sla import Terms, load_calendar
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.org.models import BusinessCircle, Community
 from circle.timeutil import utcnow
@@ -205,8 +207,12 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
     status = _weighted(rng, next(w for limit, w in _STATUS_BY_AGE
                                  if limit is None or age_days <= limit))
     severity = _weighted(rng, _SEVERITY_WEIGHTS)
-    respond, resolve = refs["policy"][severity]
+    terms, calendar = refs["terms"][severity], refs["calendar"]
     reported = now - timedelta(days=age_days)
+    response_due, first_resolution_due = terms.deadlines(reported, calendar)
+    # The pace of the handling follows the budgets (minutes from registration).
+    respond = terms.response_minutes or 30
+    resolve = max(1, int((first_resolution_due - reported).total_seconds() // 60))
     source_id, hotline = rng.choice(refs["sources"])
     issue_id = ids.issue
     ids.issue += 1
@@ -238,11 +244,13 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
                        "recorded_by_id": specialist, "created_at": state["clock"]})
         ids.visit += 1
 
-    def callback(reached, rating=None, hours=None):
+    def callback(reached, rating=None, hours=None, resolved=None):
         called = min(state["clock"] + timedelta(hours=hours or rng.randint(2, 40)), now)
+        if reached and resolved is None:
+            resolved = rating in _SATISFIED
         callbacks.append({"id": ids.callback, "issue_id": issue_id, "called_at": called,
                           "called_by_id": staff, "reached": reached,
-                          "resolved_per_merchant": (rating in _SATISFIED) if reached else None,
+                          "resolved_per_merchant": resolved if reached else None,
                           "rating": rating, "comments": "", "round": state["round"]})
         ids.callback += 1
 
@@ -251,6 +259,7 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
         actor = liaison if state["level"] == 1 else specialist
         event("resolve", Status.RESOLVED, state["level"], actor, minutes, "已解决")
         state["resolved"] = state["clock"]
+        state.setdefault("first_resolved", state["clock"])
 
     event("register", Status.REGISTERED, 1, liaison, 0)
     if rehandled:
@@ -262,7 +271,9 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
         state["first_on_site"] = state["clock"]
         visit(2, "resolved", "现场查看")
         resolve_now()
-        callback(True, first_rating)
+        # As the workflow decides: the call sends it back, so the merchant did not call it
+        # solved (a satisfied rating for a problem not solved is re-handled too).
+        callback(True, first_rating, resolved=False)
         state["clock"] = callbacks[-1]["called_at"]
         event("rehandle", Status.DISPATCHED, 2, staff, 1, "不满意，重办")
         state["started"], state["round"] = state["clock"], 1
@@ -324,7 +335,8 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
               liaison if state["level"] == 1 else specialist, rng.randint(10, 300), "重复登记")
     closed = state["clock"] if status in (Status.CLOSED, Status.WITHDRAWN) else None
     resolution_due = (symposiums[-1]["agreed_deadline"] if symposiums
-                      else state["started"] + timedelta(minutes=resolve))
+                      else first_resolution_due if state["round"] == 0
+                      else terms.resolution_due(state["started"], calendar))
     issue = {
         "id": issue_id, "merchant_id": merchant_id, "circle_id": circle_id,
         "category_id": rng.choice(refs["categories"]), "source_id": source_id,
@@ -335,13 +347,19 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
         "status_before_hold": before_hold if status == Status.ON_HOLD else None,
         "reporter_id": liaison, "assignee_id": state["assignee"], "reported_at": reported,
         "first_on_site_at": state["first_on_site"],
+        # The response, kept once (circle/issues/response.py): first arrival or resolution.
+        "responded_at": min((moment for moment in (state["first_on_site"],
+                                                   state.get("first_resolved"))
+                             if moment is not None), default=None),
         # As in the workflow, a re-handled issue keeps its last resolution time until the
         # next one.
         "resolved_at": state["resolved"],
         "closed_at": closed,
-        "response_due_at": reported + timedelta(minutes=respond),
+        "response_due_at": response_due,
         "resolution_due_at": resolution_due,
-        "response_minutes": respond, "resolution_minutes": resolve, "sla_working_days": False,
+        "response_minutes": terms.response_minutes, "response_clock": terms.response_clock,
+        "resolution_rule": terms.rule, "resolution_amount": terms.amount,
+        "resolution_minutes": terms.minutes, "resolution_clock": terms.clock,
         "resolution_started_at": state["started"],
         "hold_started_at": state["clock"] if status == Status.ON_HOLD else None,
         "held_seconds": 0,
@@ -364,10 +382,9 @@ def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = 
     rng = random.Random(seed)
     now = now or utcnow().replace(microsecond=0)
     install_reference_data()
-    policy = {p.severity: (p.respond_minutes, p.resolve_minutes)
-              for p in db.session.scalars(sa.select(SlaPolicy))}
+    terms = {p.severity: Terms.of_policy(p) for p in db.session.scalars(sa.select(SlaPolicy))}
     refs = {
-        "policy": policy, "days": days,
+        "terms": terms, "calendar": load_calendar(), "days": days,
         "categories": list(db.session.scalars(sa.select(IssueCategory.id))),
         "sources": [(s.id, s.is_hotline) for s in db.session.scalars(sa.select(IssueSource))],
     }

@@ -89,3 +89,18 @@ class IssueFactory(Base):
     )
     description = "门店频繁跳闸"
     severity = "small"
+
+
+def use_fixed_durations() -> None:
+    """Put every SLA policy back on the fixed durations of before the deadline rules
+    (30 min / 4 h, 2 h / 24 h, 24 h / 7 days, calendar time), for tests whose arithmetic
+    was written in them."""
+    from circle.issues.models import Clock, DeadlineRule, SlaPolicy
+    from circle.reference import LEGACY_SLA_MINUTES
+
+    for policy in db.session.scalars(db.select(SlaPolicy)):
+        policy.respond_minutes, policy.resolve_minutes = LEGACY_SLA_MINUTES[policy.severity]
+        policy.respond_clock, policy.rule = Clock.CALENDAR, DeadlineRule.DURATION
+        policy.amount = None
+        policy.working_days = False
+    db.session.flush()

@@ -467,7 +467,8 @@ def administer_organisation(case: Case) -> Outcome:
 
 def administer_reference_data(case: Case) -> Outcome:
     return pages(case, *(f"/admin/{endpoint}/" for endpoint in (
-        "department_kind", "issue_category", "issue_source", "sla_policy", "calendar_day")))
+        "department_kind", "issue_category", "issue_source", "sla_policy", "calendar_day",
+        "work_schedule", "holiday-import")))
 
 
 def manage_api_tokens(case: Case) -> Outcome:

@@ -20,8 +20,8 @@ from tests import factories as f
 
 ROLES = ("admin", "specialist", "liaison", "staff")
 ADMIN_ONLY = ("community", "circle", "member", "department", "department_kind", "user",
-              "issue_category", "issue_source", "sla_policy", "calendar_day", "issue_event",
-              "audit")
+              "issue_category", "issue_source", "sla_policy", "calendar_day", "work_schedule",
+              "issue_event", "audit")
 SCOPED = {"merchant": Merchant, "issue": Issue, "site_visit": SiteVisit,
           "symposium": Symposium, "callback": Callback}
 # Who may edit rows of the scoped views (create follows edit for merchants).

@@ -1,4 +1,8 @@
-"""SLA clocks: deadlines in the configured zone, working days, holds, states."""
+"""SLA clocks: deadlines in the configured zone, working days, holds, states.
+
+These are the clocks of fixed durations (how every deadline was set before the rules, and
+how migrated issues still count); the rules are in test_sla_rules.py and
+test_sla_properties.py."""
 
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -6,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from circle.issues import sla
-from circle.issues.models import Issue, Status
+from circle.issues.models import Clock, DeadlineRule, Issue, SlaPolicy, Status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CALENDAR = sla.WorkCalendar(SHANGHAI)
@@ -58,10 +62,13 @@ def test_deadline_uses_the_configured_zone():
 
 
 def _issue(reported_at, response=30, resolution=240, working=False) -> Issue:
+    """An issue on a fixed-duration policy (the budgets before the deadline rules)."""
     issue = Issue(status=Status.REGISTERED, reported_at=reported_at, held_seconds=0,
-                  rehandle_count=0, sla_working_days=working)
-    policy = type("P", (), {"respond_minutes": response, "resolve_minutes": resolution,
-                            "working_days": working})
+                  rehandle_count=0)
+    policy = SlaPolicy(respond_minutes=response,
+                       respond_clock=Clock.WORKING_DAYS if working else Clock.CALENDAR,
+                       rule=DeadlineRule.DURATION, resolve_minutes=resolution,
+                       working_days=working)
     sla.start_clocks(issue, policy, reported_at, CALENDAR)
     return issue
 

@@ -21,6 +21,9 @@ def at(minutes: int) -> datetime:
 
 @pytest.fixture
 def refs(db, data):
+    # The clock arithmetic below (at(240), at(24 * 60), ...) is written in the fixed
+    # durations of before the deadline rules; the rules are tested in test_sla_rules.py.
+    f.use_fixed_durations()
     kind = db.session.scalars(sa.select(DepartmentKind)).first()
     department = Department(name="孝里街道供电所", kind=kind, contact_person="王军利",
                             phone="0531-87654321")

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
-from wtforms.validators import NumberRange, ValidationError
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from circle.adminkit import (
     AdminOnlyModelView,
@@ -25,9 +25,11 @@ from circle.adminkit import (
     related_filter,
 )
 from circle.extensions import db
+from circle.issues import sla
 from circle.issues.models import (
     CalendarDay,
     Callback,
+    DeadlineRule,
     Issue,
     IssueCategory,
     IssueEvent,
@@ -35,17 +37,21 @@ from circle.issues.models import (
     SiteVisit,
     SlaPolicy,
     Symposium,
+    WorkSchedule,
 )
 from circle.issues.rules import issue_problem, record_edit
 from circle.labels import (
+    CLOCK_LABELS,
     DAY_KIND_LABELS,
+    DEADLINE_RULE_LABELS,
     LEVEL_LABELS,
     RATING_LABELS,
     SEVERITY_LABELS,
     STATUS_LABELS,
     VISIT_OUTCOME_LABELS,
     choices,
-    duration_label,
+    response_label,
+    rule_label,
 )
 from circle.org.models import BusinessCircle
 from circle.permissions import Cap
@@ -181,8 +187,12 @@ class IssueSourceView(ReferenceDataView):
     }
 
 
-def _minutes(view, context, model, name):
-    return duration_label(getattr(model, name))
+def _resolution_rule(view, context, model, name):
+    return rule_label(model.rule, model.amount, model.resolve_minutes, model.working_days)
+
+
+def _response(view, context, model, name):
+    return response_label(model.respond_minutes, model.respond_clock)
 
 
 class SlaPolicyView(AdminOnlyModelView):
@@ -192,40 +202,149 @@ class SlaPolicyView(AdminOnlyModelView):
 
     can_create = False  # one row per severity, created with the reference data
     can_delete = False
-    column_list = ("severity", "respond_minutes", "resolve_minutes", "working_days",
-                   "updated_at")
+    column_list = ("severity", "rule", "respond_minutes", "updated_at")
     column_default_sort = ("id", False)
     column_formatters = {
         "severity": label_formatter(SEVERITY_LABELS),
-        "respond_minutes": _minutes,
-        "resolve_minutes": _minutes,
+        "rule": _resolution_rule,
+        "respond_minutes": _response,
     }
-    form_columns = ("respond_minutes", "resolve_minutes", "working_days")
+    form_columns = ("rule", "amount", "respond_minutes", "respond_clock", "resolve_minutes",
+                    "working_days")
+    form_choices = {"rule": choices(DEADLINE_RULE_LABELS),
+                    "respond_clock": choices(CLOCK_LABELS)}
     form_args = {
+        "rule": {"description": _l(
+            "End of the half-day: registered before the noon cut-off, by the end of the "
+            "morning; later, by the end of the afternoon; after the afternoon cut-off or on a "
+            "day off, by the end of the next working morning. End of the day: by 24:00, or of "
+            "the next working day after the evening cut-off. N calendar days: by 24:00 of the "
+            "Nth day after the day of registration, holidays included. Working hours and "
+            "days follow the working hours (Reference data → Working hours).")},
+        "amount": {"validators": [Optional(), NumberRange(min=1, max=366)],
+                   "description": _l("N: how many half-days, days or hours the rule counts "
+                                     "(1 for the end of the half-day or day, 7 calendar "
+                                     "days for a week).")},
         "respond_minutes": {"validators": [NumberRange(min=1, max=366 * 24 * 60)],
                             "description": _l("Minutes from registration to the first "
-                                              "on-site arrival (30 = half an hour).")},
-        "resolve_minutes": {"validators": [NumberRange(min=1, max=366 * 24 * 60)],
-                            "description": _l("Minutes from registration to resolution "
-                                              "(240 = 4 hours, 1440 = 1 day, "
-                                              "10080 = 7 days).")},
-        "working_days": {"description": _l("Count only working days: weekends and public "
-                                           "holidays are skipped, adjusted working days "
-                                           "(调休) count. Applies to issues registered "
-                                           "after the change.")},
+                                              "on-site arrival (30 = half an hour). Never "
+                                              "later than the resolution deadline.")},
+        "respond_clock": {"description": _l("Calendar time: an emergency is answered at any "
+                                            "hour. Working hours: only the sessions of "
+                                            "working days count.")},
+        "resolve_minutes": {"validators": [Optional(), NumberRange(min=1, max=366 * 24 * 60)],
+                            "description": _l("Fixed duration only: minutes from registration "
+                                              "to resolution (240 = 4 hours, 1440 = 1 day).")},
+        "working_days": {"description": _l("Fixed duration only: count only working days "
+                                           "(all their hours); weekends and public holidays "
+                                           "are skipped, adjusted working days (调休) count.")},
     }
     column_labels = {
         "severity": _l("Severity"),
+        "rule": _l("Resolve"),
+        "amount": _l("N"),
         "respond_minutes": _l("Respond within"),
-        "resolve_minutes": _l("Resolve within"),
+        "respond_clock": _l("Response clock"),
+        "resolve_minutes": _l("Resolve within (minutes)"),
         "working_days": _l("Working days only"),
         "updated_at": _l("Updated at"),
     }
 
     def on_model_change(self, form, model, is_created):
-        if model.resolve_minutes < model.respond_minutes:
-            raise ValidationError(str(_l("The resolution time cannot be shorter than the "
-                                         "response time.")))
+        problem = sla.policy_problem(model)
+        if problem:
+            raise ValidationError(problem)
+        # What another rule would count is not kept: the row says what it promises.
+        if model.rule == DeadlineRule.DURATION:
+            model.amount = None
+        else:
+            model.resolve_minutes, model.working_days = None, False
+
+
+def _session(start: str, end: str):
+    def formatter(view, context, model, name):
+        return f"{getattr(model, start):%H:%M}–{getattr(model, end):%H:%M}"
+    return formatter
+
+
+def _clock_time(view, context, model, name):
+    value = getattr(model, name)
+    return f"{value:%H:%M}" if value else ""
+
+
+def _season(view, context, model, name):
+    if not model.season_start:
+        return _l("All year")
+    return f"{model.season_start} – {model.season_end}"
+
+
+_TIME = {"default_format": "%H:%M"}
+
+
+class WorkScheduleView(AdminOnlyModelView):
+    """作息时间: the working sessions the deadline rules count, all year and per season."""
+
+    capability = Cap.ADMINISTER_REFERENCE_DATA
+
+    column_list = ("name", "season_start", "morning_start", "afternoon_start", "noon_cutoff",
+                   "afternoon_cutoff", "evening_cutoff")
+    column_default_sort = ("id", False)
+    column_formatters = {
+        "season_start": _season,
+        "morning_start": _session("morning_start", "morning_end"),
+        "afternoon_start": _session("afternoon_start", "afternoon_end"),
+        "noon_cutoff": _clock_time,
+        "afternoon_cutoff": _clock_time,
+        "evening_cutoff": _clock_time,
+    }
+    form_columns = ("name", "season_start", "season_end", "morning_start", "morning_end",
+                    "afternoon_start", "afternoon_end", "noon_cutoff", "afternoon_cutoff",
+                    "evening_cutoff")
+    form_args = {
+        "season_start": {"label": _l("Season from"), "description": _l(
+            "MM-DD, e.g. 05-01. Leave both days empty for the all-year schedule; a season "
+            "overrides it between its days.")},
+        "season_end": {"description": _l("MM-DD, e.g. 09-30 (included).")},
+        "morning_start": {**_TIME, "label": _l("Morning from")}, "morning_end": _TIME,
+        "afternoon_start": {**_TIME, "label": _l("Afternoon from")}, "afternoon_end": _TIME,
+        "noon_cutoff": {**_TIME, "description": _l(
+            "End of the half-day: registered from this time on, a matter is due at the end "
+            "of the afternoon instead of the morning.")},
+        "afternoon_cutoff": {**_TIME, "description": _l(
+            "End of the half-day: registered from this time on, a matter is due at the end "
+            "of the next working morning.")},
+        "evening_cutoff": {**_TIME, "description": _l(
+            "End of the day: registered from this time on, a matter is due by the end of the "
+            "next working day.")},
+    }
+    column_labels = {
+        # The list shows a season and each session in one column; the form asks for each.
+        "name": _l("Name"),
+        "season_start": _l("Season"),
+        "season_end": _l("Season to"),
+        "morning_start": _l("Morning"),
+        "morning_end": _l("Morning to"),
+        "afternoon_start": _l("Afternoon"),
+        "afternoon_end": _l("Afternoon to"),
+        "noon_cutoff": _l("Noon cut-off"),
+        "afternoon_cutoff": _l("Afternoon cut-off"),
+        "evening_cutoff": _l("Evening cut-off"),
+    }
+
+    def on_model_change(self, form, model, is_created):
+        model.season_start = (model.season_start or "").strip() or None
+        model.season_end = (model.season_end or "").strip() or None
+        with db.session.no_autoflush:  # the row as edited is not written before it is checked
+            others = [row for row in db.session.scalars(sa.select(WorkSchedule))
+                      if row is not model]
+        problem = sla.schedule_problem(model, others)
+        if problem:
+            raise ValidationError(problem)
+
+    def on_model_delete(self, model):
+        if not model.season_start:
+            raise ValidationError(str(_l("The all-year schedule cannot be deleted; edit it "
+                                         "instead.")))
 
 
 class CalendarDayView(AdminOnlyModelView):
@@ -340,6 +459,8 @@ def register(admin, db):
                                  endpoint="sla_policy"))
     admin.add_view(CalendarDayView(CalendarDay, db, name=_l("Holiday calendar"), category=ref,
                                    endpoint="calendar_day"))
+    admin.add_view(WorkScheduleView(WorkSchedule, db, name=_l("Working hours"), category=ref,
+                                    endpoint="work_schedule"))
     admin.add_view(ReferenceDataView(IssueCategory, db, name=_l("Issue categories"),
                                      category=ref, endpoint="issue_category"))
     admin.add_view(IssueSourceView(IssueSource, db, name=_l("Issue sources"), category=ref,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -53,6 +53,31 @@ class Rating:
     VERY_DISSATISFIED = "very_dissatisfied"  # 非常不满意
     ALL = (VERY_SATISFIED, SATISFIED, BASICALLY_SATISFIED, DISSATISFIED, VERY_DISSATISFIED)
     SATISFIED_SET = (VERY_SATISFIED, SATISFIED, BASICALLY_SATISFIED)
+
+
+class Clock:
+    """How an SLA clock counts time (:mod:`circle.issues.sla`)."""
+
+    CALENDAR = "calendar"  # every minute of every day
+    BUSINESS_HOURS = "business_hours"  # the morning and afternoon sessions of working days
+    # Every hour of a working day, midnight to midnight: how "working days" counted before
+    # the deadline rules; kept so that issues registered then keep their clocks.
+    WORKING_DAYS = "working_days"
+    ALL = (CALENDAR, BUSINESS_HOURS, WORKING_DAYS)
+
+
+class DeadlineRule:
+    """How a resolution deadline is set from the moment an issue is registered."""
+
+    HALF_DAY = "half_day"  # 不过晌: the end of the current half-day
+    END_OF_DAY = "end_of_day"  # 不过夜: the end of the current (working) day
+    CALENDAR_DAYS = "calendar_days"  # 不过周: the end of the 7th calendar day after
+    WORKING_HOURS = "working_hours"  # N hours of business hours
+    WORKING_DAYS = "working_days"  # close of business on the Nth working day after
+    # A fixed number of minutes (on the calendar or working-day clock): every deadline was
+    # set this way before the rules, and issues registered then keep it.
+    DURATION = "duration"
+    ALL = (HALF_DAY, END_OF_DAY, CALENDAR_DAYS, WORKING_HOURS, WORKING_DAYS, DURATION)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -135,21 +160,37 @@ class Issue(db.Model):
     )
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     first_on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # --- reported figures (circle/issues/response.py) ---
+    # When the issue was first responded to: the earliest on-site arrival or resolution
+    # ever recorded. Kept on flush and never cleared, so re-handling (which clears
+    # resolved_at) cannot flip whether the response was on time.
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # --- end of reported figures ---
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the current resolution clock started: registration, or the last 重办.
     resolution_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # SLA clocks stop while the issue is on hold; held_seconds is the clock time spent on
-    # hold since resolution_started_at (counted the way the policy counts).
+    # SLA clocks stop while the issue is on hold; held_seconds is the time spent on hold
+    # since resolution_started_at, counted on the resolution clock.
     hold_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     held_seconds: Mapped[int] = mapped_column(default=0)
-    # The SLA policy in force when the issue was registered (a later policy change
-    # affects new issues only): budgets in minutes and whether they count working days.
+    # The terms of the SLA policy in force when the issue was registered, so that a later
+    # policy change affects new issues only: the response budget and its clock; the
+    # resolution rule with its N (or, for the fixed-duration rule, its minutes) and the
+    # clock its time counts on (for holds). Issues registered before the rules have the
+    # duration rule. No CHECK constraints: adding one to "issue" on SQLite would copy the
+    # table (see migration 0010); sla.start_clocks writes only declared values.
     response_minutes: Mapped[int | None]
+    response_clock: Mapped[str] = mapped_column(sa.String(20), default=Clock.CALENDAR,
+                                                server_default=Clock.CALENDAR)
+    resolution_rule: Mapped[str] = mapped_column(sa.String(20), default=DeadlineRule.DURATION,
+                                                 server_default=DeadlineRule.DURATION)
+    resolution_amount: Mapped[int | None]
     resolution_minutes: Mapped[int | None]
-    sla_working_days: Mapped[bool] = mapped_column(default=False)
+    resolution_clock: Mapped[str] = mapped_column(sa.String(20), default=Clock.CALENDAR,
+                                                  server_default=Clock.CALENDAR)
     resolution_summary: Mapped[str] = mapped_column(sa.Text, default="")
     rehandle_count: Mapped[int] = mapped_column(default=0)
     # Callback outcome: the effective rating (the latest reached callback's), the number of
@@ -184,6 +225,23 @@ class Issue(db.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.merchant.shop_name if self.merchant else ''}".strip()
+
+    @property
+    def response_due_words(self) -> str:
+        """The response deadline as people say it ("今天10:50前"), seen from now."""
+        return _deadline_words(self.response_due_at)
+
+    @property
+    def resolution_due_words(self) -> str:
+        """The resolution deadline as people say it ("今晚前", "12月8日前"), seen from now."""
+        return _deadline_words(self.resolution_due_at)
+
+
+def _deadline_words(due: datetime | None) -> str:
+    from circle.issues.sla import deadline_words  # sla builds on these models
+    from circle.timeutil import local_zone
+
+    return deadline_words(due, utcnow(), local_zone())
 
 
 class IssueEvent(db.Model):
@@ -322,26 +380,81 @@ class SiteVisitPhoto(db.Model):
 
 
 class SlaPolicy(db.Model):
-    """Time budgets per severity (小事不过晌、大事不过夜、难事不过周), edited by an admin."""
+    """The service promise per severity (小事不过晌、大事不过夜、难事不过周), edited by an admin.
+
+    Resolution: a deadline rule (:class:`DeadlineRule`) with its N (``amount``), or for the
+    fixed-duration rule ``resolve_minutes`` on the calendar or, with ``working_days``, the
+    working-day clock. Response (first on-site arrival): ``respond_minutes`` on
+    ``respond_clock``. :func:`circle.issues.sla.start_clocks` copies them onto each issue.
+    """
 
     __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "sla_policy"
     __table_args__ = (
         sa.CheckConstraint(_in("severity", Severity.ALL), name="severity"),
-        sa.CheckConstraint("respond_minutes > 0 AND resolve_minutes > 0", name="positive"),
+        sa.CheckConstraint(_in("rule", DeadlineRule.ALL), name="rule"),
+        sa.CheckConstraint(_in("respond_clock", Clock.ALL), name="respond_clock"),
+        sa.CheckConstraint("respond_minutes > 0 AND (resolve_minutes IS NULL OR "
+                           "resolve_minutes > 0) AND (amount IS NULL OR amount > 0)",
+                           name="positive"),
+        # Each rule has the number it counts: minutes for the fixed duration, N otherwise.
+        sa.CheckConstraint(f"(rule = '{DeadlineRule.DURATION}' AND resolve_minutes IS NOT NULL)"
+                           f" OR (rule <> '{DeadlineRule.DURATION}' AND amount IS NOT NULL)",
+                           name="budget"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     severity: Mapped[str] = mapped_column(sa.String(10), unique=True)
     respond_minutes: Mapped[int]
-    resolve_minutes: Mapped[int]
-    # False: the clock runs around the calendar. True: only working days count (weekends
-    # and public holidays are skipped; 调休 weekend days count).
+    respond_clock: Mapped[str] = mapped_column(sa.String(20), default=Clock.CALENDAR)
+    rule: Mapped[str] = mapped_column(sa.String(20), default=DeadlineRule.DURATION)
+    # N of the rule: half-days, days, calendar days, working hours or working days.
+    amount: Mapped[int | None]
+    # The fixed-duration rule only: minutes, and whether only working days count.
+    resolve_minutes: Mapped[int | None]
     working_days: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def __str__(self) -> str:
         return self.severity
+
+
+class WorkSchedule(db.Model):
+    """作息时间: the working sessions of a working day and the registration cut-offs of the
+    deadline rules — one row for the whole year, plus any seasons (夏季作息) that override it
+    between two dates (``MM-DD``, both included; a season may run over the new year)."""
+
+    __audited__ = True  # admin changes are written to the audit log
+    __tablename__ = "work_schedule"
+    __table_args__ = (
+        # Times compare in order on both backends (SQLite keeps them as 'HH:MM:SS' text).
+        sa.CheckConstraint("morning_start < morning_end AND morning_end <= afternoon_start "
+                           "AND afternoon_start < afternoon_end", name="sessions"),
+        sa.CheckConstraint("noon_cutoff <= morning_end AND afternoon_cutoff <= afternoon_end",
+                           name="cutoffs"),
+        sa.CheckConstraint("(season_start IS NULL AND season_end IS NULL) OR "
+                           "(season_start IS NOT NULL AND season_end IS NOT NULL)",
+                           name="season"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    # "MM-DD"; both empty for the row that holds all year.
+    season_start: Mapped[str | None] = mapped_column(sa.String(5))
+    season_end: Mapped[str | None] = mapped_column(sa.String(5))
+    morning_start: Mapped[time] = mapped_column(sa.Time)
+    morning_end: Mapped[time] = mapped_column(sa.Time)
+    afternoon_start: Mapped[time] = mapped_column(sa.Time)
+    afternoon_end: Mapped[time] = mapped_column(sa.Time)
+    # 不过晌: registered from this time on, a matter is due at the end of the afternoon
+    # (and from afternoon_cutoff on, at the end of the next morning).
+    noon_cutoff: Mapped[time] = mapped_column(sa.Time)
+    afternoon_cutoff: Mapped[time] = mapped_column(sa.Time)
+    # 不过夜: registered from this time on, a matter is due at the end of the next working day.
+    evening_cutoff: Mapped[time] = mapped_column(sa.Time)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class DayKind:

@@ -8,6 +8,9 @@ form accepts is checked again here against the user's scope, and the issue itsel
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import sqlalchemy as sa
 from flask import flash, jsonify, redirect, request, url_for
 from flask_admin import expose
@@ -22,12 +25,13 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
-from circle.issues import workflow
+from circle.issues import sla, workflow
 from circle.issues.admin import active_rows
-from circle.issues.models import IssueCategory, IssueSource, Severity, SlaPolicy
-from circle.labels import SEVERITY_LABELS, duration_label
+from circle.issues.models import DeadlineRule, IssueCategory, IssueSource, Severity, SlaPolicy
+from circle.labels import SEVERITY_LABELS, duration_label, response_label, rule_label
 from circle.merchants.models import Merchant
 from circle.permissions import Cap, may_see_full_phone, scope_by_circle
+from circle.timeutil import local_zone, utcnow
 from circle.transaction import unit_of_work
 from circle.validators import mask_phone
 
@@ -105,19 +109,39 @@ def merchant_for(user: User, merchant_id: int | None) -> Merchant | None:
     return db.session.scalar(scope_by_circle(stmt, Merchant.circle_id, user))
 
 
-def severity_promises() -> dict[str, str]:
-    """The SLA promise of each severity as a sentence, from the current policies."""
+@dataclass(frozen=True)
+class Promise:
+    """What a severity promises: the rule, and what it means for a matter registered now."""
+
+    rule: str  # "on site within 30 minutes, resolved by the end of the half-day"
+    now: str  # "registered now: on site by 10:50 today, resolved by 12:00 today"
+
+
+def severity_promises(now: datetime | None = None) -> dict[str, Promise]:
+    """The SLA promise of each severity, from the current policies, with the deadlines a
+    matter registered at ``now`` would get (the same computation as registration)."""
+    now = now or utcnow()
+    calendar, zone = sla.load_calendar(), local_zone()
     promises = {}
     for policy in db.session.scalars(sa.select(SlaPolicy)):
-        if policy.working_days:
-            text = _("respond within %(respond)s, resolve within %(resolve)s (working days)",
-                     respond=duration_label(policy.respond_minutes),
-                     resolve=duration_label(policy.resolve_minutes))
+        if policy.rule == DeadlineRule.DURATION:
+            # The fixed durations read as they always have.
+            budgets = {"respond": duration_label(policy.respond_minutes),
+                       "resolve": duration_label(policy.resolve_minutes)}
+            if policy.working_days:
+                rule = _("respond within %(respond)s, resolve within %(resolve)s "
+                         "(working days)", **budgets)
+            else:
+                rule = _("respond within %(respond)s, resolve within %(resolve)s", **budgets)
         else:
-            text = _("respond within %(respond)s, resolve within %(resolve)s",
-                     respond=duration_label(policy.respond_minutes),
-                     resolve=duration_label(policy.resolve_minutes))
-        promises[policy.severity] = text
+            rule = _("on site within %(respond)s, resolved %(resolve)s",
+                     respond=response_label(policy.respond_minutes, policy.respond_clock),
+                     resolve=rule_label(policy.rule, policy.amount))
+        response_due, resolution_due = sla.Terms.of_policy(policy).deadlines(now, calendar)
+        promises[policy.severity] = Promise(rule, _(
+            "registered now: on site %(respond)s, resolved %(resolve)s",
+            respond=sla.deadline_words(response_due, now, zone),
+            resolve=sla.deadline_words(resolution_due, now, zone)))
     return promises
 
 

@@ -488,8 +488,9 @@ def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool 
     """回访: record one call to the merchant.
 
     Not reached: step ``callback_missed``; the third failed attempt is ``unreachable`` and
-    closes the issue (excluded from the satisfaction rate). Reached: the merchant's two
-    answers — resolved or not, and the five-level rating — are recorded; a dissatisfied
+    closes the issue (counted apart as unreachable; a rating given before still counts).
+    Reached: the merchant's two answers — resolved or not, and the five-level rating — are
+    recorded; a dissatisfied
     rating or "not resolved" is ``rehandle`` (重办 at level 2 with a new resolution clock),
     otherwise ``close``.
     """
