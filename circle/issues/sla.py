@@ -60,6 +60,7 @@ from circle.issues.models import (
     Status,
     WorkSchedule,
 )
+from circle.issues.response import response_moment
 from circle.timeutil import local_zone
 
 # A deadline can never be further away than this (guards a calendar in which an
@@ -490,13 +491,13 @@ def resume_clocks(issue: Issue, now: datetime, calendar: WorkCalendar) -> None:
     terms = Terms.of_issue(issue)
     held = clock_time_between(began, now, clock=terms.clock, calendar=calendar)
     issue.held_seconds = (issue.held_seconds or 0) + int(held.total_seconds())
-    if issue.responded_at is None and issue.response_due_at and began < issue.response_due_at:
+    if response_moment(issue) is None and issue.response_due_at and began < issue.response_due_at:
         issue.response_due_at = moved_by_hold(issue.response_due_at, began, now,
                                               terms.response_clock, calendar)
     if issue.resolution_due_at and began < issue.resolution_due_at:
         issue.resolution_due_at = moved_by_hold(issue.resolution_due_at, began, now,
                                                 terms.clock, calendar)
-    if issue.response_due_at and issue.resolution_due_at and issue.responded_at is None:
+    if issue.response_due_at and issue.resolution_due_at and response_moment(issue) is None:
         issue.response_due_at = min(issue.response_due_at, issue.resolution_due_at)
     issue.hold_started_at = None
 
@@ -534,7 +535,7 @@ def response_state(issue: Issue, now: datetime, calendar: WorkCalendar) -> str |
         return None
     # Recorded once (circle/issues/response.py): the first arrival, or the resolution of a
     # matter settled without a visit; re-handling never changes it.
-    done = issue.responded_at
+    done = response_moment(issue)
     # The budget is the issue's minutes (however a hold moved the deadline).
     budget = timedelta(minutes=issue.response_minutes) if issue.response_minutes else None
     return _state(issue.reported_at, issue.response_due_at, done, budget=budget,
