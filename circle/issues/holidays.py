@@ -40,6 +40,7 @@ from circle.extensions import db
 from circle.issues.models import CalendarDay, DayKind
 from circle.issues.workflow import human_size
 from circle.spreadsheet import FORMULA_TRIGGERS, safe_cell
+from circle.uploads import UTF8_BOM, UploadRefused, csv_rows, decode_text, header_key
 
 #: A year's calendar is a few dozen rows; anything near these limits is the wrong file.
 MAX_BYTES = 200 * 1024
@@ -47,7 +48,6 @@ MAX_ROWS = 400
 #: The length of ``CalendarDay.name``.
 MAX_NAME_LENGTH = 50
 TOKEN_SALT = "circle.holiday-import.rows"
-UTF8_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -85,24 +85,15 @@ _WORKDAY_SUFFIX_RE = re.compile(r"[\s(（]*(?:调休上班|调休|补班|上班)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _header_key(text: str) -> str:
-    """A header cell reduced to what identifies it (width folded, no spaces, case ignored)."""
-    return re.sub(r"[\s_\-*:：]+", "", unicodedata.normalize("NFKC", text or "")).casefold()
-
-
 _HEADERS = {
-    _header_key(name): column.key
+    header_key(name): column.key
     for column in COLUMNS
     for name in (column.name, column.key, *column.aliases)
 }
 
 
-class CalendarRefused(Exception):
-    """The file as a whole cannot be read; ``message`` says why, ready to show."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+#: The calendar import's refusals are the uploads' (see circle.uploads).
+CalendarRefused = UploadRefused
 
 
 @dataclass(frozen=True)
@@ -240,7 +231,9 @@ def parse_calendar_csv(data: bytes, filename: str = "", *, max_bytes: int = MAX_
         raise CalendarRefused(_(
             "This is an Excel workbook: in Excel, save it as \u201cCSV UTF-8\u201d and upload "
             "the CSV file."))
-    table = _csv_rows(_decode(data))
+    table = csv_rows(decode_text(data, unreadable=_(
+        "The file could not be read as text. Save it as \u201cCSV UTF-8\u201d (or CSV) and "
+        "upload it again.")))
     headers, positions, ignored = _read_header(table)
     rows = []
     for number, cells in table:
@@ -264,36 +257,6 @@ def parse_calendar_csv(data: bytes, filename: str = "", *, max_bytes: int = MAX_
     return check
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encodings = ("utf-16",)
-    else:
-        # UTF-8 first: GB18030 would "decode" UTF-8 bytes into the wrong characters.
-        encodings = ("utf-8-sig", "gb18030")
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" in text:
-            break
-        return text.lstrip(UTF8_BOM)
-    raise CalendarRefused(_(
-        "The file could not be read as text. Save it as \u201cCSV UTF-8\u201d (or CSV) and "
-        "upload it again."))
-
-
-def _csv_rows(text: str):
-    """``(row number, cells)`` of the CSV text, read as they are asked for."""
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(",\t;", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        yield from enumerate(reader, start=1)
-    except csv.Error:
-        raise CalendarRefused(_("The file could not be read as CSV.")) from None
-
-
 def _read_header(table):
     """The header row: the file's own header per column key, their positions, and the
     headers of the columns not read."""
@@ -307,7 +270,7 @@ def _read_header(table):
     positions: dict[str, int] = {}
     ignored = []
     for position, text in enumerate(texts):
-        key = _HEADERS.get(_header_key(text))
+        key = _HEADERS.get(header_key(text))
         if key is None:
             if text:
                 ignored.append(text)

@@ -19,20 +19,16 @@ checked again on confirmation, since the database may have changed meanwhile.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import re
 import unicodedata
-import warnings
-import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -43,6 +39,15 @@ from circle.extensions import db
 from circle.issues.workflow import human_size
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.spreadsheet import safe_cell
+from circle.uploads import (
+    UTF8_BOM,
+    UploadRefused,
+    cell_text,
+    csv_rows,
+    decode_text,
+    header_key,
+    xlsx_rows,
+)
 from circle.validators import InvalidValue, normalise_credit_code, normalise_phone
 
 #: Limits when no app supplies its settings (the declared defaults, never restated).
@@ -55,7 +60,6 @@ LOOKUP_CHUNK = 500
 TOKEN_SALT = "circle.merchant-import.rows"
 REJECTED_SALT = "circle.merchant-import.rejected"
 DEFAULT_TOKEN_MAX_AGE = settings_default("CIRCLE_IMPORT_TOKEN_MAX_AGE")
-UTF8_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -101,26 +105,15 @@ KEYS = tuple(column.key for column in COLUMNS)
 _INDEX = {key: index for index, key in enumerate(KEYS)}
 
 
-def _header_key(text: str) -> str:
-    """A header cell reduced to what identifies it: full-width forms folded, no spaces,
-    underscores, dashes or required-field stars, case ignored."""
-    text = unicodedata.normalize("NFKC", text or "")
-    return re.sub(r"[\s_\-*:]+", "", text).casefold()
-
-
 _HEADERS = {
-    _header_key(name): column.key
+    header_key(name): column.key
     for column in COLUMNS
     for name in (column.name, column.english, column.key, *column.aliases)
 }
 
 
-class ImportRefused(Exception):
-    """The file as a whole cannot be imported; ``message`` says why, ready to show."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+#: The merchant import's refusals are the uploads' (one kind, whatever refused the file).
+ImportRefused = UploadRefused
 
 
 @dataclass(frozen=True)
@@ -177,100 +170,20 @@ def read_upload(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTE
     raise ImportRefused(_("Upload a CSV or XLSX file."))
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encodings = ("utf-16",)
-    else:
-        # UTF-8 first: GB18030 would "decode" UTF-8 bytes into the wrong characters.
-        encodings = ("utf-8-sig", "gb18030")
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportRefused(_("The file's text encoding is not recognised. In Excel, save it as "
-                          "\u201cCSV UTF-8\u201d, or upload the .xlsx file."))
-
-
 def _csv_rows(data: bytes):
-    """``(row number, cells)`` of a CSV file, read as the rows are asked for."""
-    text = _decode(data).lstrip(UTF8_BOM)
-    if "\x00" in text:
-        raise ImportRefused(_("The file could not be read as CSV."))
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    # Excel writes commas, but "Unicode text" has tabs and some locales use semicolons.
-    delimiter = max(",\t;", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        # The record number is the row number in the spreadsheet the CSV was saved from,
-        # even where a quoted cell spans lines.
-        yield from enumerate(reader, start=1)
-    except csv.Error:
-        raise ImportRefused(_("The file could not be read as CSV.")) from None
+    """``(row number, cells)`` of an uploaded CSV file."""
+    return csv_rows(decode_text(data))
 
 
-def _unreadable_xlsx() -> ImportRefused:
-    return ImportRefused(_("This file is not a readable XLSX workbook."))
-
-
-@contextlib.contextmanager
 def _xlsx_rows(data: bytes):
-    """``(row number, values)`` of the workbook's first sheet, read as they are asked for
-    (so a file with too many rows is refused without reading them all); the workbook is
-    closed when the block ends."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise _unreadable_xlsx() from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise ImportRefused(_("The workbook is too large once unpacked. Split it into "
-                              "smaller files."))
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about features it does not read (data validation, styles of
-            # other programs); they change nothing in the cell values imported here.
-            warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds on a damaged file; all mean the same
-        raise _unreadable_xlsx() from None
-    try:
-        if not workbook.worksheets:
-            raise _unreadable_xlsx()
-        sheet = workbook.worksheets[0]
-        # The stored sheet size is often wrong in files other programs wrote.
-        sheet.reset_dimensions()
-        yield _guarded(enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1))
-    finally:
-        workbook.close()
-
-
-def _guarded(rows):
-    """The rows, with a damaged sheet (found while reading it) reported as unreadable."""
-    try:
-        yield from rows
-    except Exception:  # as above: any openpyxl error on a damaged sheet
-        raise _unreadable_xlsx() from None
-
-
-def _cell_text(value) -> str:
-    """A cell as text: 13812345678.0 (a number cell) is 13812345678, dates read as dates."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
+    return xlsx_rows(data, max_unpacked=MAX_UNPACKED_BYTES)
 
 
 def _parse_table(table, filename: str, max_rows: int) -> ParsedUpload:
     rows = iter(table)
     # The loop stops at the header row; ``number`` stays its row number (used below).
     for number, cells in rows:  # noqa: B007
-        texts = [_cell_text(cell) for cell in cells]
+        texts = [cell_text(cell) for cell in cells]
         if any(texts):
             break
     else:
@@ -279,7 +192,7 @@ def _parse_table(table, filename: str, max_rows: int) -> ParsedUpload:
     headers: list[str | None] = [None] * len(COLUMNS)
     ignored = []
     for position, text in enumerate(texts):
-        key = _HEADERS.get(_header_key(text))
+        key = _HEADERS.get(header_key(text))
         if key is None:
             if text:
                 ignored.append(text)
@@ -295,7 +208,7 @@ def _parse_table(table, filename: str, max_rows: int) -> ParsedUpload:
     source_rows = []
     # The loop stops at the header row; ``number`` stays its row number (used below).
     for number, cells in rows:  # noqa: B007
-        texts = [_cell_text(cell) for cell in cells]
+        texts = [cell_text(cell) for cell in cells]
         if not any(texts):
             continue
         if len(source_rows) >= max_rows:
