@@ -120,11 +120,16 @@ class StaleIssue(WorkflowError):
 
 # --- the engine -------------------------------------------------------------------------
 
-def step_refusal(issue: Issue, actor: User | None, step: Step) -> WorkflowError | None:
-    """Why ``actor`` may not take ``step`` on ``issue`` now, or ``None`` if they may."""
+def step_refusal(issue: Issue, actor: User | None, step: Step, *,
+                 in_scope: bool | None = None) -> WorkflowError | None:
+    """Why ``actor`` may not take ``step`` on ``issue`` now, or ``None`` if they may.
+
+    ``in_scope`` is :func:`issue_in_scope` when the caller already knows it (it may cost a
+    query, and the answer is the same for every step).
+    """
     if not can(actor, step.capability):
         return NotAllowed(_l("Your role does not allow this action."))
-    if not issue_in_scope(actor, issue):
+    if not (issue_in_scope(actor, issue) if in_scope is None else in_scope):
         return NotAllowed(_l("This issue is outside your business circles or community."))
     if issue.status not in step.sources:
         return IllegalTransition(_l("This action is not possible while the issue is "
@@ -134,17 +139,23 @@ def step_refusal(issue: Issue, actor: User | None, step: Step) -> WorkflowError 
     return None
 
 
-def refusal(issue: Issue, actor: User | None, action: str) -> WorkflowError | None:
+def refusal(issue: Issue, actor: User | None, action: str, *,
+            in_scope: bool | None = None) -> WorkflowError | None:
     """Why ``actor`` may not take the desk ``action`` on ``issue`` now, or ``None``."""
-    refusals = [step_refusal(issue, actor, step) for step in steps_of(action)]
-    if not refusals or any(r is None for r in refusals):
-        return None if refusals else IllegalTransition(_l("Unknown action."))
-    return refusals[0]
+    steps = steps_of(action)
+    if not steps:
+        return IllegalTransition(_l("Unknown action."))
+    if in_scope is None and actor is not None and any(can(actor, s.capability) for s in steps):
+        in_scope = issue_in_scope(actor, issue)
+    refusals = [step_refusal(issue, actor, step, in_scope=in_scope) for step in steps]
+    return None if any(r is None for r in refusals) else refusals[0]
 
 
 def allowed_actions(issue: Issue, actor: User | None) -> set[str]:
     """The desk actions this user may take on this issue now (the buttons to show)."""
-    return {action for action in ACTIONS if refusal(issue, actor, action) is None}
+    in_scope = actor is not None and issue_in_scope(actor, issue)
+    return {action for action in ACTIONS
+            if refusal(issue, actor, action, in_scope=in_scope) is None}
 
 
 def _check(issue: Issue, actor: User, name: str, expected_version: int | None) -> Step:
