@@ -4,6 +4,7 @@ from circle.accounts.models import Role, User, user_circle  # noqa: F401
 from circle.api import models as _api_models  # noqa: F401  (API tokens)
 from circle.audit.models import AuditAction, AuditRecord  # noqa: F401
 from circle.issues.models import (  # noqa: F401
+    ApprovalRequest,
     CalendarDay,
     Callback,
     DayKind,
@@ -12,11 +13,15 @@ from circle.issues.models import (  # noqa: F401
     IssueEvent,
     IssueSource,
     Rating,
+    RequestKind,
+    RequestStatus,
+    ReturnBasis,
     Severity,
     SiteVisit,
     SiteVisitPhoto,
     SlaPolicy,
     Status,
+    Supervision,
     Symposium,
     VisitOutcome,
 )
@@ -28,5 +33,6 @@ from circle.org.models import (  # noqa: F401
     Department,
     DepartmentKind,
     MemberRole,
+    Street,
 )
 from circle.reports.figures import CircleDayFigures  # noqa: F401

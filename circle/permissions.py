@@ -3,12 +3,14 @@
 Two separate questions, each answered here once:
 
 - **Capabilities** (:data:`PERMISSIONS`): what a role may do at all — see merchants, see full
-  phone numbers, register an issue, dispatch, record a callback, export, administer users…
+  phone numbers, register an issue, dispatch, record a callback, approve an extension,
+  export, administer users…
   Views, templates, forms, the workflow engine and the API ask :func:`can`; none of them
   names a role. Giving a role a new right is one line in the table.
 - **Row scope** (:func:`circle_ids_subquery` and friends): which business circles' merchants
   and issues a user may see — an administrator everything, specialists and callback staff
-  their community, liaison officers their own circle(s).
+  their community, liaison officers their own circle(s), a street leader the communities of
+  the street (a leader without a street, the whole district).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 
 from circle.accounts.models import Role, User, user_circle
-from circle.org.models import BusinessCircle
+from circle.org.models import BusinessCircle, Community
 
 
 class Cap(StrEnum):
@@ -40,10 +42,17 @@ class Cap(StrEnum):
     ESCALATE = "escalate"
     HOLD_ISSUE = "hold_issue"
     HANDLE_ESCALATED = "handle_escalated"
+    SEE_DISPATCH_BOARD = "see_dispatch_board"
     DISPATCH = "dispatch"
     ASSIGN_OTHERS = "assign_others"
     WORK_ON_SITE = "work_on_site"
     RECORD_CALLBACK = "record_callback"
+    # The 12345 work-order lifecycle around the loop.
+    CONTACT_MERCHANT = "contact_merchant"
+    REQUEST_EXCEPTION = "request_exception"
+    APPROVE_EXCEPTION = "approve_exception"
+    TRANSFER = "transfer"
+    SUPERVISE = "supervise"
     EDIT_ISSUES = "edit_issues"
     EXPORT = "export"
     ADMINISTER_USERS = "administer_users"
@@ -70,10 +79,16 @@ MEANING: dict[Cap, str] = {
     Cap.ESCALATE: "escalate an issue to the community",
     Cap.HOLD_ISSUE: "hold, resume and withdraw an issue",
     Cap.HANDLE_ESCALATED: "act on an issue above level 1",
-    Cap.DISPATCH: "the dispatch board; accept an issue",
+    Cap.SEE_DISPATCH_BOARD: "the dispatch board (its buttons as the other rights allow)",
+    Cap.DISPATCH: "sign for (签收) and accept an issue",
     Cap.ASSIGN_OTHERS: "assign an issue to a specialist other than oneself",
     Cap.WORK_ON_SITE: "visits, joint offices, symposiums; resolve at levels 2–4",
     Cap.RECORD_CALLBACK: "the callback queue; record callbacks",
+    Cap.CONTACT_MERCHANT: "record the first contact with the merchant (先行联系)",
+    Cap.REQUEST_EXCEPTION: "ask for an extension (延期申请) or the return (退单) of an issue",
+    Cap.APPROVE_EXCEPTION: "approve or refuse extensions and returns",
+    Cap.TRANSFER: "transfer an issue to another business circle or community (转办)",
+    Cap.SUPERVISE: "issue supervision orders (督办) on issues",
     Cap.EDIT_ISSUES: "correct an issue's registration fields",
     Cap.EXPORT: "the satisfaction export",
     Cap.ADMINISTER_USERS: "user accounts",
@@ -89,6 +104,9 @@ _ADMIN = frozenset({Role.ADMIN})
 _COMMUNITY = frozenset({Role.ADMIN, Role.SPECIALIST})
 _HANDLERS = frozenset({Role.ADMIN, Role.SPECIALIST, Role.LIAISON})
 _CALLERS = frozenset({Role.ADMIN, Role.STAFF})
+# Street leaders see, approve and supervise; they change no case data otherwise.
+_LEADERS = frozenset({Role.ADMIN, Role.LEADER})
+_OVERSEERS = frozenset({Role.ADMIN, Role.SPECIALIST, Role.LEADER})
 
 #: The permission table: capability → the roles that hold it.
 PERMISSIONS: dict[Cap, frozenset[str]] = {
@@ -99,7 +117,8 @@ PERMISSIONS: dict[Cap, frozenset[str]] = {
     # full; liaison officers see them masked (138****1234).
     Cap.SEE_FULL_PHONE: frozenset({Role.ADMIN, Role.SPECIALIST, Role.STAFF}),
     # On the desk and the boards, whoever handles an issue phones its merchant: one tap.
-    Cap.CALL_ISSUE_MERCHANT: _EVERYONE,
+    # Leaders oversee; they do not phone merchants, and see numbers masked.
+    Cap.CALL_ISSUE_MERCHANT: _EVERYONE - {Role.LEADER},
     Cap.SEE_TIMELINE_LOG: _ADMIN,
     Cap.SEE_AUDIT_LOG: _ADMIN,
     Cap.EDIT_MERCHANTS: _HANDLERS,
@@ -110,11 +129,17 @@ PERMISSIONS: dict[Cap, frozenset[str]] = {
     Cap.ESCALATE: _HANDLERS,
     Cap.HOLD_ISSUE: _HANDLERS,
     Cap.HANDLE_ESCALATED: _COMMUNITY,
+    Cap.SEE_DISPATCH_BOARD: _OVERSEERS,
     Cap.DISPATCH: _COMMUNITY,
     # A specialist hands an issue to the colleague on duty; an administrator dispatches.
     Cap.ASSIGN_OTHERS: _COMMUNITY,
     Cap.WORK_ON_SITE: _COMMUNITY,
     Cap.RECORD_CALLBACK: _CALLERS,
+    Cap.CONTACT_MERCHANT: _COMMUNITY,
+    Cap.REQUEST_EXCEPTION: _COMMUNITY,
+    Cap.APPROVE_EXCEPTION: _LEADERS,
+    Cap.TRANSFER: _COMMUNITY,
+    Cap.SUPERVISE: _LEADERS,
     Cap.EDIT_ISSUES: _COMMUNITY,
     Cap.EXPORT: _CALLERS,
     Cap.ADMINISTER_USERS: _ADMIN,
@@ -142,10 +167,22 @@ def roles_with(capability: Cap | str) -> frozenset[str]:
     return PERMISSIONS[Cap(capability)]
 
 
+def _sees_everything(user: User) -> bool:
+    """An administrator, or a district leader (a leader with no street)."""
+    return user.role == Role.ADMIN or (user.role == Role.LEADER and user.street_id is None)
+
+
+def _street_community_ids(user: User):
+    return sa.select(Community.id).where(Community.street_id == user.street_id)
+
+
 def circle_ids_subquery(user: User):
     """A SELECT of the circle ids ``user`` works in, or ``None`` for no restriction."""
-    if user.role == Role.ADMIN:
+    if _sees_everything(user):
         return None
+    if user.role == Role.LEADER:
+        return sa.select(BusinessCircle.id).where(
+            BusinessCircle.community_id.in_(_street_community_ids(user)))
     if user.role == Role.LIAISON:
         return sa.select(user_circle.c.circle_id).where(user_circle.c.user_id == user.id)
     if user.community_id is None:
@@ -161,7 +198,7 @@ def scope_by_circle(stmt, circle_column, user: User):
 
 def circle_in_scope(user: User, circle_id: int | None) -> bool:
     """Whether the user may see things in this business circle."""
-    if user.role == Role.ADMIN:
+    if _sees_everything(user):
         return True
     if circle_id is None:
         return False
@@ -169,6 +206,11 @@ def circle_in_scope(user: User, circle_id: int | None) -> bool:
         return any(circle.id == circle_id for circle in user.circles)
     from circle.extensions import db
 
+    if user.role == Role.LEADER:
+        street_id = db.session.scalar(
+            sa.select(Community.street_id).join(BusinessCircle)
+            .where(BusinessCircle.id == circle_id))
+        return street_id is not None and street_id == user.street_id
     community_id = db.session.scalar(
         sa.select(BusinessCircle.community_id).where(BusinessCircle.id == circle_id)
     )
@@ -185,10 +227,10 @@ def merchant_in_scope(user: User, merchant) -> bool:
 
 def scope_communities(stmt, community_column, user: User):
     """Restrict a statement to the communities the user works in."""
-    from circle.org.models import BusinessCircle
-
-    if user.role == Role.ADMIN:
+    if _sees_everything(user):
         return stmt
+    if user.role == Role.LEADER:
+        return stmt.where(community_column.in_(_street_community_ids(user)))
     if user.role == Role.LIAISON:
         mine = sa.select(BusinessCircle.community_id).where(
             BusinessCircle.id.in_(circle_ids_subquery(user))

@@ -210,15 +210,19 @@ def browser(client):
 
 
 def make_people(community, east) -> dict:
-    """One account of every role, named by its role: the community's, the east circle's."""
+    """One account of every role, named by its role: the community's, the east circle's,
+    and the leader of the community's street (which it is given if it has none)."""
     from tests import factories as f
 
+    if community.street is None:
+        community.street = f.StreetFactory(name="新华街道")
     return {
         "admin": f.UserFactory(username="admin", role="admin"),
         "specialist": f.UserFactory(username="specialist", role="specialist",
                                     community=community),
         "liaison": f.UserFactory(username="liaison", role="liaison", circles=[east]),
         "staff": f.UserFactory(username="staff", role="staff", community=community),
+        "leader": f.UserFactory(username="leader", role="leader", street=community.street),
     }
 
 

@@ -12,6 +12,7 @@ from circle.models import (
     IssueCategory,
     IssueSource,
     Merchant,
+    Street,
     User,
 )
 
@@ -23,6 +24,13 @@ class Base(SQLAlchemyModelFactory):
         abstract = True
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731
         sqlalchemy_session_persistence = "flush"
+
+
+class StreetFactory(Base):
+    class Meta:
+        model = Street
+
+    name = factory.Sequence(lambda n: f"测试街道{n}")
 
 
 class CommunityFactory(Base):

@@ -45,7 +45,7 @@ from circle.validators import mask_phone
 from tests import factories as f
 from tests.conftest import Browser, IsolatedClient, _reset_schema, make_app, make_people
 
-ROLES = ("admin", "specialist", "liaison", "staff")
+ROLES = ("admin", "specialist", "liaison", "staff", "leader")
 
 
 class Outcome(Enum):
@@ -393,19 +393,26 @@ def handle_escalated(case: Case) -> Outcome:
     return desk(case, issue, "hold", {"reason": "等待商户"}, lambda i: i.status == "on_hold")
 
 
-def dispatch(case: Case) -> Outcome:
-    """The dispatch board lists the escalated issue, and its desk offers to accept it."""
+def see_dispatch_board(case: Case) -> Outcome:
+    """The dispatch board lists the escalated issue."""
     issue = fresh_issue(case, "escalated", 2)
-    board = listed(case, "/admin/dispatch/", f'id="issue-{issue.id}"')
+    return listed(case, "/admin/dispatch/", f'id="issue-{issue.id}"')
+
+
+def dispatch(case: Case) -> Outcome:
+    """The desk of an escalated issue offers to accept (sign for) it, and the board's accept
+    button shows only to those who may."""
+    issue = fresh_issue(case, "escalated", 2)
     response = case.browser.get(f"/admin/desk/{issue.id}")
     assert response.status_code in (200, 404), response.status_code
     if response.status_code == 404:
-        offered = Outcome.NOT_FOUND
-    elif 'data-action="accept"' in response.get_data(as_text=True):
-        offered = Outcome.GRANTED
-    else:
-        offered = Outcome.DENIED
-    return agree(board, offered) if board is not Outcome.DENIED else Outcome.DENIED
+        return Outcome.NOT_FOUND
+    offered = 'data-action="accept"' in response.get_data(as_text=True)
+    board = case.browser.get("/admin/dispatch/")
+    if board.status_code == 200:
+        html = board.get_data(as_text=True)
+        assert (f'/admin/dispatch/{issue.id}/accept' in html) == offered, "board and desk"
+    return Outcome.GRANTED if offered else Outcome.DENIED
 
 
 def assign_others(case: Case) -> Outcome:
@@ -421,6 +428,48 @@ def work_on_site(case: Case) -> Outcome:
                         first_on_site_at=utcnow() - timedelta(minutes=30))
     return desk(case, issue, "resolve", {"summary": "更换空开"},
                 lambda i: i.status == "resolved")
+
+
+def contact_merchant(case: Case) -> Outcome:
+    issue = fresh_issue(case, "dispatched", 2, assignee=case.world.specialist_of[case.key])
+    local = (utcnow() + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")  # Asia/Shanghai
+    return desk(case, issue, "first_contact", {"contacted_at": local, "channel": "phone"},
+                lambda i: i.contacted_at is not None)
+
+
+def request_exception(case: Case) -> Outcome:
+    issue = fresh_issue(case, "dispatched", 2, assignee=case.world.specialist_of[case.key],
+                        resolution_due_at=utcnow() + timedelta(hours=2))
+    later = (utcnow() + timedelta(days=3, hours=8)).strftime("%Y-%m-%dT%H:%M")
+    return desk(case, issue, "request_extension", {"new_deadline": later, "reason": "待配件"},
+                lambda i: len(i.requests) == 1)
+
+
+def approve_exception(case: Case) -> Outcome:
+    """Approve the extension a specialist asked for: the deadline moves."""
+    from circle.issues.models import ApprovalRequest
+
+    due, later = utcnow() + timedelta(hours=2), utcnow() + timedelta(days=3)
+    issue = fresh_issue(case, "dispatched", 2, assignee=case.world.specialist_of[case.key],
+                        resolution_due_at=due)
+    _db.session.add(ApprovalRequest(issue=issue, kind="extension", reason="待配件",
+                                    old_deadline=due, new_deadline=later))
+    _db.session.commit()
+    return desk(case, issue, "decide_extension", {"approve": "yes"},
+                lambda i: i.extension_count == 1)
+
+
+def transfer(case: Case) -> Outcome:
+    issue = fresh_issue(case, "dispatched", 2, assignee=case.world.specialist_of[case.key])
+    to = case.world.circles["west" if case.key != "west" else "east"]
+    return desk(case, issue, "transfer", {"circle": str(to.id)},
+                lambda i: i.circle_id == to.id)
+
+
+def supervise(case: Case) -> Outcome:
+    issue = fresh_issue(case, "dispatched", 2, assignee=case.world.specialist_of[case.key])
+    return desk(case, issue, "supervise", {"note": "请今日办结"},
+                lambda i: i.supervised_at is not None)
 
 
 def record_callback(case: Case) -> Outcome:
@@ -500,10 +549,16 @@ PROBES: dict[Cap, Probe] = {
     Cap.ESCALATE: Probe(escalate),
     Cap.HOLD_ISSUE: Probe(hold_issue),
     Cap.HANDLE_ESCALATED: Probe(handle_escalated, needs=(Cap.HOLD_ISSUE,)),
-    Cap.DISPATCH: Probe(dispatch, needs=(Cap.HANDLE_ESCALATED,)),
+    Cap.SEE_DISPATCH_BOARD: Probe(see_dispatch_board),
+    Cap.DISPATCH: Probe(dispatch, needs=(Cap.HANDLE_ESCALATED, Cap.SEE_ISSUES)),
     Cap.ASSIGN_OTHERS: Probe(assign_others, needs=(Cap.DISPATCH, Cap.HANDLE_ESCALATED)),
     Cap.WORK_ON_SITE: Probe(work_on_site, needs=(Cap.HANDLE_ESCALATED,)),
     Cap.RECORD_CALLBACK: Probe(record_callback),
+    Cap.CONTACT_MERCHANT: Probe(contact_merchant, needs=(Cap.HANDLE_ESCALATED,)),
+    Cap.REQUEST_EXCEPTION: Probe(request_exception, needs=(Cap.HANDLE_ESCALATED,)),
+    Cap.APPROVE_EXCEPTION: Probe(approve_exception, needs=(Cap.SEE_ISSUES,)),
+    Cap.TRANSFER: Probe(transfer, needs=(Cap.HANDLE_ESCALATED,)),
+    Cap.SUPERVISE: Probe(supervise, needs=(Cap.SEE_ISSUES,)),
     Cap.EDIT_ISSUES: Probe(edit_issues, needs=(Cap.SEE_ISSUES,)),
     Cap.EXPORT: Probe(export),
     Cap.ADMINISTER_USERS: Probe(administer_users, scoped=False),

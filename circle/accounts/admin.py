@@ -23,8 +23,8 @@ class UserView(AdminOnlyModelView):
     """Accounts: who signs in, in which role, for which community or circles."""
 
     capability = Cap.ADMINISTER_USERS
-    column_list = ("username", "display_name", "role", "community", "circles", "phone",
-                   "active", "last_login_at")
+    column_list = ("username", "display_name", "role", "community", "circles", "street",
+                   "phone", "active", "last_login_at")
     column_details_exclude_list = ("password_hash", "session_version")
     column_export_exclude_list = ("password_hash", "session_version")
     column_searchable_list = ("username", "display_name", "phone")
@@ -35,7 +35,7 @@ class UserView(AdminOnlyModelView):
     )
     column_formatters = {"role": label_formatter(ROLE_LABELS), "phone": phone_link}
     form_columns = ("username", "display_name", "phone", "role", "community", "circles",
-                    "active", "new_password")
+                    "street", "active", "new_password")
     form_choices = {"role": choices(ROLE_LABELS)}
     form_extra_fields = {
         "new_password": PasswordField(
@@ -46,7 +46,11 @@ class UserView(AdminOnlyModelView):
         )
     }
     form_overrides = {"phone": PhoneField}
-    form_args = {"phone": {"validators": [PhoneNumber(optional=True)]}}
+    form_args = {
+        "phone": {"validators": [PhoneNumber(optional=True)]},
+        "street": {"description": _l("Leaders only: the street they oversee. A leader "
+                                     "without a street oversees the whole district.")},
+    }
     column_labels = {
         "username": _l("Username"),
         "display_name": _l("Display name"),
@@ -54,6 +58,7 @@ class UserView(AdminOnlyModelView):
         "role": _l("Role"),
         "community": _l("Community"),
         "circles": _l("Business circles"),
+        "street": _l("Street"),
         "active": _l("Active"),
         "is_service_account": _l("Service account"),
         "last_login_at": _l("Last login"),

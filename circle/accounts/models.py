@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from circle.extensions import db
-from circle.org.models import BusinessCircle, Community
+from circle.org.models import BusinessCircle, Community, Street
 from circle.timeutil import UTCDateTime, utcnow
 
 
@@ -21,7 +21,8 @@ class Role:
     SPECIALIST = "specialist"  # 社区热线专员
     LIAISON = "liaison"  # 商圈热线联络员
     STAFF = "staff"  # 回访/统计人员
-    ALL = (ADMIN, SPECIALIST, LIAISON, STAFF)
+    LEADER = "leader"  # 街道/区领导: oversees a street (or, without one, the district)
+    ALL = (ADMIN, SPECIALIST, LIAISON, STAFF, LEADER)
 
 
 user_circle = sa.Table(
@@ -58,12 +59,17 @@ class User(UserMixin, db.Model):
     community_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("community.id", ondelete="SET NULL"), index=True
     )
+    # Leaders oversee one street; a leader without a street oversees the whole district.
+    street_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("street.id", ondelete="SET NULL"), index=True
+    )
     # Bumped on password change or deactivation: every session carrying the old value ends.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     community: Mapped[Community | None] = relationship()
+    street: Mapped[Street | None] = relationship()
     circles: Mapped[list[BusinessCircle]] = relationship(
         secondary=user_circle, order_by=BusinessCircle.name
     )
@@ -103,7 +109,8 @@ class User(UserMixin, db.Model):
 def role_problem(role: str, community, circles) -> str | None:
     """Why this combination of role and attachments is not allowed, or ``None``.
 
-    Specialists and staff work for one community; liaison officers for at least one circle.
+    Specialists and staff work for one community; liaison officers for at least one circle;
+    a leader for a street, or, with none, for the whole district.
     """
     from flask_babel import lazy_gettext as _l
 

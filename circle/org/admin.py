@@ -1,4 +1,4 @@
-"""Admin views for communities, circles, departments and circle members.
+"""Admin views for streets, communities, circles, departments and circle members.
 
 City-wide tables, not row-scoped: whoever holds ``Cap.ADMINISTER_ORGANISATION`` sees them all
 (department kinds are reference data: ``Cap.ADMINISTER_REFERENCE_DATA``).
@@ -17,16 +17,38 @@ from circle.adminkit import (
     related_filter,
 )
 from circle.labels import MEMBER_ROLE_LABELS, choices
-from circle.org.models import BusinessCircle, CircleMember, Community, Department, DepartmentKind
+from circle.org.models import (
+    BusinessCircle,
+    CircleMember,
+    Community,
+    Department,
+    DepartmentKind,
+    Street,
+)
+
+
+class StreetView(AdminOnlyModelView):
+    column_list = ("name", "communities", "created_at")
+    column_searchable_list = ("name",)
+    column_default_sort = ("name", False)
+    form_columns = ("name", "description")
+    column_labels = {
+        "name": _l("Name"),
+        "description": _l("Description"),
+        "communities": _l("Communities"),
+        "created_at": _l("Created at"),
+    }
 
 
 class CommunityView(AdminOnlyModelView):
-    column_list = ("name", "address", "circles", "created_at")
+    column_list = ("name", "street", "address", "circles", "created_at")
     column_searchable_list = ("name",)
+    column_filters = (related_filter(Community.street_id, _l("Street"), Street),)
     column_default_sort = ("name", False)
-    form_columns = ("name", "address", "description")
+    form_columns = ("name", "street", "address", "description")
     column_labels = {
         "name": _l("Name"),
+        "street": _l("Street"),
         "address": _l("Address"),
         "description": _l("Description"),
         "circles": _l("Business circles"),
@@ -94,6 +116,8 @@ class CircleMemberView(AdminOnlyModelView):
 def register(admin, db):
     """Add this feature's views to the admin."""
     category = _l("Organisation")
+    admin.add_view(StreetView(Street, db, name=_l("Streets"), category=category,
+                              endpoint="street"))
     admin.add_view(CommunityView(Community, db, name=_l("Communities"), category=category,
                                  endpoint="community"))
     admin.add_view(BusinessCircleView(BusinessCircle, db, name=_l("Business circles"),

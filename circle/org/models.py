@@ -1,4 +1,5 @@
-"""Communities, their business circles, departments and circle members without a login."""
+"""Streets, their communities and business circles, departments, and circle members without a
+login."""
 
 from __future__ import annotations
 
@@ -11,6 +12,26 @@ from circle.extensions import db
 from circle.timeutil import UTCDateTime, utcnow
 
 
+class Street(db.Model):
+    """街道 — the street office above several communities; its leaders approve exceptions
+    (extensions, returns) and supervise issues (督办)."""
+
+    __audited__ = True  # admin changes are written to the audit log
+    __tablename__ = "street"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    communities: Mapped[list[Community]] = relationship(
+        back_populates="street", order_by="Community.name"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Community(db.Model):
     """社区 — a residential community that runs one or more business circles."""
 
@@ -21,8 +42,13 @@ class Community(db.Model):
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
     address: Mapped[str] = mapped_column(sa.String(200), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    # The street (街道) the community belongs to; its leaders oversee the community.
+    street_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("street.id", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    street: Mapped[Street | None] = relationship(back_populates="communities")
     circles: Mapped[list[BusinessCircle]] = relationship(
         back_populates="community", order_by="BusinessCircle.name"
     )
