@@ -174,4 +174,7 @@ def register_template_context(app: Flask) -> None:
             "outcome_labels": labels.VISIT_OUTCOME_LABELS,
             "sla_labels": labels.SLA_STATE_LABELS,
             "sla_colours": labels.SLA_STATE_COLOURS,
+            "request_kind_labels": labels.REQUEST_KIND_LABELS,
+            "request_status_labels": labels.REQUEST_STATUS_LABELS,
+            "contact_channel_labels": labels.CONTACT_CHANNEL_LABELS,
         }

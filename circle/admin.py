@@ -36,6 +36,9 @@ def register_workflow_views(admin: Admin) -> None:
                                      url="/admin/dispatch"))
     admin.add_view(CallbackQueueView(name=_l("Callback queue"), endpoint="callbacks",
                                      url="/admin/callbacks"))
+    from circle.issues.approvals import ApprovalsView
+    admin.add_view(ApprovalsView(name=_l("Approvals"), endpoint="approvals",
+                                 url="/admin/approvals"))
     from circle.reports.export import SatisfactionExportView
     admin.add_view(SatisfactionExportView(name=_l("Satisfaction export"),
                                           category=_l("Reports"), endpoint="satisfaction_export",

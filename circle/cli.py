@@ -152,6 +152,20 @@ def rebuild_figures_command():
     click.echo(f"{rows:,} day-and-circle rows in {time.monotonic() - started:.1f} s")
 
 
+@circle_cli.command("chase")
+def chase_command():
+    """催办: chase every supervised issue whose supervision deadline passed before today.
+
+    Run it daily (the task queue's schedule does); running it again the same day, or on
+    several hosts at once, writes nothing more.
+    """
+    from circle.issues.workflow import chase_overdue_supervisions
+
+    with unit_of_work():
+        written = chase_overdue_supervisions()
+    click.echo(f"{written} chase(s) recorded")
+
+
 @circle_cli.command("settings")
 def settings_command():
     """Print every setting read from the environment, with its default and meaning.

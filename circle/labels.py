@@ -7,6 +7,7 @@ ROLE_LABELS = {
     "specialist": _l("Hotline specialist"),
     "liaison": _l("Circle hotline liaison"),
     "staff": _l("Callback / statistics staff"),
+    "leader": _l("Street / district leader"),
 }
 
 MEMBER_ROLE_LABELS = {
@@ -31,6 +32,23 @@ STATUS_LABELS = {
     "resolved": _l("Resolved, awaiting callback"),
     "closed": _l("Closed"),
     "withdrawn": _l("Withdrawn"),
+    "returned": _l("Returned (退单)"),
+}
+
+CONTACT_CHANNEL_LABELS = {
+    "phone": _l("By phone"),
+    "on_site": _l("On site"),
+}
+
+REQUEST_KIND_LABELS = {
+    "extension": _l("Extension"),
+    "return": _l("Return"),
+}
+
+REQUEST_STATUS_LABELS = {
+    "pending": _l("Waiting for a decision"),
+    "approved": _l("Approved"),
+    "refused": _l("Refused"),
 }
 
 LEVEL_LABELS = {

@@ -11,7 +11,8 @@ import functools
 from circle.issues import workflow
 from circle.transaction import unit_of_work
 
-STEP_FUNCTIONS = {f.__name__ for f in workflow.ACTION_FUNCTIONS.values()} | {"register_issue"}
+STEP_FUNCTIONS = {f.__name__ for f in workflow.ACTION_FUNCTIONS.values()} | {
+    "register_issue", "decide_request", "chase_overdue_supervisions"}
 
 
 class _InRequests:

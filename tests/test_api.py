@@ -231,13 +231,18 @@ def test_create_issue_from_a_work_order(api, db, world):
     body = response.get_json()
     assert response.headers["Location"] == f"/api/v1/issues/{body['id']}"
     assert body["work_order_no"] == "JN20240621-0001"
-    assert (body["status"], body["level"], body["severity"]) == ("registered", 1, "small")
+    assert (body["status"], body["level"], body["severity"]) == ("escalated", 2, "small")
     assert body["category"] == CATEGORY and body["source"] == "12345热线工单"
     assert body["merchant"] == {"id": world.merchant.id, "shop_name": "王记冷冻食品",
                                 "circle": "东街商圈"}
     assert body["sla"]["response_state"] == "on_track"
     assert body["sla"]["resolution_due_at"] > body["sla"]["response_due_at"]
-    assert [e["action"] for e in body["timeline"]] == ["register"]
+    # Dispatched by the city: straight to the specialists, who must sign for it.
+    assert [e["action"] for e in body["timeline"]] == ["register", "escalate"]
+    lifecycle = body["work_order"]
+    assert lifecycle["sign_state"] == "on_track" and lifecycle["signed_at"] is None
+    assert lifecycle["sign_due_at"] < lifecycle["contact_due_at"]
+    assert (lifecycle["pending_request"], lifecycle["supervised"]) == (None, False)
     assert body["timeline"][0]["actor_role"] == "specialist"
     issue = db.session.get(Issue, body["id"])
     # Reported by the token's service account, so the workflow's rules applied to it.
@@ -505,7 +510,7 @@ def test_change_feed_in_order_with_cursor_and_scope(api, db, world):
     assert [e["action"] for e in page["items"]] == ["register", "resolve"]
     assert page["has_more"] is True
     rest = api.get(f"/api/v1/events?after={page['next_cursor']}").get_json()
-    assert [e["action"] for e in rest["items"]] == ["close", "register"]
+    assert [e["action"] for e in rest["items"]] == ["close", "register", "escalate"]
     assert rest["items"][-1]["issue_id"] == created["id"]
     assert rest["items"][-1]["work_order_no"] == "JN20240621-0001"
     assert rest["has_more"] is False
@@ -810,3 +815,28 @@ def test_token_must_belong_to_a_community(db, world):
 def test_service_account_counts_as_a_user_of_the_community(db, world):
     account = db.session.get(User, world.token.service_user_id)
     assert account.community_id == world.community.id and account.role == "specialist"
+
+
+def test_an_approved_return_reaches_the_platform_through_the_change_feed(api, db, world):
+    """退单: the platform reads the return (and its basis) in the feed to dispatch again."""
+    from circle.issues.models import ReturnBasis
+
+    created = api.post("/api/v1/issues", order(world)).get_json()
+    issue = db.session.get(Issue, created["id"])
+    leader = f.UserFactory(username="leader", role="leader",
+                           street=f.StreetFactory(name="新华街道"))
+    world.community.street = leader.street
+    db.session.commit()
+    basis = db.session.scalars(sa.select(ReturnBasis)).first()
+    specialist = world.users["specialist"]
+    wf.accept_issue(issue, specialist, expected_version=None)
+    wf.request_return(issue, specialist, basis=basis, reason="属邻街道辖区",
+                      expected_version=None)
+    wf.decide_return(issue, leader, approve=True, note="同意退回", expected_version=None)
+    feed = api.get(f"/api/v1/events?after={issue.events[0].id - 1}").get_json()["items"]
+    returned = [e for e in feed if e["to_status"] == "returned"]
+    assert len(returned) == 1 and returned[0]["work_order_no"] == "JN20240621-0001"
+    assert returned[0]["action"] == "approve_return" and returned[0]["actor_role"] == "leader"
+    assert f"{basis.name}: 属邻街道辖区" in returned[0]["note"]
+    body = api.get(f"/api/v1/issues/{issue.id}").get_json()
+    assert body["status"] == "returned" and body["work_order"]["signed_at"] is not None

@@ -1,5 +1,6 @@
 """``flask db upgrade`` on an empty database builds exactly the models' schema."""
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -320,3 +321,40 @@ def test_issues_keep_their_deadlines_and_policies_their_behaviour(empty_app):
             assert conn.execute(sa.text("SELECT count(*) FROM issue_event")).scalar() == 2
         assert {k: bool(v) for k, v in flags.items()} == {1: False, 2: True}
         assert resolve == {"small": 240, "big": 1440, "hard": 10080}
+
+
+def test_lifecycle_migration_keeps_rows_and_widens_the_checks(empty_app):
+    """0011 adds streets and leaders, the returned status and the lifecycle columns in place:
+    on SQLite "user" and "issue" are never copied, so circle memberships stay."""
+    with empty_app.app_context():
+        upgrade(revision="0007_circle_day_figures")
+        with db.engine.begin() as conn:
+            _seed_at_0007(conn)
+        upgrade(revision="0010_sla_deadline_rules")
+        upgrade()
+        assert _differences(empty_app) == []
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO street (id, name, description, created_at) "
+                                 "VALUES (1, '孝里街道', '', '2026-12-01 10:00:00+00:00')"))
+            conn.execute(sa.text("UPDATE community SET street_id = 1"))
+            conn.execute(sa.text(
+                'INSERT INTO "user" (id, username, display_name, phone, password_hash, role, '
+                "active, street_id, session_version, created_at, is_service_account) VALUES "
+                "(9, 'lingdao', 'lingdao', '', '', 'leader', true, 1, 1, "
+                "'2026-12-01 10:00:00+00:00', false)"))
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM user_circle")).scalar() == 1
+            # A street in use cannot be deleted (RESTRICT), on both databases.
+            with pytest.raises(sa.exc.IntegrityError):
+                conn.execute(sa.text("DELETE FROM street WHERE id = 1"))
+            conn.rollback()
+        downgrade(revision="0010_sla_deadline_rules")
+        with db.engine.connect() as conn:
+            roles = dict(conn.execute(sa.text('SELECT username, role FROM "user"')).all())
+            assert roles["lingdao"] == "specialist"
+            assert conn.execute(sa.text("SELECT count(*) FROM user_circle")).scalar() == 1
+            with pytest.raises(sa.exc.IntegrityError):
+                conn.execute(sa.text("UPDATE \"user\" SET role = 'leader' WHERE id = 9"))
+            conn.rollback()
+        upgrade()
+        assert _differences(empty_app) == []

@@ -53,52 +53,65 @@ def events(issue):
 
 # --- the permission table, written out as the product defines it --------------------------
 
+_ASK = {"request_extension", "request_return", "transfer"}  # a specialist's, with the case
+_NOBODY = {role: set() for role in ("admin", "specialist", "liaison", "staff", "leader")}
+
 ROLE_ACTIONS = {
     # status: {role: actions allowed on an in-scope issue at that status}
     Status.REGISTERED: {
         "liaison": {"resolve_level1", "escalate", "hold", "withdraw"},
-        "specialist": {"resolve_level1", "escalate", "hold", "withdraw"},
-        "admin": {"resolve_level1", "escalate", "hold", "withdraw"},
+        "specialist": {"resolve_level1", "escalate", "hold", "withdraw", "transfer"},
+        "admin": {"resolve_level1", "escalate", "hold", "withdraw", "transfer", "supervise"},
         "staff": set(),
+        "leader": {"supervise"},
     },
     Status.ESCALATED: {
         "liaison": set(),
-        "specialist": {"accept", "hold", "withdraw"},
-        "admin": {"accept", "hold", "withdraw"},
+        "specialist": {"accept", "hold", "withdraw"} | _ASK,
+        "admin": {"accept", "hold", "withdraw", "supervise"} | _ASK,
         "staff": set(),
+        "leader": {"supervise"},
     },
     Status.DISPATCHED: {
         "liaison": set(),
-        "specialist": {"accept", "visit", "joint_office", "hold", "withdraw"},
-        "admin": {"accept", "visit", "joint_office", "hold", "withdraw"},
+        "specialist": {"accept", "visit", "joint_office", "hold", "withdraw",
+                       "first_contact"} | _ASK,
+        "admin": {"accept", "visit", "joint_office", "hold", "withdraw", "first_contact",
+                  "supervise"} | _ASK,
         "staff": set(),
+        "leader": {"supervise"},
     },
     Status.ON_SITE: {
-        "specialist": {"visit", "joint_office", "resolve", "hold", "withdraw"},
-        "liaison": set(), "staff": set(),
+        "specialist": {"visit", "joint_office", "resolve", "hold", "withdraw",
+                       "first_contact"} | _ASK,
+        "liaison": set(), "staff": set(), "leader": {"supervise"},
     },
     Status.JOINT_OFFICE: {
-        "specialist": {"visit", "escalate_symposium", "resolve", "hold", "withdraw"},
-        "liaison": set(), "staff": set(),
+        "specialist": {"visit", "escalate_symposium", "resolve", "hold", "withdraw",
+                       "first_contact"} | _ASK,
+        "liaison": set(), "staff": set(), "leader": {"supervise"},
     },
     Status.SYMPOSIUM: {
-        "specialist": {"symposium", "resolve", "hold", "withdraw"},
-        "liaison": set(), "staff": set(),
+        "specialist": {"symposium", "resolve", "hold", "withdraw", "first_contact"} | _ASK,
+        "liaison": set(), "staff": set(), "leader": {"supervise"},
     },
     Status.ON_HOLD: {
         "specialist": {"resume", "withdraw"},
-        "staff": set(),
+        "staff": set(), "leader": {"supervise"},
     },
     Status.RESOLVED: {
         "staff": {"callback"}, "admin": {"callback"}, "specialist": set(), "liaison": set(),
+        "leader": set(),
     },
-    Status.CLOSED: {role: set() for role in ("admin", "specialist", "liaison", "staff")},
-    Status.WITHDRAWN: {role: set() for role in ("admin", "specialist", "liaison", "staff")},
+    Status.CLOSED: _NOBODY,
+    Status.WITHDRAWN: _NOBODY,
+    Status.RETURNED: _NOBODY,
 }
 
 LEVEL_OF = {Status.REGISTERED: 1, Status.ESCALATED: 2, Status.DISPATCHED: 2,
             Status.ON_SITE: 2, Status.JOINT_OFFICE: 3, Status.SYMPOSIUM: 4,
-            Status.ON_HOLD: 2, Status.RESOLVED: 2, Status.CLOSED: 2, Status.WITHDRAWN: 2}
+            Status.ON_HOLD: 2, Status.RESOLVED: 2, Status.CLOSED: 2, Status.WITHDRAWN: 2,
+            Status.RETURNED: 2}
 
 
 @pytest.mark.parametrize("status", list(ROLE_ACTIONS))
@@ -118,7 +131,10 @@ def test_nothing_is_allowed_outside_scope(db, data):
     db.session.commit()
     assert wf.allowed_actions(issue, data.users["specialist"]) == set()
     assert wf.allowed_actions(west, data.users["liaison"]) == set()  # liaison is east only
-    assert wf.allowed_actions(issue, data.users["admin"]) == {"accept", "hold", "withdraw"}
+    # The other community is in no street: the street's leader sees nothing of it.
+    assert wf.allowed_actions(issue, data.users["leader"]) == set()
+    assert wf.allowed_actions(issue, data.users["admin"]) == (
+        ROLE_ACTIONS[Status.ESCALATED]["admin"])
 
 
 def test_deactivated_user_can_do_nothing(db, data, refs):

@@ -164,6 +164,9 @@ def _status_for(error: workflow.WorkflowError) -> int:
     return 409
 
 
+DISPATCHED_BY_12345 = _l("Dispatched by the 12345 hotline")
+
+
 def register_work_order(token: ApiToken, order: dict, *,
                         remote_addr: str = "") -> tuple[Issue, bool]:
     """Register ``order`` (validated by ``IssueCreateSchema``) as the token's service account.
@@ -202,6 +205,10 @@ def register_work_order(token: ApiToken, order: dict, *,
                     severity=order["severity"], description=order["description"],
                     work_order_no=number,
                 )
+                # A work order the city dispatched is the community's to sign for (签收):
+                # it goes straight to the specialists' board, its signing clock running.
+                workflow.escalate_to_community(issue, actor, note=str(DISPATCHED_BY_12345),
+                                               expected_version=None)
             return issue, True
         except workflow.WorkflowError as exc:
             # Rolled back. Lost the race for this work order? Then the winner's issue is

@@ -15,7 +15,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from circle.accounts.models import Role
-from circle.issues.models import Rating, Severity, Status
+from circle.issues.models import ContactChannel, Rating, RequestKind, Severity, Status
 from circle.issues.sla import SlaState
 from circle.issues.steps import STEPS
 from circle.timeutil import local_zone
@@ -205,6 +205,30 @@ class SlaSchema(ma.Schema):
         "description": "On hold (挂起): the clocks are paused."})
 
 
+class WorkOrderSchema(ma.Schema):
+    received_at = fields.DateTime(allow_none=True, required=True, metadata={
+        "description": "When the issue reached the community's specialists (escalation, a "
+                       "12345 dispatch, or a transfer from another community); null for an "
+                       "issue still with its circle's liaison."})
+    sign_due_at = fields.DateTime(allow_none=True, required=True)
+    signed_at = fields.DateTime(allow_none=True, required=True, metadata={
+        "description": "签收: when a specialist first accepted it."})
+    sign_state = _nullable_enum(SlaState.ALL, required=True)
+    contact_due_at = fields.DateTime(allow_none=True, required=True)
+    contacted_at = fields.DateTime(allow_none=True, required=True, metadata={
+        "description": "先行联系: the first contact with the merchant."})
+    contact_channel = _nullable_enum(ContactChannel.ALL, required=True)
+    contact_state = _nullable_enum(SlaState.ALL, required=True)
+    extension_count = fields.Integer(required=True, metadata={
+        "description": "Approved extensions (延期) of the resolution deadline."})
+    pending_request = _nullable_enum(RequestKind.ALL, required=True, metadata={
+        "description": "An extension or return (退单) waiting for a leader's decision."})
+    supervised = fields.Boolean(required=True, metadata={
+        "description": "Under a supervision order (督办) and not yet resolved."})
+    chase_count = fields.Integer(required=True, metadata={
+        "description": "Automatic chases (催办) after a supervision deadline passed."})
+
+
 class ResolutionSchema(ma.Schema):
     summary = fields.String(required=True, metadata={"description": "How it was solved."})
     resolved_at = fields.DateTime(allow_none=True, required=True)
@@ -255,6 +279,11 @@ class IssueSchema(ma.Schema):
     reported_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     sla = fields.Nested(SlaSchema, required=True)
+    work_order = fields.Nested(WorkOrderSchema, required=True, metadata={
+        "description": "The 12345 work-order lifecycle: signing for, first contact, "
+                       "extensions, returns, supervision. An approved return (to_status "
+                       "returned in the change feed) hands the work order back to the "
+                       "platform to dispatch again."})
     resolution = fields.Nested(ResolutionSchema, required=True)
     timeline = fields.List(fields.Nested(TimelineEntrySchema), required=True)
 

@@ -220,6 +220,18 @@ def issue_payload(issue: Issue, now, calendar) -> dict:
             "first_on_site_at": issue.first_on_site_at,
             "on_hold": issue.status == Status.ON_HOLD,
         },
+        "work_order": {
+            "received_at": issue.received_at,
+            "sign_due_at": issue.sign_due_at, "signed_at": issue.signed_at,
+            "sign_state": sla.sign_state(issue, now, calendar),
+            "contact_due_at": issue.contact_due_at, "contacted_at": issue.contacted_at,
+            "contact_channel": issue.contact_channel,
+            "contact_state": sla.contact_state(issue, now, calendar),
+            "extension_count": issue.extension_count or 0,
+            "pending_request": issue.pending_request.kind if issue.pending_request else None,
+            "supervised": issue.is_supervised,
+            "chase_count": issue.chase_count or 0,
+        },
         "resolution": {
             "summary": issue.resolution_summary or "",
             "resolved_at": issue.resolved_at, "closed_at": issue.closed_at,
@@ -283,8 +295,9 @@ def create_issue(order):
     with the same number returns that issue (200), even when two arrive at the same moment.
     The merchant is given by id, by credit code, or by shop name and phone; a merchant not
     yet registered is created in the community's holding circle (待审核商户) for review.
-    The issue starts at level 1 with its SLA clocks running, reported by the token's
-    service account.
+    The issue is reported by the token's service account and goes at once to the community's
+    hotline specialists (escalated, level 2), who must sign for it (签收): its signing-for,
+    first-contact, response and resolution clocks start.
     """
     try:
         issue, created = register_work_order(g.api_token, order,

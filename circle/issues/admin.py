@@ -34,6 +34,7 @@ from circle.issues.models import (
     IssueCategory,
     IssueEvent,
     IssueSource,
+    ReturnBasis,
     SiteVisit,
     SlaPolicy,
     Symposium,
@@ -202,7 +203,8 @@ class SlaPolicyView(AdminOnlyModelView):
 
     can_create = False  # one row per severity, created with the reference data
     can_delete = False
-    column_list = ("severity", "rule", "respond_minutes", "updated_at")
+    column_list = ("severity", "rule", "respond_minutes", "sign_minutes", "contact_minutes",
+                   "updated_at")
     column_default_sort = ("id", False)
     column_formatters = {
         "severity": label_formatter(SEVERITY_LABELS),
@@ -210,7 +212,7 @@ class SlaPolicyView(AdminOnlyModelView):
         "respond_minutes": _response,
     }
     form_columns = ("rule", "amount", "respond_minutes", "respond_clock", "resolve_minutes",
-                    "working_days")
+                    "working_days", "sign_minutes", "contact_minutes")
     form_choices = {"rule": choices(DEADLINE_RULE_LABELS),
                     "respond_clock": choices(CLOCK_LABELS)}
     form_args = {
@@ -235,6 +237,16 @@ class SlaPolicyView(AdminOnlyModelView):
         "resolve_minutes": {"validators": [Optional(), NumberRange(min=1, max=366 * 24 * 60)],
                             "description": _l("Fixed duration only: minutes from registration "
                                               "to resolution (240 = 4 hours, 1440 = 1 day).")},
+        "sign_minutes": {"validators": [NumberRange(min=1, max=366 * 24 * 60)],
+                         "description": _l("签收: minutes from the issue reaching the "
+                                           "specialists (escalated, dispatched by 12345, "
+                                           "transferred) to being signed for, on the "
+                                           "response clock.")},
+        "contact_minutes": {"validators": [NumberRange(min=1, max=366 * 24 * 60)],
+                            "description": _l("先行联系: minutes from the issue reaching the "
+                                              "specialists to the first contact with the "
+                                              "merchant (by phone or on site), on the "
+                                              "response clock.")},
         "working_days": {"description": _l("Fixed duration only: count only working days "
                                            "(all their hours); weekends and public holidays "
                                            "are skipped, adjusted working days (调休) count.")},
@@ -247,6 +259,8 @@ class SlaPolicyView(AdminOnlyModelView):
         "respond_clock": _l("Response clock"),
         "resolve_minutes": _l("Resolve within (minutes)"),
         "working_days": _l("Working days only"),
+        "sign_minutes": _l("Sign for within (minutes)"),
+        "contact_minutes": _l("First contact within (minutes)"),
         "updated_at": _l("Updated at"),
     }
 
@@ -465,3 +479,5 @@ def register(admin, db):
                                      category=ref, endpoint="issue_category"))
     admin.add_view(IssueSourceView(IssueSource, db, name=_l("Issue sources"), category=ref,
                                    endpoint="issue_source"))
+    admin.add_view(ReferenceDataView(ReturnBasis, db, name=_l("Return bases (退单依据)"),
+                                     category=ref, endpoint="return_basis"))

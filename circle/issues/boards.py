@@ -46,18 +46,20 @@ _ALERT_ORDER = (sla.SlaState.OVERDUE, sla.SlaState.AT_RISK)
 
 @dataclass
 class BoardRow:
-    """One issue on the dispatch board with its two SLA states, computed once."""
+    """One issue on the dispatch board with its SLA states, computed once."""
 
     issue: Issue
     response: str | None
     resolution: str | None
+    sign: str | None = None  # 签收
+    contact: str | None = None  # 先行联系
     # Specialists an administrator may assign this issue to (empty for specialists).
     assignees: list[User] = field(default_factory=list)
 
     @property
     def alert(self) -> str | None:
         """``overdue`` or ``at_risk`` if either clock is, else ``None`` (for the row colour)."""
-        states = (self.response, self.resolution)
+        states = (self.response, self.resolution, self.sign, self.contact)
         return next((state for state in _ALERT_ORDER if state in states), None)
 
 
@@ -145,6 +147,8 @@ def dispatch_board(user: User, now: datetime, *,
             issue=issue,
             response=sla.response_state(issue, now, calendar),
             resolution=sla.resolution_state(issue, now, calendar),
+            sign=sla.sign_state(issue, now, calendar),
+            contact=sla.contact_state(issue, now, calendar),
             assignees=specialists.get(issue.circle.community_id, []) if assigning else [],
         ))
     return [
@@ -240,7 +244,7 @@ def issue_in_scope_or_404(user: User, issue_id: int) -> Issue:
 class DispatchBoardView(CircleBaseView):
     """The hotline specialists' board: escalated issues by status, most urgent first."""
 
-    capability = Cap.DISPATCH
+    capability = Cap.SEE_DISPATCH_BOARD
 
     @property
     def extra_css(self) -> list[str]:

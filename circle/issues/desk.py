@@ -144,6 +144,8 @@ class IssueDeskView(CircleBaseView):
             failed_action=failed.action if failed is not None else None,
             response_state=sla.response_state(issue, now, calendar),
             resolution_state=sla.resolution_state(issue, now, calendar),
+            sign_state=sla.sign_state(issue, now, calendar),
+            contact_state=sla.contact_state(issue, now, calendar),
             effective_callback=effective_callback(issue),
             photo_limit=human_size(photo_max_bytes()),
             max_photos=workflow.MAX_PHOTOS_PER_VISIT,
@@ -176,6 +178,7 @@ def _load_records(issue: Issue) -> None:
             selectinload(Issue.site_visits).selectinload(SiteVisit.departments),
             selectinload(Issue.symposiums).selectinload(Symposium.departments),
             selectinload(Issue.callbacks),
+            selectinload(Issue.requests),
             selectinload(Issue.merchant).selectinload(Merchant.emergency_contacts)
             .selectinload(EmergencyContact.user),
         )

@@ -30,11 +30,11 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from circle.accounts.models import Role, User
 from circle.extensions import db
-from circle.issues.models import Issue
+from circle.issues.models import Issue, ReturnBasis
 from circle.issues.steps import ACTIONS, steps_of
 from circle.issues.workflow import MAX_PHOTOS_PER_VISIT, human_size
-from circle.labels import RATING_LABELS, VISIT_OUTCOME_LABELS, choices
-from circle.org.models import BusinessCircle, Department
+from circle.labels import CONTACT_CHANNEL_LABELS, RATING_LABELS, VISIT_OUTCOME_LABELS, choices
+from circle.org.models import BusinessCircle, Community, Department
 from circle.permissions import Cap, can
 from circle.timeutil import local_zone, to_local, utcnow
 
@@ -399,8 +399,140 @@ class CallbackForm(DeskForm):
         }
 
 
+class FirstContactForm(DeskForm):
+    """先行联系: when and how the merchant was first contacted."""
+
+    action = "first_contact"
+    title, button = _l("Record the first contact"), _l("Save the first contact")
+    done = _l("The first contact with the merchant has been recorded.")
+    contacted_at = LocalDateTimeField(_l("Contacted at"), validators=[Optional()])
+    channel = RadioField(_l("How"), choices=choices(CONTACT_CHANNEL_LABELS),
+                         default="phone", validators=[Optional()])
+    note = _text(_l("Note"))
+
+    def setup(self) -> None:
+        if not self.submitted:
+            self.contacted_at.data = utcnow()
+
+
+class RequestExtensionForm(DeskForm):
+    """延期申请: a later resolution deadline, asked of the street leader before this one."""
+
+    action = "request_extension"
+    title, button, style = _l("Ask for an extension"), _l("Send the request"), "secondary"
+    done = _l("The extension request waits for a leader's decision.")
+    new_deadline = LocalDateTimeField(_l("New deadline"), validators=[Optional()])
+    reason = _text(_l("Why is more time needed?"))
+
+
+def _decision_field():
+    return RadioField(_l("Decision"), choices=[(YES, _l("Approve")), (NO, _l("Refuse"))],
+                      validators=[Optional()])
+
+
+class _DecideForm(DeskForm):
+    """A leader's decision on the request waiting (the step functions pick approve/refuse)."""
+
+    approve = _decision_field()
+    note = _text(_l("Note (needed to refuse)"))
+
+    def setup(self) -> None:
+        from circle.labels import REQUEST_KIND_LABELS
+        from circle.timeutil import format_local
+
+        request = self.issue.pending_request
+        if request is None:
+            return
+        said = [f"{REQUEST_KIND_LABELS[request.kind]}: {request.reason}"]
+        if request.basis is not None:
+            said.append(str(request.basis))
+        if request.new_deadline is not None:
+            said.append(f"{format_local(request.old_deadline) or '—'} → "
+                        f"{format_local(request.new_deadline)}")
+        said.append(f"{request.requested_by or ''} {format_local(request.requested_at)}")
+        self.approve.description = " · ".join(s.strip() for s in said if s.strip())
+
+    def inputs(self) -> dict:
+        return {"approve": {YES: True, NO: False}.get(self.approve.data),
+                "note": self.note.data or ""}
+
+
+class DecideExtensionForm(_DecideForm):
+    action = "decide_extension"
+    title, button = _l("Decide on the extension"), _l("Save the decision")
+    done = _l("The decision on the extension has been recorded.")
+
+
+class DecideReturnForm(_DecideForm):
+    action = "decide_return"
+    title, button = _l("Decide on the return"), _l("Save the decision")
+    done = _l("The decision on the return has been recorded.")
+
+
+class RequestReturnForm(DeskForm):
+    """退单申请: the issue is not the community's remit; the basis and an explanation."""
+
+    action = "request_return"
+    title, button, style = _l("Ask to return the issue"), _l("Send the request"), "danger"
+    done = _l("The return request waits for a leader's decision.")
+    basis = SelectField(_l("Basis"), coerce=str, validators=[Optional()])
+    reason = _text(_l("Explain"))
+
+    def setup(self) -> None:
+        rows = db.session.scalars(sa.select(ReturnBasis).where(ReturnBasis.active)
+                                  .order_by(ReturnBasis.sort_order, ReturnBasis.name))
+        self.basis.choices = [("", _l("— choose the basis —"))] + [
+            (str(row.id), str(row)) for row in rows]
+
+    def inputs(self) -> dict:
+        basis = db.session.get(ReturnBasis, int(self.basis.data)) if self.basis.data else None
+        return {"basis": basis, "reason": self.reason.data or ""}
+
+
+class TransferForm(DeskForm):
+    """转办: to another business circle of this or another community."""
+
+    action = "transfer"
+    title, button, style = _l("Transfer"), _l("Transfer the issue"), "secondary"
+    done = _l("The issue has been transferred.")
+    circle = SelectField(_l("To the business circle"), coerce=str, validators=[Optional()])
+    move_merchant = RadioField(_l("Move the merchant there too?"), choices=YES_NO, default=NO,
+                               validators=[Optional()])
+    note = _text(_l("Note"))
+
+    def setup(self) -> None:
+        rows = db.session.execute(
+            sa.select(BusinessCircle.id, BusinessCircle.name, Community.name)
+            .join(Community).where(BusinessCircle.id != self.issue.circle_id)
+            .order_by(Community.name, BusinessCircle.name)).all()
+        self.circle.choices = [("", _l("— choose a business circle —"))] + [
+            (str(id_), f"{community} · {name}") for id_, name, community in rows]
+
+    def inputs(self) -> dict:
+        circle = db.session.get(BusinessCircle, int(self.circle.data)) if self.circle.data \
+            else None
+        return {"circle": circle, "move_merchant": self.move_merchant.data == YES,
+                "note": self.note.data or ""}
+
+
+class SuperviseForm(DeskForm):
+    """督办: a leader's order, with a note and perhaps a deadline."""
+
+    action = "supervise"
+    title, button, style = _l("Issue a supervision order (督办)"), _l("Issue the order"), \
+        "warning"
+    done = _l("The supervision order has been issued.")
+    note = _text(_l("What does the order ask for?"))
+    deadline = LocalDateTimeField(_l("Deadline (optional)"), validators=[Optional()])
+
+
 def _action_forms() -> dict[str, type[DeskForm]]:
-    forms = {form.action: form for form in DeskForm.__subclasses__()}
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    forms = {form.action: form for form in subclasses(DeskForm) if form.action}
     missing = set(ACTIONS) - set(forms)
     if missing:  # a step the desk could not offer: fail at import, not on a page
         raise LookupError(f"no desk form for the workflow action(s) {sorted(missing)}")

@@ -36,11 +36,14 @@ class Status:
     RESOLVED = "resolved"  # awaiting the callback
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"  # duplicate or invalid
+    RETURNED = "returned"  # 退单: not the community's remit, return approved by a leader
     ALL = (
         REGISTERED, ESCALATED, DISPATCHED, ON_SITE, JOINT_OFFICE, SYMPOSIUM,
-        ON_HOLD, RESOLVED, CLOSED, WITHDRAWN,
+        ON_HOLD, RESOLVED, CLOSED, WITHDRAWN, RETURNED,
     )
     OPEN = (REGISTERED, ESCALATED, DISPATCHED, ON_SITE, JOINT_OFFICE, SYMPOSIUM, ON_HOLD)
+    # Left the community's hands, and so its clocks and rates: withdrawn or returned.
+    LEFT = (WITHDRAWN, RETURNED)
 
 
 class Rating:
@@ -99,6 +102,22 @@ class IssueSource(ReferenceData, db.Model):
 
     # A 12345 hotline source asks for the city work-order number.
     is_hotline: Mapped[bool] = mapped_column(default=False)
+
+
+class ContactChannel:
+    """How the merchant was first contacted (先行联系)."""
+
+    PHONE = "phone"
+    ON_SITE = "on_site"
+    ALL = (PHONE, ON_SITE)
+
+
+class ReturnBasis(ReferenceData, db.Model):
+    """The grounds on which an issue may be returned (退单依据): not the community's remit,
+    belongs to another district, a matter for the courts… An admin-edited list."""
+
+    __audited__ = True  # admin changes are written to the audit log
+    __tablename__ = "return_basis"
 
 
 class Issue(db.Model):
@@ -191,6 +210,20 @@ class Issue(db.Model):
     resolution_minutes: Mapped[int | None]
     resolution_clock: Mapped[str] = mapped_column(sa.String(20), default=Clock.CALENDAR,
                                                   server_default=Clock.CALENDAR)
+    # --- the 12345 work-order clocks (circle/issues/lifecycle.py) ---
+    # When the issue reached the community's specialists (escalation, or a transfer from
+    # another community): the 签收 (signing-for) and 先行联系 (first contact) clocks start.
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sign_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contact_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contact_channel: Mapped[str | None] = mapped_column(sa.String(10))
+    # Approved extensions (延期) of the resolution deadline, and automatic chases (催办).
+    extension_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    chase_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The latest supervision order (督办): the 督办 mark shows while the issue is open.
+    supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_summary: Mapped[str] = mapped_column(sa.Text, default="")
     rehandle_count: Mapped[int] = mapped_column(default=0)
     # Callback outcome: the effective rating (the latest reached callback's), the number of
@@ -222,6 +255,22 @@ class Issue(db.Model):
     callbacks: Mapped[list[Callback]] = relationship(
         back_populates="issue", order_by="Callback.called_at", cascade="all, delete-orphan"
     )
+    requests: Mapped[list[ApprovalRequest]] = relationship(
+        back_populates="issue", order_by="ApprovalRequest.id", cascade="all, delete-orphan"
+    )
+    supervisions: Mapped[list[Supervision]] = relationship(
+        back_populates="issue", order_by="Supervision.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def pending_request(self) -> ApprovalRequest | None:
+        """The extension or return waiting for a leader's decision, if any."""
+        return next((r for r in self.requests if r.status == RequestStatus.PENDING), None)
+
+    @property
+    def is_supervised(self) -> bool:
+        """Whether the 督办 mark shows: a supervision order, and the issue not yet resolved."""
+        return self.supervised_at is not None and self.status in Status.OPEN
 
     def __str__(self) -> str:
         return f"#{self.id} {self.merchant.shop_name if self.merchant else ''}".strip()
@@ -407,6 +456,10 @@ class SlaPolicy(db.Model):
     severity: Mapped[str] = mapped_column(sa.String(10), unique=True)
     respond_minutes: Mapped[int]
     respond_clock: Mapped[str] = mapped_column(sa.String(20), default=Clock.CALENDAR)
+    # The 12345 clocks, from the moment the issue reaches the specialists, on respond_clock:
+    # signing for it (签收) and the first contact with the merchant (先行联系).
+    sign_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
+    contact_minutes: Mapped[int] = mapped_column(default=120, server_default="120")
     rule: Mapped[str] = mapped_column(sa.String(20), default=DeadlineRule.DURATION)
     # N of the rule: half-days, days, calendar days, working hours or working days.
     amount: Mapped[int | None]
@@ -508,3 +561,85 @@ class Callback(db.Model):
 
     issue: Mapped[Issue] = relationship(back_populates="callbacks")
     called_by: Mapped[User | None] = relationship()
+
+
+class RequestKind:
+    EXTENSION = "extension"  # 延期申请
+    RETURN = "return"  # 退单申请
+    ALL = (EXTENSION, RETURN)
+
+
+class RequestStatus:
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    ALL = (PENDING, APPROVED, REFUSED)
+
+
+class ApprovalRequest(db.Model):
+    """An exception a handler asks a street leader to approve: an extension of the resolution
+    deadline (延期申请) or the return of an issue outside the community's remit (退单)."""
+
+    __tablename__ = "approval_request"
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", RequestKind.ALL), name="kind"),
+        sa.CheckConstraint(_in("status", RequestStatus.ALL), name="status"),
+        # The leaders' queue: what is waiting, oldest first.
+        sa.Index("ix_approval_request_status_requested_at", "status", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(10), default=RequestStatus.PENDING)
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # A return cites its basis; an extension names the deadline it asks for.
+    basis_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("return_basis.id", ondelete="RESTRICT")
+    )
+    old_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    issue: Mapped[Issue] = relationship(back_populates="requests")
+    basis: Mapped[ReturnBasis | None] = relationship()
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Supervision(db.Model):
+    """督办 — a leader's supervision order on an issue, with a note and perhaps a deadline.
+    The day after a missed deadline, and every day after until the issue is resolved, an
+    automatic 催办 (chase) is recorded (``last_chased_on`` keeps it to once a day)."""
+
+    __tablename__ = "supervision"
+    __table_args__ = (
+        # The daily chase reads the orders with a deadline.
+        sa.Index("ix_supervision_deadline", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
+    )
+    issued_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_chased_on: Mapped[date | None] = mapped_column(sa.Date)
+    chase_count: Mapped[int] = mapped_column(default=0)
+
+    issue: Mapped[Issue] = relationship(back_populates="supervisions")
+    issued_by: Mapped[User | None] = relationship()

@@ -52,7 +52,7 @@ def on_time(done_at: datetime | None, due_at: datetime | None) -> bool | None:
 def response_on_time(issue) -> bool | None:
     """Whether ``issue`` (or an export row with the same attributes) was responded to in
     time; ``None`` for a withdrawn issue or one without a response deadline."""
-    if issue.status == Status.WITHDRAWN:
+    if issue.status in Status.LEFT:
         return None
     return on_time(issue.responded_at, issue.response_due_at)
 

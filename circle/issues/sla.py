@@ -401,6 +401,10 @@ def policy_problem(policy) -> str | None:
     elif not policy.amount:
         return _("Give the number the rule counts (1 for the end of the half-day or day, "
                  "7 for seven calendar days).")
+    if not policy.sign_minutes or policy.sign_minutes <= 0:
+        return _("Give the minutes within which an issue must be signed for.")
+    if not policy.contact_minutes or policy.contact_minutes <= 0:
+        return _("Give the minutes within which the merchant must be contacted first.")
     return None
 
 
@@ -479,6 +483,25 @@ def restart_resolution_clock(issue: Issue, now: datetime, calendar: WorkCalendar
         issue.resolution_due_at = due
 
 
+def start_community_clocks(issue: Issue, policy, now: datetime,
+                           calendar: WorkCalendar) -> None:
+    """The issue reaches the community's specialists (escalation, or a transfer from another
+    community): the 签收 (signing-for) clock starts, and, unless the merchant was contacted
+    already, the 先行联系 (first-contact) clock — both on the response clock, with the budgets
+    of the policy for the issue's severity (none: no clock)."""
+    issue.received_at = now
+    issue.signed_at = None
+    issue.sign_due_at = None
+    if policy is None:
+        return
+    clock = issue.response_clock or Clock.CALENDAR
+    issue.sign_due_at = add_time(now, timedelta(minutes=policy.sign_minutes), clock=clock,
+                                 calendar=calendar)
+    if issue.contacted_at is None:
+        issue.contact_due_at = add_time(now, timedelta(minutes=policy.contact_minutes),
+                                        clock=clock, calendar=calendar)
+
+
 def pause_clocks(issue: Issue, now: datetime) -> None:
     issue.hold_started_at = now
 
@@ -499,6 +522,13 @@ def resume_clocks(issue: Issue, now: datetime, calendar: WorkCalendar) -> None:
                                                 terms.clock, calendar)
     if issue.response_due_at and issue.resolution_due_at and response_moment(issue) is None:
         issue.response_due_at = min(issue.response_due_at, issue.resolution_due_at)
+    # The 12345 clocks still running move out too, on the response clock.
+    if issue.signed_at is None and issue.sign_due_at and began < issue.sign_due_at:
+        issue.sign_due_at = moved_by_hold(issue.sign_due_at, began, now, terms.response_clock,
+                                          calendar)
+    if issue.contacted_at is None and issue.contact_due_at and began < issue.contact_due_at:
+        issue.contact_due_at = moved_by_hold(issue.contact_due_at, began, now,
+                                             terms.response_clock, calendar)
     issue.hold_started_at = None
 
 
@@ -531,7 +561,7 @@ def _state(start, due, done_at, *, budget: timedelta | None, ref: datetime, cloc
 
 def response_state(issue: Issue, now: datetime, calendar: WorkCalendar) -> str | None:
     """On track / at risk / overdue / met / missed for the response clock (None: no clock)."""
-    if issue.status == Status.WITHDRAWN:
+    if issue.status in Status.LEFT:
         return None
     # Recorded once (circle/issues/response.py): the first arrival, or the resolution of a
     # matter settled without a visit; re-handling never changes it.
@@ -545,7 +575,7 @@ def response_state(issue: Issue, now: datetime, calendar: WorkCalendar) -> str |
 
 def resolution_state(issue: Issue, now: datetime, calendar: WorkCalendar) -> str | None:
     """On track / at risk / overdue / met / missed for the resolution clock."""
-    if issue.status == Status.WITHDRAWN:
+    if issue.status in Status.LEFT:
         return None
     start = issue.resolution_started_at or issue.reported_at
     clock = issue.resolution_clock or Clock.CALENDAR
@@ -556,6 +586,25 @@ def resolution_state(issue: Issue, now: datetime, calendar: WorkCalendar) -> str
                   - timedelta(seconds=issue.held_seconds or 0))
     return _state(start, issue.resolution_due_at, issue.resolved_at, budget=budget,
                   ref=issue.hold_started_at or now, clock=clock, calendar=calendar)
+
+
+def sign_state(issue: Issue, now: datetime, calendar: WorkCalendar) -> str | None:
+    """The 签收 clock: from reaching the community to being signed for (accepted)."""
+    if issue.status in Status.LEFT and issue.signed_at is None:
+        return None
+    return _state(issue.received_at, issue.sign_due_at, issue.signed_at, budget=None,
+                  ref=issue.hold_started_at or now,
+                  clock=issue.response_clock or Clock.CALENDAR, calendar=calendar)
+
+
+def contact_state(issue: Issue, now: datetime, calendar: WorkCalendar) -> str | None:
+    """The 先行联系 clock: from reaching the community to the first contact with the
+    merchant, by phone or on site."""
+    if issue.status in Status.LEFT and issue.contacted_at is None:
+        return None
+    return _state(issue.received_at, issue.contact_due_at, issue.contacted_at, budget=None,
+                  ref=issue.hold_started_at or now,
+                  clock=issue.response_clock or Clock.CALENDAR, calendar=calendar)
 
 
 def urgency_key(issue: Issue, now: datetime):

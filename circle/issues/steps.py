@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from circle.issues.models import Issue, Status
+from circle.issues.models import Issue, RequestKind, Status
 from circle.permissions import Cap, roles_with
 
 CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE = 3
@@ -44,6 +44,16 @@ BACK_TO_SPECIALIST = Target(
     "dispatched (escalated if nobody is assigned)",
     frozenset({Status.DISPATCHED, Status.ESCALATED}),
     lambda issue: Status.DISPATCHED if issue.assignee_id else Status.ESCALATED)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition on the issue besides its status, with what to say when it does not hold
+    (e.g. "no other request is waiting"). ``holds(issue, now)``."""
+
+    holds: Callable[[Issue, object], bool]
+    refusal: object  # lazy string
+    description: str  # for the docs
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,8 @@ class Step:
     above_level1: Cap | None = Cap.HANDLE_ESCALATED
     #: The desk action (form) that takes this step; ``None`` when it has a page of its own.
     action: str | None = ""
+    #: Conditions besides the status (checked by the engine, shown in the docs).
+    guards: tuple[Guard, ...] = ()
     doc: str = ""
 
     def __post_init__(self):
@@ -104,9 +116,39 @@ def _s(*statuses) -> frozenset:
     return frozenset(statuses)
 
 
+def _pending(kind: str | None):
+    def holds(issue: Issue, now) -> bool:
+        request = issue.pending_request
+        return request is not None and (kind is None or request.kind == kind)
+    return holds
+
+
+NOTHING_PENDING = Guard(lambda issue, now: issue.pending_request is None,
+                        _l("A request for this issue is waiting for a leader's decision."),
+                        "no request waiting")
+EXTENSION_PENDING = Guard(_pending(RequestKind.EXTENSION),
+                          _l("No extension request is waiting for a decision."),
+                          "an extension request waiting")
+RETURN_PENDING = Guard(_pending(RequestKind.RETURN),
+                       _l("No return request is waiting for a decision."),
+                       "a return request waiting")
+BEFORE_DEADLINE = Guard(
+    lambda issue, now: issue.resolution_due_at is None or now <= issue.resolution_due_at,
+    _l("The resolution deadline has passed: an extension must be asked for before it."),
+    "before the resolution deadline")
+NOT_CONTACTED = Guard(lambda issue, now: issue.contacted_at is None,
+                      _l("The first contact with the merchant is already recorded."),
+                      "merchant not yet contacted")
+
+
 _OPEN = frozenset(Status.OPEN)
 _WORKING = _OPEN - {Status.ON_HOLD}
 _RESOLVED = _s(Status.RESOLVED)
+# With the community's specialists: escalated, and every level-2–4 status.
+_WITH_SPECIALISTS = _WORKING - {Status.REGISTERED}
+_SIGNED = _WITH_SPECIALISTS - {Status.ESCALATED}
+REASON = Input("reason", _l("Give the reason."))
+DECISION = Input("note", _l("Say why the request is refused."))
 SUMMARY = Input("summary", _l("Say how the problem was solved."))
 DEPARTMENTS = Input("departments", _l("Choose the departments to convene for the joint "
                                       "on-site office."))
@@ -127,11 +169,18 @@ STEPS: dict[str, Step] = {step.name: step for step in (
          doc="The liaison solved it themselves."),
     Step("escalate", _l("Escalated to the community"), Cap.ESCALATE, _s(Status.REGISTERED),
          Status.ESCALATED, level=2, doc="Handed to the community's hotline specialists."),
-    Step("accept", _l("Accepted by specialist"), Cap.DISPATCH,
+    Step("accept", _l("Signed for by specialist"), Cap.DISPATCH,
          _s(Status.ESCALATED, Status.DISPATCHED), Status.DISPATCHED,
          requires=(Input("assignee", _l("Choose the hotline specialist who handles the "
                                         "issue.")),),
-         doc="A specialist takes it, or is assigned (again)."),
+         doc="签收: a specialist takes it, or is assigned (again); the first acceptance "
+             "stops the signing-for clock."),
+    Step("first_contact", _l("Merchant contacted first"), Cap.CONTACT_MERCHANT, _SIGNED,
+         None, guards=(NOT_CONTACTED,),
+         requires=(Input("contacted_at", _l("Enter when the merchant was contacted.")),
+                   Input("channel", _l("Choose how the merchant was contacted."))),
+         doc="先行联系: the first contact with the merchant, by phone or on site (an on-site "
+             "arrival counts as one), stops the first-contact clock."),
     Step("arrive", _l("Specialist arrived on site"), Cap.WORK_ON_SITE, _s(Status.DISPATCHED),
          Status.ON_SITE, action="visit", requires=ARRIVAL,
          doc="The first on-site visit is logged."),
@@ -163,6 +212,48 @@ STEPS: dict[str, Step] = {step.name: step for step in (
          requires=(Input("reason", _l("Say why the issue is withdrawn (duplicate, "
                                       "invalid…).")),),
          doc="A duplicate or invalid issue leaves every queue."),
+    Step("request_extension", _l("Extension requested"), Cap.REQUEST_EXCEPTION,
+         _WITH_SPECIALISTS, None, guards=(NOTHING_PENDING, BEFORE_DEADLINE),
+         requires=(REASON, Input("new_deadline", _l("Enter the new deadline asked for."))),
+         doc="延期申请: before the resolution deadline, with a reason and the new deadline."),
+    Step("approve_extension", _l("Extension approved"), Cap.APPROVE_EXCEPTION, _OPEN, None,
+         action="decide_extension", above_level1=None, guards=(EXTENSION_PENDING,),
+         doc="The resolution deadline moves to the new date; on time is judged against it."),
+    Step("refuse_extension", _l("Extension refused"), Cap.APPROVE_EXCEPTION, _OPEN, None,
+         action="decide_extension", above_level1=None, guards=(EXTENSION_PENDING,),
+         requires=(DECISION,), doc="The deadline stays."),
+    Step("request_return", _l("Return requested"), Cap.REQUEST_EXCEPTION, _WITH_SPECIALISTS,
+         None, guards=(NOTHING_PENDING,),
+         requires=(Input("basis", _l("Choose the basis for the return.")), REASON),
+         doc="退单申请: not the community's remit; cites a basis from the list and explains."),
+    Step("approve_return", _l("Return approved"), Cap.APPROVE_EXCEPTION, _OPEN,
+         Status.RETURNED, action="decide_return", above_level1=None,
+         guards=(RETURN_PENDING,),
+         doc="退单: the issue leaves the community's queues and rates; a 12345 work order "
+             "goes back to the platform (the API's change feed) to be dispatched again."),
+    Step("refuse_return", _l("Return refused"), Cap.APPROVE_EXCEPTION, _OPEN, None,
+         action="decide_return", above_level1=None, guards=(RETURN_PENDING,),
+         requires=(DECISION,), doc="The community keeps handling the issue."),
+    Step("transfer", _l("Transferred"), Cap.TRANSFER, _WORKING, None, guards=(NOTHING_PENDING,),
+         requires=(Input("circle", _l("Choose the business circle to transfer the issue "
+                                      "to.")),),
+         doc="转办 within the community: the issue (and, if chosen, its merchant) moves to "
+             "another circle; clocks and history stay."),
+    Step("transfer_out", _l("Transferred"), Cap.TRANSFER, _WORKING, Status.ESCALATED, level=2,
+         event="transfer", action="transfer", guards=(NOTHING_PENDING,),
+         requires=(Input("circle", _l("Choose the business circle to transfer the issue "
+                                      "to.")),),
+         doc="转办 to another community: its specialists must sign for it (a new signing-for "
+             "clock); the resolution clock and the history stay."),
+    Step("supervise", _l("Supervision order (督办)"), Cap.SUPERVISE, _OPEN, None,
+         above_level1=None, requires=(Input("note", _l("Say what the supervision order "
+                                                      "asks for.")),),
+         doc="督办: a leader's order, with a note and perhaps a deadline; the issue carries "
+             "the 督办 mark until it is resolved."),
+    Step("chase", _l("Chased (催办)"), Cap.SUPERVISE, _OPEN, None, action=None,
+         above_level1=None,
+         doc="催办: written automatically, once a day, from the day after a supervision "
+             "order's deadline passed while the issue is still open."),
     Step("callback_missed", _l("Callback: merchant not reached"), Cap.RECORD_CALLBACK,
          _RESOLVED, None, action="callback", above_level1=None,
          doc="回访: the merchant was not reached; the attempt is logged."),
@@ -221,6 +312,8 @@ def steps_table() -> str:
         sources = ("any" if step.sources == frozenset(Status.ALL) else
                    ", ".join(_status_text(s) for s in sorted(step.sources, key=str)))
         requires = ", ".join(i.name for i in step.requires) or "—"
+        if step.guards:
+            sources += "; if " + ", ".join(g.description for g in step.guards)
         level = "unchanged" if step.level is None else str(step.level)
         lines.append(f"| `{step.name}` | `{step.event}` | {who} | {sources} | {to} | {level} "
                      f"| {requires} |")

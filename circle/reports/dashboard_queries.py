@@ -185,7 +185,8 @@ def category_breakdown(user, start: datetime, end: datetime,
         sa.select(
             Issue.category_id,
             sa.func.count().label("reported"),
-            count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
+            # Withdrawn or returned: out of the resolution rate, as everywhere.
+            count_if(Issue.status.in_(Status.LEFT)).label("withdrawn"),
             count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
         ).where(Issue.reported_at >= start, Issue.reported_at < end)
         .group_by(Issue.category_id),

@@ -402,7 +402,7 @@ def iter_rows(stmt, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[sa.Row]
 
 def resolution_on_time(row) -> bool | None:
     """Resolution clock of the current round (a re-handling restarted it)."""
-    if row.status == Status.WITHDRAWN:
+    if row.status in Status.LEFT:
         return None
     return on_time(row.resolved_at, row.resolution_due_at)
 

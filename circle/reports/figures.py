@@ -46,7 +46,10 @@ from circle.issues.response import responded_clause, responded_on_time_clause
 from circle.timeutil import local_zone
 
 #: The counts kept per day and circle, by the event that dates them.
-REPORTED_FIELDS = ("reported", "withdrawn", "settled", "responded", "responded_on_time")
+REPORTED_FIELDS = ("reported", "withdrawn", "settled", "responded", "responded_on_time",
+                   # the 12345 work-order lifecycle (circle/issues/lifecycle.py)
+                   "returned", "sign_required", "signed_on_time", "contact_required",
+                   "contacted_on_time", "extended", "chased")
 RESOLVED_FIELDS = ("resolved", "resolved_with_deadline", "resolved_on_time", "called_back")
 CALLBACK_FIELDS = ("first_rated", "first_satisfied", "first_rehandled",
                    "rated", "satisfied", "confirmed", "unreachable")
@@ -86,6 +89,13 @@ class CircleDayFigures(db.Model):
     satisfied: Mapped[int] = _count_column("satisfied")
     confirmed: Mapped[int] = _count_column("confirmed")
     unreachable: Mapped[int] = _count_column("unreachable")
+    returned: Mapped[int] = _count_column("returned")
+    sign_required: Mapped[int] = _count_column("sign_required")
+    signed_on_time: Mapped[int] = _count_column("signed_on_time")
+    contact_required: Mapped[int] = _count_column("contact_required")
+    contacted_on_time: Mapped[int] = _count_column("contacted_on_time")
+    extended: Mapped[int] = _count_column("extended")
+    chased: Mapped[int] = _count_column("chased")
 
 
 # --- local days ------------------------------------------------------------------------
@@ -129,16 +139,21 @@ def _restrict(stmt, column, circle_column, circle_id, start, end):
 
 def counted_issue(issue=Issue):
     """The issue counts in the figures: every rate leaves withdrawn issues (duplicates and
-    invalid registrations) out, whenever they were withdrawn; only the count of issues
-    reported (and of the withdrawn among them) includes them."""
-    return issue.status != Status.WITHDRAWN
+    invalid registrations) and returned ones (退单, not the community's remit) out, whenever
+    that happened; only the counts of issues reported (and of the withdrawn and returned
+    among them) include them."""
+    return issue.status.not_in(Status.LEFT)
 
 
 def _reported_counts(dialect, circle_id=None, start=None, end=None):
-    """Per circle and day of registration: reported, withdrawn, settled, responses
-    (:mod:`circle.issues.response`)."""
+    """Per circle and day of registration: reported, withdrawn, returned, settled,
+    responses (:mod:`circle.issues.response`), and the 12345 lifecycle's counts: issues that
+    had to be signed for and contacted first (and how many in time), extended, chased."""
     day = _day_of(Issue.reported_at, dialect).label("day")
-    responded = sa.and_(counted_issue(), responded_clause())
+    counted = counted_issue()
+    responded = sa.and_(counted, responded_clause())
+    sign_required = sa.and_(counted, Issue.sign_due_at.is_not(None))
+    contact_required = sa.and_(counted, Issue.contact_due_at.is_not(None))
     stmt = sa.select(
         Issue.circle_id, day,
         sa.func.count().label("reported"),
@@ -146,6 +161,15 @@ def _reported_counts(dialect, circle_id=None, start=None, end=None):
         count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
         count_if(responded).label("responded"),
         count_if(sa.and_(responded, responded_on_time_clause())).label("responded_on_time"),
+        count_if(Issue.status == Status.RETURNED).label("returned"),
+        count_if(sign_required).label("sign_required"),
+        count_if(sa.and_(sign_required, Issue.signed_at <= Issue.sign_due_at)
+                 ).label("signed_on_time"),
+        count_if(contact_required).label("contact_required"),
+        count_if(sa.and_(contact_required, Issue.contacted_at <= Issue.contact_due_at)
+                 ).label("contacted_on_time"),
+        count_if(sa.and_(counted, Issue.extension_count > 0)).label("extended"),
+        count_if(sa.and_(counted, Issue.chase_count > 0)).label("chased"),
     ).group_by(Issue.circle_id, day)
     return _restrict(stmt, Issue.reported_at, Issue.circle_id, circle_id, start, end)
 

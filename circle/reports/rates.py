@@ -109,9 +109,14 @@ FIGURES = (
               "registrations). A withdrawn issue is left out of every rate below, in every "
               "period, whenever it was withdrawn."),
            exact=True, criteria={"status": Status.WITHDRAWN}),
+    Figure("returned", _l("Returned (退单)"),
+           _l("Issues registered in the period and since returned (退单) with a leader's "
+              "approval because they are not the community's remit. Like withdrawn issues, "
+              "a returned issue is left out of every rate below except the return rate."),
+           exact=True, criteria={"status": Status.RETURNED}),
     Figure("resolution_rate", _l("Resolution rate (解决率)"),
-           _l("Of the issues registered in the period, less the withdrawn ones: the share "
-              "that is now resolved or closed."),
+           _l("Of the issues registered in the period, less the withdrawn and returned ones: "
+              "the share that is now resolved or closed."),
            numerator="settled", denominator="valid", card=True, column=True),
     Figure("response_on_time_rate", _l("Response on-time rate"),
            _l("Of the issues registered in the period (not withdrawn, with a response "
@@ -120,12 +125,26 @@ FIGURES = (
               "resolution ever recorded for the issue (for a matter settled without a visit, "
               "its resolution); it is recorded once, and re-handling does not change it."),
            numerator="responded_on_time", denominator="responded", card=True, column=True),
+    Figure("sign_rate", _l("Signed for on time (及时签收率)"),
+           _l("Of the issues registered in the period (not withdrawn or returned) that reached "
+              "the community's specialists — escalated, or transferred from another "
+              "community: the share signed for (签收, accepted by a specialist) no later than "
+              "the signing deadline. An issue not yet signed for counts as not signed in "
+              "time; a transfer to another community starts the clock again."),
+           numerator="signed_on_time", denominator="sign_required", card=True, column=True),
+    Figure("contact_rate", _l("First contact on time (先行联系率)"),
+           _l("Of the same issues: the share whose merchant was first contacted (先行联系), by "
+              "phone or on site, no later than the first-contact deadline. An issue whose "
+              "merchant has not been contacted yet counts as not contacted in time."),
+           numerator="contacted_on_time", denominator="contact_required", card=True,
+           column=True),
     Figure("resolved", _l("Issues resolved"), column=True, trend=Trend("resolved")),
-    Figure("on_time_resolution_rate", _l("On-time resolution rate (按时办结率)"),
+    Figure("on_time_resolution_rate", _l("On-time resolution rate (按期办结率)"),
            _l("Of the issues resolved in the period (by the time of their latest resolution; "
-              "not withdrawn; with a resolution deadline): the share resolved no later than "
-              "the deadline. The deadline moves out by time on hold, becomes the date agreed "
-              "at a symposium, and starts again when an issue is sent back for re-handling."),
+              "not withdrawn or returned; with a resolution deadline): the share resolved no "
+              "later than the deadline. The deadline moves out by time on hold and to the "
+              "new date of an approved extension, becomes the date agreed at a symposium, and "
+              "starts again when an issue is sent back for re-handling."),
            numerator="resolved_on_time", denominator="resolved_with_deadline", card=True,
            column=True, note="resolved"),
     Figure("callback_rate", _l("Callback rate (回访率)"),
@@ -162,6 +181,20 @@ FIGURES = (
               "repeated calls, dated by the call that closed them — their latest call — on "
               "this page, in the satisfaction export and in the API alike."),
            column=True),
+    Figure("extension_rate", _l("Extension rate (延期率)"),
+           _l("Of the issues registered in the period, less the withdrawn and returned ones: "
+              "the share whose resolution deadline was extended (延期) with a leader's "
+              "approval at least once."),
+           numerator="extended", denominator="valid", card=True, column=True),
+    Figure("return_rate", _l("Return rate (回退率)"),
+           _l("Of the issues registered in the period, less the withdrawn ones: the share "
+              "returned (退单) with a leader's approval."),
+           numerator="returned", denominator="not_withdrawn", card=True, column=True),
+    Figure("chase_rate", _l("Chase rate (催办率)"),
+           _l("Of the issues registered in the period, less the withdrawn and returned ones: "
+              "the share chased (催办) at least once because a supervision order's deadline "
+              "passed before the issue was resolved."),
+           numerator="chased", denominator="valid", card=True, column=True),
     Figure("confirmed_rate", _l("Merchant-confirmed resolution rate"),
            _l("Of the same final ratings as the final satisfaction rate: the share in which "
               "the merchant said the problem was solved."),
@@ -185,6 +218,13 @@ class PeriodCounts:
     settled: int = 0  # now resolved or closed
     responded: int = 0  # not withdrawn, with a response deadline, and responded to
     responded_on_time: int = 0
+    returned: int = 0  # 退单, approved
+    sign_required: int = 0  # reached the specialists: had to be signed for
+    signed_on_time: int = 0
+    contact_required: int = 0
+    contacted_on_time: int = 0
+    extended: int = 0  # at least one approved extension
+    chased: int = 0  # at least one 催办
     # Dated by the latest resolution (resolved_at); withdrawn issues left out.
     resolved: int = 0
     resolved_with_deadline: int = 0
@@ -213,9 +253,14 @@ class PeriodCounts:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     @property
-    def valid(self) -> int:
+    def not_withdrawn(self) -> int:
         """Issues reported in the period less the withdrawn ones."""
         return self.reported - self.withdrawn
+
+    @property
+    def valid(self) -> int:
+        """Issues reported in the period less the withdrawn and returned ones."""
+        return self.reported - self.withdrawn - self.returned
 
     def __getattr__(self, name: str) -> Rate:
         # Only called for names that are not fields or properties: the declared rates.
