@@ -36,6 +36,7 @@ from circle.org.models import (
     Department,
     DepartmentKind,
     MemberRole,
+    Street,
 )
 from circle.reference import (
     install_reference_data,
@@ -46,18 +47,25 @@ from circle.validators import CREDIT_CODE_CHARS, credit_code_check_char, normali
 
 DEMO_PASSWORD = "circle-demo-2024"
 DEMO_COMMUNITY = "恒大社区"
+# The street above both demo communities, and the second community (from the story: the
+# resettled 滩区 villagers of 恒大绿洲第二社区).
+DEMO_STREET = "孝里街道"
+SECOND_COMMUNITY = "恒大绿洲第二社区"
 
 # Any fixed value will do; the date of the news story is as good as any.
 _SEED = 20240621
 
-# (username, display name, role, phone, index of the circle a liaison works for).
-# Specialists and staff belong to the demo community through their role.
+# (username, display name, role, phone, index of the circle a liaison works for, or of the
+# community a specialist or staff member works for; the leader oversees the street).
 DEMO_ACCOUNTS: list[tuple[str, str, str, str, int | None]] = [
     ("admin", "系统管理员", Role.ADMIN, "13905310001", None),
-    ("zhuanyuan", "李晓静", Role.SPECIALIST, "13806412468", None),
+    ("zhuanyuan", "李晓静", Role.SPECIALIST, "13806412468", 0),
     ("lianluo1", "张海燕", Role.LIAISON, "15866712093", 0),
     ("lianluo2", "刘建国", Role.LIAISON, "13573104521", 1),
-    ("huifang", "赵雪", Role.STAFF, "18653107736", None),
+    ("huifang", "赵雪", Role.STAFF, "18653107736", 0),
+    ("zhuanyuan2", "孟凡荣", Role.SPECIALIST, "13953126470", 1),
+    ("lianluo3", "杜春梅", Role.LIAISON, "15153108862", 2),
+    ("lingdao", "王振华", Role.LEADER, "13705316018", None),
 ]
 
 
@@ -69,9 +77,11 @@ def _by_name(model) -> dict:
 # Organisation, people and merchants
 # ---------------------------------------------------------------------------------------------
 
+# (name, street address, description, index of its community: 0 恒大社区, 1 the second).
 _CIRCLES = (
-    ("恒大红色商业圈·东街", "恒大绿洲商业街东区", "东区沿街商铺，以餐饮、食品和生活服务为主。"),
-    ("恒大红色商业圈·西街", "恒大绿洲商业街西区", "西区沿街商铺，以超市、维修和便民服务为主。"),
+    ("恒大红色商业圈·东街", "恒大绿洲商业街东区", "东区沿街商铺，以餐饮、食品和生活服务为主。", 0),
+    ("恒大红色商业圈·西街", "恒大绿洲商业街西区", "西区沿街商铺，以超市、维修和便民服务为主。", 0),
+    ("第二社区便民商街", "恒大绿洲第二社区沿街", "滩区迁建安置社区的便民商铺，以生活服务为主。", 1),
 )
 
 # (name, kind, contact person, phone). 王军利 is the power-supply station head in the story.
@@ -100,6 +110,10 @@ _MEMBERS = (
         ("郑志强", MemberRole.ADVISOR, "商户代表，经营维修店。"),
         ("吴倩", MemberRole.COLLECTOR, "每周走访西街商户，收集意见建议。"),
         ("冯建华", MemberRole.COLLECTOR, ""),
+    ),
+    (
+        ("燕庆利", MemberRole.ADVISOR, "迁建群众代表，原燕庄村民。"),
+        ("邵丽华", MemberRole.COLLECTOR, "负责第二社区商户微信群的民意收集。"),
     ),
 )
 
@@ -145,6 +159,14 @@ _SHOPS = (
         ("鑫源电动车维修", "电动车维修"),
         ("黄河鲜鱼馆", "餐饮"),
     ),
+    (
+        ("燕庄农家菜馆", "餐饮"),
+        ("滩区放心粮油店", "粮油"),
+        ("惠邻便利店", "便利店"),
+        ("巧媳妇缝纫店", "裁缝"),
+        ("安居家电维修", "家电维修"),
+        ("第二社区药店", "药店"),
+    ),
 )
 
 STORY_SHOP = "连濛冷冻食品专卖店"
@@ -170,6 +192,8 @@ class _Cast:
     specialist: User
     staff: User
     liaisons: list[User]  # one per circle, in _CIRCLES order
+    specialists: list[User]  # one per community
+    leader: User
 
 
 class _Generator:
@@ -215,19 +239,26 @@ class _Generator:
         return self._unique(lambda: day + f"{self.rng.randrange(10**7):07d}")
 
 
-def _add_community() -> tuple[Community, list[BusinessCircle]]:
-    community = Community(
-        name=DEMO_COMMUNITY,
-        address="山东省济南市长清区恒大绿洲",
-        description="探索“红色商业圈”治理模式：商圈设立热线联络员、群众建议员和民意收集员，"
-                    "形成“商铺四级闭环自治管理模式”，践行“小事不过晌、大事不过夜、难事不过周”。",
-    )
-    circles = [
-        BusinessCircle(name=name, community=community, description=description)
-        for name, _street, description in _CIRCLES
+def _add_communities() -> tuple[list[Community], list[BusinessCircle]]:
+    street = db.session.scalar(sa.select(Street).where(Street.name == DEMO_STREET)) or Street(
+        name=DEMO_STREET, description="长清区孝里街道办事处：统筹辖区社区的12345热线诉求办理，"
+                                      "审批延期、退单，督办难点诉求。")
+    communities = [
+        Community(
+            name=DEMO_COMMUNITY, street=street,
+            address="山东省济南市长清区恒大绿洲",
+            description="探索“红色商业圈”治理模式：商圈设立热线联络员、群众建议员和民意收集员，"
+                        "形成“商铺四级闭环自治管理模式”，践行“小事不过晌、大事不过夜、难事不过周”。",
+        ),
+        Community(name=SECOND_COMMUNITY, street=street, address="山东省济南市长清区恒大绿洲",
+                  description="滩区迁建安置社区，设有邻里调解茶室，“群众点单 专员摆摊”。"),
     ]
-    db.session.add(community)
-    return community, circles
+    circles = [
+        BusinessCircle(name=name, community=communities[index], description=description)
+        for name, _street, description, index in _CIRCLES
+    ]
+    db.session.add_all(communities)
+    return communities, circles
 
 
 def _add_departments() -> dict[str, Department]:
@@ -242,7 +273,7 @@ def _add_departments() -> dict[str, Department]:
     return departments
 
 
-def _add_accounts(community: Community, circles: list[BusinessCircle]) -> _Cast:
+def _add_accounts(communities: list[Community], circles: list[BusinessCircle]) -> _Cast:
     """Create the demo accounts.
 
     An account whose username already exists (typically ``admin``, made with
@@ -253,20 +284,24 @@ def _add_accounts(community: Community, circles: list[BusinessCircle]) -> _Cast:
         sa.select(User).where(User.username.in_([a[0] for a in DEMO_ACCOUNTS]))
     )}
     users: dict[str, User] = {}
-    for username, name, role, phone, circle_index in DEMO_ACCOUNTS:
+    for username, name, role, phone, index in DEMO_ACCOUNTS:
         user = existing.get(username)
         if user is None:
             user = User(username=username, display_name=name, role=role,
                         phone=normalise_phone(phone), active=True)
             if role in (Role.SPECIALIST, Role.STAFF):
-                user.community = community
-            if circle_index is not None:
-                user.circles = [circles[circle_index]]
+                user.community = communities[index]
+            if role == Role.LIAISON:
+                user.circles = [circles[index]]
+            if role == Role.LEADER:
+                user.street = communities[0].street
             user.set_password(DEMO_PASSWORD)
             db.session.add(user)
-        users[role + (str(circle_index) if circle_index is not None else "")] = user
-    return _Cast(specialist=users[Role.SPECIALIST], staff=users[Role.STAFF],
-                 liaisons=[users[f"{Role.LIAISON}{i}"] for i in range(len(circles))])
+        users[role + (str(index) if index is not None else "")] = user
+    return _Cast(specialist=users[f"{Role.SPECIALIST}0"], staff=users[f"{Role.STAFF}0"],
+                 liaisons=[users[f"{Role.LIAISON}{i}"] for i in range(len(circles))],
+                 specialists=[users[f"{Role.SPECIALIST}{i}"] for i in range(len(communities))],
+                 leader=users[Role.LEADER])
 
 
 def _add_circle_members(circles: list[BusinessCircle], gen: _Generator) -> None:
@@ -281,14 +316,14 @@ def _add_merchants(circles: list[BusinessCircle], cast: _Cast, gen: _Generator,
     """About 36 shops; every other one has a credit code, all have emergency contacts."""
     merchants: dict[str, Merchant] = {}
     for circle_index, (circle, shops) in enumerate(zip(circles, _SHOPS, strict=True)):
-        street = _CIRCLES[circle_index][1]
+        street_address = _CIRCLES[circle_index][1]
         for number, (shop, category) in enumerate(shops, start=1):
             story = shop == STORY_SHOP
             merchant = Merchant(
                 shop_name=shop,
                 owner_name=STORY_OWNER if story else gen.person(),
                 phone=gen.mobile(),
-                address=f"{street}{number * 2 + circle_index}号",
+                address=f"{street_address}{number * 2 + circle_index}号",
                 circle=circle,
                 business_category=category,
                 credit_code=gen.credit_code() if number % 2 == 1 else None,
@@ -348,9 +383,9 @@ def seed_demo() -> bool:
     gen = _Generator(random.Random(_SEED))
     with unit_of_work():
         install_reference_data()
-        community, circles = _add_community()
+        communities, circles = _add_communities()
         departments = _add_departments()
-        cast = _add_accounts(community, circles)
+        cast = _add_accounts(communities, circles)
         _add_circle_members(circles, gen)
         merchants = _add_merchants(circles, cast, gen, now)
         # Accounts and merchants need ids before the workflow checks who may act where.

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 
 from circle.accounts.models import User
-from circle.demo import _SHOPS, STORY_SHOP, _by_name, _Cast, _Generator
+from circle.demo import _CIRCLES, _SHOPS, STORY_SHOP, _by_name, _Cast, _Generator
 from circle.issues import sla, workflow
 from circle.issues.models import (
+    ContactChannel,
     Issue,
     IssueCategory,
     IssueSource,
     Rating,
+    ReturnBasis,
     Severity,
     Status,
     VisitOutcome,
@@ -34,13 +36,13 @@ from circle.timeutil import local_zone
 _DAY = 24 * 60
 # Typical minutes from the previous step to this one, per severity.
 _PACE = {
-    Severity.SMALL: {"escalate": 10, "accept": 5, "arrive": 15, "joint_office": 180,
+    Severity.SMALL: {"escalate": 10, "accept": 5, "contact": 5, "arrive": 15, "joint_office": 180,
                      "symposium": _DAY, "resolve": 90, "hold": 30, "resume": 20 * 60,
                      "callback": 20 * 60, "close": 3, "rehandle": 15, "withdraw": 40},
-    Severity.BIG: {"escalate": 30, "accept": 10, "arrive": 25, "joint_office": 300,
+    Severity.BIG: {"escalate": 30, "accept": 10, "contact": 10, "arrive": 25, "joint_office": 300,
                    "symposium": 2 * _DAY, "resolve": 240, "hold": 60, "resume": _DAY,
                    "callback": 21 * 60, "close": 3, "rehandle": 15, "withdraw": 60},
-    Severity.HARD: {"escalate": 60, "accept": 15, "arrive": 30, "joint_office": _DAY,
+    Severity.HARD: {"escalate": 60, "accept": 15, "contact": 15, "arrive": 30, "joint_office": _DAY,
                     "symposium": 2 * _DAY, "resolve": 3 * _DAY, "hold": 60, "resume": _DAY,
                     "callback": 22 * 60, "close": 3, "rehandle": 15, "withdraw": 60},
 }
@@ -91,6 +93,15 @@ class _Case:
     rehandle: _Rehandle | None = None
     withdraw_reason: str = ""
     visit_outcome: str = VisitOutcome.RESOLVED  # of the last site visit, if it settled things
+    # The 12345 lifecycle: the merchant phoned after the issue was signed for (先行联系);
+    # an extension (reason, days added) approved by the street leader; a return (basis,
+    # reason) approved by the leader; a supervision order (note, days to its deadline); a
+    # registration in the wrong circle (its index), transferred to the merchant's own.
+    phoned: bool = True
+    extension: tuple[str, int, bool] | None = None  # (reason, days, approved yet)
+    returned: tuple[str, str] | None = None
+    supervision: tuple[str, int] | None = None
+    registered_in: int | None = None
     pace: dict[str, int] = field(default_factory=dict)  # exact minutes, no jitter
     notes: dict[str, str] = field(default_factory=dict)  # event notes replacing the defaults
 
@@ -145,6 +156,7 @@ _CASES: tuple[_Case, ...] = (
           description="店内洗衣设备启动时电压不稳，烘干机多次自动停机，衣物无法按时交付。"),
     _Case(shop="童趣母婴用品店", category="物业纠纷", source=LIAISON_REPORT,
           severity=Severity.BIG, status=Status.DISPATCHED, peak=2, days_ago=3, clock="14:20",
+          extension=("需物业出具广告位收费的备案文件，物业总部审核需数个工作日。", 6, True),
           description="物业要求商户缴纳门头广告位管理费，商户认为收费没有依据，双方各执一词。"),
     # --- on site: the specialist is there ----------------------------------------------------
     _Case(shop="快修手机维修", category="供电用电", source=WALK_IN, severity=Severity.SMALL,
@@ -153,11 +165,14 @@ _CASES: tuple[_Case, ...] = (
           findings="插座老化烧蚀，已断开故障回路并临时改用安全插排，等待物业电工更换插座。"),
     _Case(shop="黄河鲜鱼馆", category="环境卫生", source=MEMBER_REPORT, severity=Severity.BIG,
           status=Status.ON_SITE, peak=2, days_ago=2, clock="15:00",
+          supervision=("污水外溢影响公共通道通行，请明日下班前完成疏通并反馈。", 1),
           description="餐馆后门排污管道堵塞，污水外溢至公共通道，气味较大，行人反映强烈。",
           findings="排污管道被油污堵塞，已联系物业安排疏通；餐馆需加装隔油池，正在商议费用分担。"),
     # --- joint on-site office (level 3) --------------------------------------------------
     _Case(shop="宏达五金店", category="消防安全", source=MEMBER_REPORT, severity=Severity.HARD,
           status=Status.JOINT_OFFICE, peak=3, days_ago=3, clock="09:30",
+          extension=("可燃物需分批清运，物业协调临时仓储空间尚需时日，申请延长办理期限。", 5,
+                     False),
           description="五金店后院堆放大量包装纸箱和油漆桶，紧邻配电箱，存在火灾隐患，店主表示"
                       "没有其他地方存放。",
           findings="后院可燃物堆放确实紧邻配电箱，商户无处存放，需消防和物业共同研究。",
@@ -274,6 +289,17 @@ _CASES: tuple[_Case, ...] = (
           findings="燃气软管老化，减压阀工作不稳定，已关闭总阀，通知燃气公司到场。",
           summary="燃气公司维修人员到场检测，更换老化软管和减压阀，检测无泄漏。",
           rating=Rating.VERY_SATISFIED, comment="处理得很及时，中午没耽误营业。"),
+    # --- the 12345 lifecycle: returned, transferred -----------------------------------------
+    _Case(shop="巧手裁缝铺", category="其他", source=HOTLINE, severity=Severity.BIG,
+          status=Status.RETURNED, peak=2, days_ago=4, clock="10:15",
+          description="商户与房东因店面转租发生纠纷，房东要求收回店面并扣除押金，商户要求社区"
+                      "判定谁对谁错。",
+          returned=("应通过司法、仲裁等途径解决",
+                    "属租赁合同民事纠纷，已告知商户可向长清区人民法院起诉或申请人民调解。")),
+    _Case(shop="惠邻便利店", category="供电用电", source=WALK_IN, severity=Severity.SMALL,
+          status=Status.DISPATCHED, peak=2, minutes_ago=130, registered_in=0,
+          description="店门口路灯不亮，晚上顾客看不清台阶，已有老人差点摔倒。",
+          notes={"transfer": "该店位于恒大绿洲第二社区，误登记在东街商圈，转至第二社区办理。"}),
     # --- withdrawn ---------------------------------------------------------------------------
     _Case(shop="万通快递驿站", category="市容秩序", source=LIAISON_REPORT,
           severity=Severity.SMALL, status=Status.WITHDRAWN, days_ago=6, clock="15:20",
@@ -296,8 +322,9 @@ class _Timeline:
 
     def __init__(self, case: _Case, cast: _Cast, liaison: User,
                  departments: dict[str, Department], rng: random.Random, now: datetime,
-                 reported_at: datetime):
+                 reported_at: datetime, specialist: User):
         self.case, self.cast, self.liaison = case, cast, liaison
+        self.specialist = specialist  # of the community the issue is in
         self.departments = [departments[name] for name in case.departments]
         self.rng, self.now = rng, now
         self.at = reported_at
@@ -317,7 +344,7 @@ class _Timeline:
         return self.case.notes.get(step, default).format(no=self.issue.work_order_no)
 
     def _visit(self, level: int, findings: str, outcome: str, summary: str = "") -> None:
-        specialist = self.cast.specialist
+        specialist = self.specialist
         workflow.record_site_visit(
             self.issue, specialist, arrived_at=self.at, outcome=outcome, findings=findings,
             summary=summary, attendees=[specialist, self.liaison] if level == 3 else [specialist],
@@ -343,9 +370,56 @@ class _Timeline:
 
     def accept(self) -> None:
         self._advance("accept")
-        workflow.accept_issue(self.issue, self.cast.specialist, expected_version=None,
+        workflow.accept_issue(self.issue, self.specialist, expected_version=None,
                               now=self.at,
                               note=self._note("accept", "热线专员接单，已电话联系商户。"))
+
+    def phone_merchant(self) -> None:
+        """先行联系: the specialist phones the merchant soon after signing for it."""
+        self._advance("contact")
+        workflow.record_first_contact(self.issue, self.specialist, contacted_at=self.at,
+                                      channel=ContactChannel.PHONE, note="电话联系商户，了解情况。",
+                                      expected_version=None, now=self.at)
+
+    def transfer(self, circle, specialist: User) -> None:
+        """转办 to the merchant's own circle in another community; its specialist signs."""
+        self._advance("accept")
+        workflow.transfer_issue(self.issue, self.specialist, circle=circle, move_merchant=True,
+                                note=self._note("transfer", ""), expected_version=None,
+                                now=self.at)
+        self.specialist = specialist
+
+    def extend(self, reason: str, days: int, approved: bool) -> None:
+        """延期申请 before the deadline, approved by the street leader two hours later (or
+        still waiting for the leader)."""
+        self._advance("contact")
+        new = self.issue.resolution_due_at + timedelta(days=days)
+        workflow.request_extension(self.issue, self.specialist, reason=reason,
+                                   new_deadline=new, expected_version=None, now=self.at)
+        if not approved:
+            return
+        self.at = min(self.at + timedelta(hours=2), self.now)
+        workflow.decide_extension(self.issue, self.cast.leader, approve=True,
+                                  note="同意延期，请按新期限办结。", expected_version=None,
+                                  now=self.at)
+
+    def give_back(self, basis: str, reason: str) -> None:
+        """退单: not the community's remit; the leader approves the return."""
+        self._advance("contact")
+        basis_row = _by_name(ReturnBasis)[basis]
+        workflow.request_return(self.issue, self.specialist, basis=basis_row, reason=reason,
+                                expected_version=None, now=self.at)
+        self.at = min(self.at + timedelta(hours=3), self.now)
+        workflow.decide_return(self.issue, self.cast.leader, approve=True,
+                               note="同意退回12345平台重新派单。", expected_version=None,
+                               now=self.at)
+
+    def supervise(self, note: str, days: int) -> None:
+        """督办 by the street leader, with a deadline ``days`` later (end of that day)."""
+        self._advance("contact")
+        workflow.supervise_issue(self.issue, self.cast.leader, note=note,
+                                 deadline=_local_evening(self.at, days), expected_version=None,
+                                 now=self.at)
 
     def arrive(self, findings: str, outcome: str, summary: str = "") -> None:
         self._advance("arrive")
@@ -358,7 +432,7 @@ class _Timeline:
 
     def symposium(self) -> None:
         self._advance("symposium")
-        case, specialist = self.case, self.cast.specialist
+        case, specialist = self.case, self.specialist
         names = "、".join(d.name for d in self.departments)
         workflow.record_symposium(
             self.issue, specialist, held_at=self.at,
@@ -370,12 +444,12 @@ class _Timeline:
 
     def hold(self, reason: str) -> None:
         self._advance("hold")
-        workflow.put_on_hold(self.issue, self.cast.specialist, reason=reason,
+        workflow.put_on_hold(self.issue, self.specialist, reason=reason,
                              expected_version=None, now=self.at)
 
     def resume(self) -> None:
         self._advance("resume")
-        workflow.resume_issue(self.issue, self.cast.specialist, note="等待事项已落实，恢复办理。",
+        workflow.resume_issue(self.issue, self.specialist, note="等待事项已落实，恢复办理。",
                               expected_version=None, now=self.at)
 
     def resolve(self, summary: str) -> None:
@@ -384,7 +458,7 @@ class _Timeline:
             workflow.resolve_at_level1(self.issue, self.liaison, expected_version=None,
                                        now=self.at, summary=summary)
         else:
-            workflow.resolve_issue(self.issue, self.cast.specialist, expected_version=None,
+            workflow.resolve_issue(self.issue, self.specialist, expected_version=None,
                                    now=self.at, summary=summary)
 
     def callback(self, *, reached: bool, rating: str | None = None, comment: str = "") -> None:
@@ -417,7 +491,17 @@ def _play(t: _Timeline, case: _Case) -> None:
         t.escalate()
         if target == Status.ESCALATED:
             return
+        if case.registered_in is not None:
+            t.transfer(*t.home)
         t.accept()
+        if case.phoned:
+            t.phone_merchant()
+        if case.returned:
+            return t.give_back(*case.returned)
+        if case.extension:
+            t.extend(*case.extension)
+        if case.supervision:
+            t.supervise(*case.supervision)
         if target == Status.DISPATCHED:
             return _finish_open(t, case)
         if case.peak >= 3:
@@ -469,6 +553,10 @@ def _play_rehandle(t: _Timeline, rehandle: _Rehandle) -> None:
     t.arrive(rehandle.findings, VisitOutcome.RESOLVED, rehandle.summary)
 
 
+def _community_of(circle_index: int) -> int:
+    return _CIRCLES[circle_index][3]
+
+
 def _local_evening(at: datetime, days: int) -> datetime:
     """18:00 local time, ``days`` days after ``at``: deadlines are agreed as whole days."""
     zone = local_zone()
@@ -497,11 +585,21 @@ def add_issues(merchants: dict[str, Merchant], cast: _Cast,
     for reported_at, case in sorted(((_reported_at(c, now), c) for c in _CASES),
                                     key=lambda pair: pair[0]):
         merchant = merchants[case.shop]
-        circle_index = next(i for i, shops in enumerate(_SHOPS)
-                            if case.shop in (name for name, _ in shops))
+        home = next(i for i, shops in enumerate(_SHOPS)
+                    if case.shop in (name for name, _ in shops))
+        circle_index = home if case.registered_in is None else case.registered_in
+        home_circle = merchant.circle
+        if circle_index != home:
+            # Registered in the wrong circle by its liaison (and transferred later).
+            wrong = cast.liaisons[circle_index].circles[0]
+            merchant.circle, merchant.circle_id = wrong, wrong.id
         source = sources[case.source]
         liaison = cast.liaisons[circle_index]
-        timeline = _Timeline(case, cast, liaison, departments, gen.rng, now, reported_at)
+        timeline = _Timeline(case, cast, liaison, departments, gen.rng, now, reported_at,
+                             cast.specialists[_community_of(circle_index)])
+        timeline.home = (home_circle, cast.specialists[_community_of(home)])
         timeline.register(merchant, categories[case.category], source,
                           gen.work_order_no(reported_at) if source.is_hotline else None)
         _play(timeline, case)
+    # 催办: the supervision orders whose deadline has passed are chased today.
+    workflow.chase_overdue_supervisions(now=now)

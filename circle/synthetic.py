@@ -19,20 +19,23 @@ import sqlalchemy as sa
 from circle.accounts.models import Role, User, user_circle
 from circle.extensions import db
 from circle.issues.models import (
+    ApprovalRequest,
     Callback,
     Issue,
     IssueCategory,
     IssueEvent,
     IssueSource,
     Rating,
+    ReturnBasis,
     SiteVisit,
     SlaPolicy,
     Status,
+    Supervision,
     Symposium,
 )
-from circle.issues.sla import Terms, load_calendar
+from circle.issues.sla import Terms, add_time, load_calendar
 from circle.merchants.models import EmergencyContact, Merchant
-from circle.org.models import BusinessCircle, Community
+from circle.org.models import BusinessCircle, Community, Street
 from circle.timeutil import utcnow
 from circle.validators import CREDIT_CODE_CHARS, credit_code_check_char
 
@@ -67,10 +70,18 @@ _STATUS_BY_AGE = (
     (14, ((Status.REGISTERED, 1), (Status.ESCALATED, 1), (Status.DISPATCHED, 3),
           (Status.ON_SITE, 3), (Status.JOINT_OFFICE, 4), (Status.SYMPOSIUM, 3),
           (Status.RESOLVED, 8), (Status.CLOSED, 70), (Status.WITHDRAWN, 4),
-          (Status.ON_HOLD, 3))),
+          (Status.ON_HOLD, 3), (Status.RETURNED, 1))),
     (None, ((Status.CLOSED, 95.5), (Status.WITHDRAWN, 4), (Status.ON_HOLD, 0.3),
-           (Status.SYMPOSIUM, 0.2))),
+           (Status.SYMPOSIUM, 0.2), (Status.RETURNED, 1))),
 )
+# The 12345 lifecycle, per issue signed for by a specialist: the merchant phoned first (the
+# others are first contacted on site), an extension asked for (and mostly approved), a
+# supervision order by the street leader (its deadline sometimes missed: chased daily).
+_PHONED_FIRST = 0.85
+_EXTENSION_SHARE = 0.04
+_EXTENSION_APPROVED = 0.85
+_SUPERVISED_SHARE = 0.02
+COMMUNITIES_PER_STREET = 5
 HISTORY_DAYS = 730
 # Share of open level-2 issues that are back after a dissatisfied callback (重办).
 _REHANDLED_OPEN_SHARE = 0.1
@@ -96,6 +107,8 @@ class _Ids:
     visit: int
     symposium: int
     callback: int
+    request: int
+    supervision: int
 
 
 def _next_id(model) -> int:
@@ -127,8 +140,17 @@ def _organisation(rng, merchants: int, seed: int, password_hash: str):
     communities = max(1, -(-circles_needed // CIRCLES_PER_COMMUNITY))
     tag = f"S{seed}"
     circle_ids, liaison_of, specialist_of, staff_of, community_of = [], {}, {}, {}, {}
+    leader_of, street, leader = {}, None, None
     for c in range(communities):
-        community = Community(name=f"合成社区{tag}-{c + 1:03d}", address="济南市长清区")
+        if c % COMMUNITIES_PER_STREET == 0:
+            street = Street(name=f"合成街道{tag}-{c // COMMUNITIES_PER_STREET + 1:03d}")
+            leader = User(username=f"syn{tag}-ld{c // COMMUNITIES_PER_STREET + 1}",
+                          display_name=_person(rng), phone=_mobile(rng), role=Role.LEADER,
+                          street=street, password_hash=password_hash, active=True)
+            db.session.add_all([street, leader])
+            db.session.flush()
+        community = Community(name=f"合成社区{tag}-{c + 1:03d}", address="济南市长清区",
+                              street=street)
         db.session.add(community)
         db.session.flush()
         specialist = User(username=f"syn{tag}-zy{c + 1}", display_name=_person(rng),
@@ -155,7 +177,8 @@ def _organisation(rng, merchants: int, seed: int, password_hash: str):
             specialist_of[circle.id] = specialist.id
             staff_of[circle.id] = staff.id
             community_of[circle.id] = community.id
-    return circle_ids, liaison_of, specialist_of, staff_of
+            leader_of[circle.id] = leader.id
+    return circle_ids, liaison_of, specialist_of, staff_of, leader_of
 
 
 def _merchants(rng, count: int, circle_ids, ids: _Ids, now: datetime, bar) -> list[tuple]:
@@ -203,6 +226,7 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
     merchant_id, circle_id = merchant
     liaison, specialist, staff = (refs["liaison"][circle_id], refs["specialist"][circle_id],
                                   refs["staff"][circle_id])
+    leader = refs["leader"][circle_id]
     age_days = rng.uniform(0, refs["days"])
     status = _weighted(rng, next(w for limit, w in _STATUS_BY_AGE
                                  if limit is None or age_days <= limit))
@@ -223,9 +247,13 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
     first_rating = _weighted(rng, _RATING_WEIGHTS)
     rehandled = (status == Status.CLOSED and first_rating not in _SATISFIED) or (
         status in (Status.DISPATCHED, Status.ON_SITE) and rng.random() < _REHANDLED_OPEN_SHARE)
-    events, visits, symposiums, callbacks = [], [], [], []
+    events, visits, symposiums, callbacks, requests, orders = [], [], [], [], [], []
     state = {"clock": reported, "status": Status.REGISTERED, "level": 1, "assignee": None,
-             "first_on_site": None, "resolved": None, "started": reported, "round": 0}
+             "first_on_site": None, "resolved": None, "started": reported, "round": 0,
+             "received": None, "sign_due": None, "signed": None, "contact_due": None,
+             "contacted": None, "channel": None, "extensions": 0, "chases": 0,
+             "supervised": None, "due": first_resolution_due}
+    budgets = refs["budgets"][severity]
 
     def event(action, to_status, to_level, actor, minutes, note=""):
         state["clock"] = min(state["clock"] + timedelta(minutes=minutes), now)
@@ -254,8 +282,80 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
                           "rating": rating, "comments": "", "round": state["round"]})
         ids.callback += 1
 
+    def received():
+        """Escalated: the signing-for and first-contact clocks start (as sla does)."""
+        at = state["received"] = state["clock"]
+        state["sign_due"] = _after(at, budgets[0], terms.response_clock, calendar)
+        state["contact_due"] = _after(at, budgets[1], terms.response_clock, calendar)
+
+    def accepted():
+        """Signed for; then perhaps the first phone call, an extension, a supervision."""
+        state["signed"] = state["signed"] or state["clock"]
+        if rng.random() < _PHONED_FIRST:
+            event("first_contact", state["status"], state["level"], specialist,
+                  rng.randint(2, int(budgets[1] * 1.2) + 2), "电话联系商户")
+            state["contacted"], state["channel"] = state["clock"], "phone"
+        if status in (Status.ESCALATED, Status.RETURNED):
+            return
+        if rng.random() < _EXTENSION_SHARE:
+            event("request_extension", state["status"], state["level"], specialist,
+                  rng.randint(10, 120), "需协调相关单位，申请延期")
+            if state["clock"] < state["due"]:
+                approved = rng.random() < _EXTENSION_APPROVED
+                asked_at, old_due = state["clock"], state["due"]
+                new_due = old_due + timedelta(days=rng.randint(1, 5))
+                event("approve_extension" if approved else "refuse_extension",
+                      state["status"], state["level"], leader, rng.randint(20, 240),
+                      "同意延期" if approved else "期限内应办结")
+                requests.append({
+                    "id": ids.request, "issue_id": issue_id, "kind": "extension",
+                    "status": "approved" if approved else "refused", "reason": "需协调相关单位",
+                    "basis_id": None, "old_deadline": old_due, "new_deadline": new_due,
+                    "requested_by_id": specialist, "requested_at": asked_at,
+                    "decided_by_id": leader, "decided_at": state["clock"],
+                    "decision_note": ""})
+                ids.request += 1
+                if approved:
+                    state["due"], state["extensions"] = new_due, 1
+            else:  # the step refuses a request after the deadline: it never happened
+                events.pop()
+                ids.event -= 1
+                state["clock"] = events[-1]["created_at"]
+        if rng.random() < _SUPERVISED_SHARE:
+            event("supervise", state["status"], state["level"], leader, rng.randint(30, 600),
+                  "请加快办理")
+            deadline = state["clock"] + timedelta(days=rng.randint(1, 3))
+            state["supervised"] = state["clock"]
+            orders.append({"id": ids.supervision, "issue_id": issue_id,
+                           "issued_by_id": leader, "issued_at": state["clock"],
+                           "note": "请加快办理", "deadline": deadline, "last_chased_on": None,
+                           "chase_count": 0})
+            ids.supervision += 1
+
+    def chase_until(end):
+        """催办: once a day from the day after a missed supervision deadline, until ``end``."""
+        if not orders or state["status"] not in Status.OPEN:
+            return
+        order = orders[-1]
+        day = order["deadline"] + timedelta(days=1)
+        while day <= state["clock"]:  # the chases of days already past were written
+            day += timedelta(days=1)
+        # The clock stays: the next event is at ``end``, after these.
+        while day <= end and order["chase_count"] < 7:
+            events.append({"id": ids.event, "issue_id": issue_id, "actor_id": None,
+                           "created_at": day, "action": "chase",
+                           "from_status": state["status"], "to_status": state["status"],
+                           "from_level": state["level"], "to_level": state["level"],
+                           "note": "督办期限已过，催办"})
+            ids.event += 1
+            order["chase_count"] += 1
+            order["last_chased_on"] = day.date()
+            day += timedelta(days=1)
+        state["chases"] = order["chase_count"]
+
     def resolve_now():
         minutes = rng.randint(10, int(resolve * (1.4 if rng.random() < 0.12 else 0.9)) + 10)
+        chase_until(min(state["clock"] + timedelta(minutes=minutes), now))
         actor = liaison if state["level"] == 1 else specialist
         event("resolve", Status.RESOLVED, state["level"], actor, minutes, "已解决")
         state["resolved"] = state["clock"]
@@ -265,10 +365,14 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
     if rehandled:
         # First round: handled on site at level 2, resolved, called back dissatisfied.
         event("escalate", Status.ESCALATED, 2, liaison, rng.randint(5, 60))
+        received()
         state["assignee"] = specialist
         event("accept", Status.DISPATCHED, 2, specialist, rng.randint(2, 30))
+        accepted()
         event("arrive", Status.ON_SITE, 2, specialist, rng.randint(10, int(respond * 1.3) + 10))
         state["first_on_site"] = state["clock"]
+        if state["contacted"] is None:
+            state["contacted"], state["channel"] = state["clock"], "on_site"
         visit(2, "resolved", "现场查看")
         resolve_now()
         # As the workflow decides: the call sends it back, so the merchant did not call it
@@ -282,13 +386,31 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
             visit(2, "resolved" if status == Status.CLOSED else "temporary", "重办现场查看")
     elif level >= 2 and status != Status.REGISTERED:
         event("escalate", Status.ESCALATED, 2, liaison, rng.randint(5, 60))
+        received()
         if status != Status.ESCALATED:
             state["assignee"] = specialist
             event("accept", Status.DISPATCHED, 2, specialist, rng.randint(2, 30))
-            if status != Status.DISPATCHED:
+            accepted()
+            if status == Status.RETURNED:
+                event("request_return", Status.DISPATCHED, 2, specialist, rng.randint(10, 240),
+                      "不属于本社区职责范围")
+                asked_at = state["clock"]
+                event("approve_return", Status.RETURNED, 2, leader, rng.randint(30, 600),
+                      "同意退单")
+                requests.append({
+                    "id": ids.request, "issue_id": issue_id, "kind": "return",
+                    "status": "approved", "reason": "不属于本社区职责范围",
+                    "basis_id": refs["basis"], "old_deadline": None, "new_deadline": None,
+                    "requested_by_id": specialist, "requested_at": asked_at,
+                    "decided_by_id": leader, "decided_at": state["clock"],
+                    "decision_note": "同意退单"})
+                ids.request += 1
+            elif status != Status.DISPATCHED:
                 event("arrive", Status.ON_SITE, 2, specialist,
                       rng.randint(10, int(respond * 1.3) + 10))
                 state["first_on_site"] = state["clock"]
+                if state["contacted"] is None:
+                    state["contacted"], state["channel"] = state["clock"], "on_site"
                 visit(2, "resolved" if level == 2 else "escalate", "现场查看")
                 if level >= 3 and status != Status.ON_SITE:
                     event("joint_office", Status.JOINT_OFFICE, 3, specialist,
@@ -306,6 +428,8 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
                             "recorded_by_id": specialist, "created_at": state["clock"]})
                         ids.symposium += 1
     before_hold = state["status"]
+    if status in Status.OPEN:
+        chase_until(now)
     if status == Status.ON_HOLD:
         event("hold", Status.ON_HOLD, state["level"], specialist, rng.randint(10, 120),
               "等待商户提供材料")
@@ -333,9 +457,10 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
         # Liaison officers act on level 1 only; above it the community withdraws.
         event("withdraw", Status.WITHDRAWN, state["level"],
               liaison if state["level"] == 1 else specialist, rng.randint(10, 300), "重复登记")
-    closed = state["clock"] if status in (Status.CLOSED, Status.WITHDRAWN) else None
+    closed = state["clock"] if status in (Status.CLOSED, Status.WITHDRAWN, Status.RETURNED) \
+        else None
     resolution_due = (symposiums[-1]["agreed_deadline"] if symposiums
-                      else first_resolution_due if state["round"] == 0
+                      else state["due"] if state["round"] == 0
                       else terms.resolution_due(state["started"], calendar))
     issue = {
         "id": issue_id, "merchant_id": merchant_id, "circle_id": circle_id,
@@ -367,8 +492,20 @@ def _issue_rows(rng, merchant, refs, now, ids: _Ids):
         "rehandle_count": state["round"],
         "rating": rating, "callback_attempts": 3 if unreachable else 0,
         "callback_unreachable": unreachable, "updated_at": state["clock"], "version": 1,
+        "received_at": state["received"], "sign_due_at": state["sign_due"],
+        "signed_at": state["signed"], "contact_due_at": state["contact_due"],
+        "contacted_at": state["contacted"], "contact_channel": state["channel"],
+        "extension_count": state["extensions"], "chase_count": state["chases"],
+        "supervised_at": state["supervised"],
     }
-    return issue, events, visits, symposiums, callbacks
+    return issue, events, visits, symposiums, callbacks, requests, orders
+
+
+def _after(start: datetime, minutes: int, clock: str, calendar) -> datetime:
+    """``start`` plus a budget on ``clock`` (the calendar's, fast, in the common case)."""
+    if clock == "calendar":
+        return start + timedelta(minutes=minutes)
+    return add_time(start, timedelta(minutes=minutes), clock=clock, calendar=calendar)
 
 
 def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = None,
@@ -382,30 +519,31 @@ def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = 
     rng = random.Random(seed)
     now = now or utcnow().replace(microsecond=0)
     install_reference_data()
-    terms = {p.severity: Terms.of_policy(p) for p in db.session.scalars(sa.select(SlaPolicy))}
+    policies = list(db.session.scalars(sa.select(SlaPolicy)))
+    terms = {p.severity: Terms.of_policy(p) for p in policies}
     refs = {
         "terms": terms, "calendar": load_calendar(), "days": days,
+        "budgets": {p.severity: (p.sign_minutes, p.contact_minutes) for p in policies},
+        "basis": db.session.scalars(sa.select(ReturnBasis.id).order_by(ReturnBasis.id)).first(),
         "categories": list(db.session.scalars(sa.select(IssueCategory.id))),
         "sources": [(s.id, s.is_hotline) for s in db.session.scalars(sa.select(IssueSource))],
     }
     # One hash for every synthetic account: scrypt per user would dominate small runs.
     password_hash = generate_password_hash(SYNTHETIC_PASSWORD)
-    circle_ids, refs["liaison"], refs["specialist"], refs["staff"] = _organisation(
-        rng, merchants, seed, password_hash)
+    circle_ids, refs["liaison"], refs["specialist"], refs["staff"], refs["leader"] = (
+        _organisation(rng, merchants, seed, password_hash))
     ids = _Ids(*(_next_id(m) for m in (Merchant, EmergencyContact, Issue, IssueEvent,
-                                        SiteVisit, Symposium, Callback)))
+                                        SiteVisit, Symposium, Callback, ApprovalRequest,
+                                        Supervision)))
     bar = progress or _NoBar()
     created = _merchants(rng, merchants, circle_ids, ids, now, bar)
     counts = {"merchants": merchants, "issues": 0, "events": 0, "visits": 0, "callbacks": 0}
-    buffers = {Issue: [], IssueEvent: [], SiteVisit: [], Symposium: [], Callback: []}
+    buffers = {model: [] for model in _CHILDREN_AFTER_PARENTS}
     for _ in range(issues):
-        issue, events, visits, symposiums, callbacks = _issue_rows(
-            rng, rng.choice(created), refs, now, ids)
+        issue, *children = _issue_rows(rng, rng.choice(created), refs, now, ids)
         buffers[Issue].append(issue)
-        buffers[IssueEvent].extend(events)
-        buffers[SiteVisit].extend(visits)
-        buffers[Symposium].extend(symposiums)
-        buffers[Callback].extend(callbacks)
+        for model, rows in zip(_CHILDREN_AFTER_PARENTS[1:], children, strict=True):
+            buffers[model].extend(rows)
         if len(buffers[Issue]) >= 5000:
             _flush(buffers, counts, bar)
     _flush(buffers, counts, bar)
@@ -425,9 +563,14 @@ class _NoBar:
         pass
 
 
+#: The tables an issue's rows go to, parents before children (foreign keys are enforced),
+#: in the order :func:`_issue_rows` returns them.
+_CHILDREN_AFTER_PARENTS = (Issue, IssueEvent, SiteVisit, Symposium, Callback, ApprovalRequest,
+                           Supervision)
+
+
 def _flush(buffers, counts, bar) -> None:
-    # Parents before children (foreign keys are enforced).
-    for model in (Issue, IssueEvent, SiteVisit, Symposium, Callback):
+    for model in _CHILDREN_AFTER_PARENTS:
         _insert(model, buffers[model])
     counts["issues"] += len(buffers[Issue])
     counts["events"] += len(buffers[IssueEvent])
@@ -452,8 +595,7 @@ def _fix_sequences() -> None:
     """Ids were given explicitly; move PostgreSQL's sequences past them."""
     if db.engine.dialect.name != "postgresql":
         return
-    for model in (Merchant, EmergencyContact, Issue, IssueEvent, SiteVisit, Symposium,
-                  Callback):
+    for model in (Merchant, EmergencyContact, *_CHILDREN_AFTER_PARENTS):
         table = model.__tablename__
         db.session.execute(sa.text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

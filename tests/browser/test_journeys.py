@@ -6,7 +6,7 @@ every page it visits for JavaScript console errors and failed asset requests.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -58,6 +58,16 @@ def register_issue_as_liaison(s, work_order: str) -> None:
     s.assert_clean("desk after registering")
 
 
+def escalated_by_liaison(open_session, app, work_order: str) -> Issue:
+    """The liaison registers the story's issue on a phone and escalates it at once."""
+    liaison = open_session("liaison", viewport=PHONE)
+    liaison.login("lianluo1")
+    register_issue_as_liaison(liaison, work_order)
+    open_action(liaison, "escalate").locator("button[type=submit]").click()
+    liaison.page.wait_for_load_state("networkidle")
+    return issue_by_work_order(app, work_order)
+
+
 def test_journey_1_liaison_registers_and_escalates_on_a_phone(open_session, live_server):
     app, _ = live_server
     s = open_session("liaison", viewport=PHONE)
@@ -79,13 +89,7 @@ def test_journey_1_liaison_registers_and_escalates_on_a_phone(open_session, live
 def test_journey_2_specialist_dispatches_visits_convenes_and_resolves(open_session,
                                                                       live_server):
     app, _ = live_server
-    liaison = open_session("liaison", viewport=PHONE)
-    liaison.login("lianluo1")
-    register_issue_as_liaison(liaison, "2611270000002")
-    open_action(liaison, "escalate").locator("button[type=submit]").click()
-    liaison.page.wait_for_load_state("networkidle")
-    issue = issue_by_work_order(app, "2611270000002")
-
+    issue = escalated_by_liaison(open_session, app, "2611270000002")
     s = open_session("specialist")
     s.login("zhuanyuan")
     s.goto("/admin/dispatch/")
@@ -278,3 +282,65 @@ def test_journey_4_admin_dashboard_draws_its_charts(open_session, live_server):
         assert drawn, chart
     s.assert_clean("dashboard")
     s.shot("dashboard")
+
+
+def test_journey_6_specialist_asks_an_extension_and_the_leader_approves_on_a_phone(
+        open_session, live_server):
+    """延期申请 on the desk; the street leader finds it under 待审批 on a phone and approves."""
+    from circle.issues.models import RequestStatus
+
+    app, _ = live_server
+    issue = escalated_by_liaison(open_session, app, "2611270000006")
+    s = open_session("specialist")
+    s.login("zhuanyuan")
+    s.goto("/admin/dispatch/")
+    row = s.page.locator("tr", has=s.page.locator(f"a[href='/admin/desk/{issue.id}']"))
+    assert row.locator(".sla-sign").count() == 1  # 签收 clock running
+    row.locator("button[type=submit]").click()
+    s.page.wait_for_load_state("networkidle")
+    s.assert_clean("after signing for it")
+    s.goto(f"/admin/desk/{issue.id}")
+    assert s.page.locator(".desk-sla-sign .sla-met").count() == 1
+    form = open_action(s, "request_extension")
+    later = (issue.resolution_due_at + timedelta(days=2)).astimezone(ZoneInfo("Asia/Shanghai"))
+    form.locator("[name=new_deadline]").fill(later.strftime("%Y-%m-%dT%H:%M"))
+    form.locator("[name=reason]").fill("需供电所更换电表箱配件，配件到货需两天。")
+    s.shot("extension-request")
+    form.locator("button[type=submit]").click()
+    s.page.wait_for_load_state("networkidle")
+    s.assert_clean("after asking")
+    assert s.page.locator(".desk-pending-request").count() == 1
+
+    leader = open_session("leader", viewport=PHONE)
+    leader.login("lingdao")
+    leader.goto("/admin/approvals/")
+    leader.no_horizontal_scroll()
+    leader.shot("approvals")
+    row = leader.page.locator("tr.approval-row",
+                              has=leader.page.locator(f"a[href='/admin/desk/{issue.id}']"))
+    assert row.count() == 1
+    row.locator("a.btn").click()
+    leader.page.wait_for_load_state("networkidle")
+    leader.assert_clean("desk of the request")
+    leader.no_horizontal_scroll()
+    form = leader.page.locator("details#action-decide_extension form")
+    if not form.is_visible():
+        leader.page.locator("details#action-decide_extension summary").click()
+    form.locator("input[name=approve][value=yes]").check()
+    leader.shot("decide")
+    submit = form.locator("button[type=submit]")
+    box = submit.bounding_box()
+    assert box and box["x"] + box["width"] <= PHONE[0], box
+    submit.click()
+    leader.page.wait_for_load_state("networkidle")
+    leader.assert_clean("after approving")
+    leader.no_horizontal_scroll()
+    leader.shot("approved")
+    with app.app_context():
+        fresh = db.session.get(Issue, issue.id)
+        request = fresh.requests[-1]
+        assert request.status == RequestStatus.APPROVED and request.decided_by.username == \
+            "lingdao"
+        assert fresh.resolution_due_at == request.new_deadline and fresh.extension_count == 1
+    # The leader changes no case data otherwise: no visit, no resolve on the desk.
+    assert leader.page.locator("details#action-visit, details#action-resolve").count() == 0
