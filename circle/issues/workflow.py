@@ -725,9 +725,7 @@ def transfer_issue(issue: Issue, actor: User, *, circle: BusinessCircle | None,
         issue.merchant.circle_id = circle.id
     text = f"{old_circle} → {circle} {_text(note)}".strip()
     if across:
-        issue.assignee = None
-        if issue.status == Status.ON_HOLD:
-            issue.status_before_hold = None
+        issue.assignee = None  # the receiving community's specialists sign for it
     _take(issue, actor, name, now, note=text)
     if across:
         sla.start_community_clocks(issue, sla.policy_for(issue.severity), now,
