@@ -83,9 +83,11 @@ def not_before(now: datetime, quiet: tuple[time, time] | None, zone) -> datetime
 
 
 def write_notice(connection, *, key: str, kind: str, issue=None, people: list[int],
-                 now: datetime, detail: dict | None = None, zone=None) -> int | None:
+                 now: datetime, detail: dict | None = None, zone=None,
+                 cache: dict | None = None) -> int | None:
     """Write one notice with its notifications and deliveries; its id, or ``None`` when a
-    notice with this key exists (nothing is written twice)."""
+    notice with this key exists (nothing is written twice). ``cache`` keeps lookups
+    (preferences, robots) across the many notices of one scan."""
     notice_id = insert_once(connection, Notice.__table__, {
         "key": key, "kind": kind, "issue_id": getattr(issue, "id", None),
         "detail": detail or {}, "created_at": now})
@@ -95,16 +97,27 @@ def write_notice(connection, *, key: str, kind: str, issue=None, people: list[in
         connection.execute(Notification.__table__.insert(), [
             {"notice_id": notice_id, "user_id": user_id, "created_at": now}
             for user_id in people])
-    _write_deliveries(connection, notice_id, key, kind, issue, people, now, zone)
+    _write_deliveries(connection, notice_id, key, kind, issue, people, now, zone,
+                      {} if cache is None else cache)
     return notice_id
 
 
-def _write_deliveries(connection, notice_id, key, kind, issue, people, now, zone) -> None:
+def _preferences(connection, people: list[int], cache: dict) -> dict:
+    known = cache.setdefault("preferences", {})
+    missing = [user_id for user_id in people if user_id not in known]
+    if missing:
+        known.update(dict.fromkeys(missing))
+        known.update({p.user_id: p for p in connection.execute(
+            sa.select(Preference.__table__).where(Preference.user_id.in_(missing)))})
+    return {user_id: known[user_id] for user_id in people if known[user_id] is not None}
+
+
+def _write_deliveries(connection, notice_id, key, kind, issue, people, now, zone,
+                      cache) -> None:
     from circle.timeutil import local_zone
 
     zone = zone or local_zone()
-    prefs = {p.user_id: p for p in connection.execute(
-        sa.select(Preference.__table__).where(Preference.user_id.in_(people)))} if people else {}
+    prefs = _preferences(connection, people, cache)
     severity = getattr(issue, "severity", None) or Severity.SMALL
     urgent = pings_at_night(kind, severity)
     rows = []
@@ -115,7 +128,11 @@ def _write_deliveries(connection, notice_id, key, kind, issue, people, now, zone
         due = now if urgent else not_before(now, quiet_hours(pref), zone)
         rows.append({"key": f"{key}:email:{user_id}", "notice_id": notice_id,
                      "channel": Channel.EMAIL, "user_id": user_id, "next_attempt_at": due})
-    webhook = _webhook_for(connection, issue)
+    circle_id = getattr(issue, "circle_id", None)
+    robots = cache.setdefault("robots", {})
+    if circle_id not in robots:
+        robots[circle_id] = _webhook_for(connection, issue)
+    webhook = robots[circle_id]
     listeners = [u for u in people if prefs.get(u) is None or prefs[u].wecom_enabled]
     if webhook is not None and listeners:
         due = now if urgent else min(
@@ -138,11 +155,13 @@ def _webhook_for(connection, issue) -> int | None:
 
 
 def notice_for_kind(connection, kind: str, issue, *, key: str, now: datetime,
-                    detail: dict | None = None, zone=None) -> int | None:
+                    detail: dict | None = None, zone=None,
+                    cache: dict | None = None) -> int | None:
     """Write a notice of a kind the job engine makes (:data:`ON_KIND`) about ``issue``."""
-    people = recipients(connection, ON_KIND[kind], issue)
+    cache = {} if cache is None else cache
+    people = recipients(connection, ON_KIND[kind], issue, cache=cache)
     return write_notice(connection, key=key, kind=kind, issue=issue, people=people, now=now,
-                        detail=detail, zone=zone)
+                        detail=detail, zone=zone, cache=cache)
 
 
 # --- the session listener -----------------------------------------------------------------

@@ -161,23 +161,31 @@ def street_leaders_for(connection, community_id: int | None) -> list[int]:
     return list(connection.scalars(stmt))
 
 
-def _audience(connection, audience: str, issue) -> list[int]:
-    if audience == Audience.LIAISONS:
-        return list(connection.scalars(_people().where(
-            User.role == Role.LIAISON,
-            User.id.in_(sa.select(user_circle.c.user_id)
-                        .where(user_circle.c.circle_id == issue.circle_id)))))
-    if audience == Audience.SPECIALISTS:
-        return _in_community(connection, Role.SPECIALIST, issue.circle_id)
-    if audience == Audience.CALLBACK_STAFF:
-        return _in_community(connection, Role.STAFF, issue.circle_id)
+def _audience(connection, audience: str, issue, cache: dict) -> list[int]:
     if audience == Audience.ASSIGNEE:
         if issue.assignee_id:
             return [issue.assignee_id]
         # Nobody assigned: whoever handles the issue at its level.
         fallback = Audience.LIAISONS if (issue.level or 1) == 1 else Audience.SPECIALISTS
-        return _audience(connection, fallback, issue)
-    community_id = _community_of(connection, issue.circle_id)
+        return _audience(connection, fallback, issue, cache)
+    # Everything else depends on the circle alone: a scan asks once per circle.
+    key = (audience, issue.circle_id)
+    if key not in cache:
+        cache[key] = _of_circle(connection, audience, issue.circle_id)
+    return cache[key]
+
+
+def _of_circle(connection, audience: str, circle_id: int) -> list[int]:
+    if audience == Audience.LIAISONS:
+        return list(connection.scalars(_people().where(
+            User.role == Role.LIAISON,
+            User.id.in_(sa.select(user_circle.c.user_id)
+                        .where(user_circle.c.circle_id == circle_id)))))
+    if audience == Audience.SPECIALISTS:
+        return _in_community(connection, Role.SPECIALIST, circle_id)
+    if audience == Audience.CALLBACK_STAFF:
+        return _in_community(connection, Role.STAFF, circle_id)
+    community_id = _community_of(connection, circle_id)
     if audience == Audience.STREET_LEADERS:
         return street_leaders_for(connection, community_id)
     if audience == Audience.APPROVERS:
@@ -187,12 +195,13 @@ def _audience(connection, audience: str, issue) -> list[int]:
 
 
 def recipients(connection, audiences: tuple[str, ...], issue, *,
-               actor_id: int | None = None) -> list[int]:
+               actor_id: int | None = None, cache: dict | None = None) -> list[int]:
     """The people an issue's notice goes to, in order, each once; never the person whose
-    own action caused it."""
+    own action caused it. ``cache`` keeps the answers per circle across many notices."""
+    cache = {} if cache is None else cache
     seen: list[int] = []
     for audience in audiences:
-        for user_id in _audience(connection, audience, issue):
+        for user_id in _audience(connection, audience, issue, cache):
             if user_id not in seen and user_id != actor_id:
                 seen.append(user_id)
     return seen

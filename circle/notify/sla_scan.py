@@ -23,6 +23,7 @@ from circle.notify.models import Notice
 from circle.notify.outbox import notice_for_kind
 from circle.notify.rules import Kind
 from circle.sqlhints import selective
+from circle.timeutil import local_zone
 
 #: Statuses whose clocks run (on hold, they stop).
 RUNNING = tuple(s for s in Status.OPEN if s != Status.ON_HOLD)
@@ -71,7 +72,8 @@ def scan(now: datetime) -> int:
     calendar = sla.load_calendar()
     ladder = timedelta(minutes=current_app.config["CIRCLE_NOTIFY_LADDER_MINUTES"])
     issues = connection.execute(running_issues_query()).all()
-    written = 0
+    written, cache = 0, {}
+    zone = local_zone()
     for start in range(0, len(issues), _BATCH):
         batch = issues[start:start + _BATCH]
         told = set(connection.scalars(sa.select(Notice.key).where(
@@ -81,8 +83,8 @@ def scan(now: datetime) -> int:
             for kind, key in thresholds(row, now, calendar, ladder):
                 if key in told:
                     continue
-                if notice_for_kind(connection, kind, row, key=key, now=now,
-                                   detail={"clock": key.split(":")[1]}):
+                if notice_for_kind(connection, kind, row, key=key, now=now, zone=zone,
+                                   cache=cache, detail={"clock": key.split(":")[1]}):
                     written += 1
     if written:
         from circle.notify.outbox import _DIRTY
