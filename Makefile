@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    create the virtualenv, migrate, load demo data on first run, serve on :5000
+#               (the app runs its background jobs itself: CIRCLE_JOBS_IN_APP=1)
 #   make test   create the virtualenv, lint, and run the test suite
 # TEST_DATABASE_URL=postgresql://... make test   runs the suite on PostgreSQL instead of SQLite.
 
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint serve translations clean bench
+.PHONY: run test lint serve worker translations clean bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +20,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 run: $(BIN)/.installed
 	$(BIN)/flask --app app circle bootstrap
-	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	CIRCLE_JOBS_IN_APP=1 $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 # The test command lints first: a lint error fails it as a failing test does.
 test: lint
@@ -32,6 +33,11 @@ lint: $(BIN)/.installed
 serve: $(BIN)/.installed
 	$(BIN)/flask --app app circle bootstrap --no-demo
 	GUNICORN_BIND=$${GUNICORN_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn app:app
+
+# The job consumer for production (SLA scan, digest, WeCom and e-mail); run one or more
+# beside `make serve`, on any host (see README).
+worker: $(BIN)/.installed
+	$(BIN)/flask --app app circle worker
 
 # Issue #6 benchmark (gunicorn, SQLite and PostgreSQL, 10k–1M issues): see bench/README.md.
 bench: $(BIN)/.installed

@@ -27,6 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_context(app)
+    from circle.notify import init_app as init_notify
+
+    init_notify(app)
 
     from circle.admin import init_admin
 

@@ -76,4 +76,7 @@ def init_admin(app) -> Admin:
     from circle.api import admin as api_admin
 
     api_admin.register(admin, db)
+    from circle.notify import views as notify_views
+
+    notify_views.register(admin, db)
     return admin

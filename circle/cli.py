@@ -175,3 +175,16 @@ def settings_command():
     from circle.config import settings_table
 
     click.echo(settings_table())
+
+
+@circle_cli.command("worker")
+@click.option("--workers", default=2, show_default=True,
+              help="Threads taking jobs (sending messages) in this process.")
+def worker(workers):
+    """Run the job consumer: the SLA scan, the digest, the outbox relay (production)."""
+    import logging
+
+    from circle import jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    jobs.consumer(workers=workers).run()

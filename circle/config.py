@@ -33,6 +33,8 @@ ByteSize = NewType("ByteSize", int)
 RateLimit = NewType("RateLimit", str)
 #: An IANA time zone name, e.g. ``Asia/Shanghai``; checked at startup.
 TimeZoneName = NewType("TimeZoneName", str)
+#: A local time of day, ``HH:MM``; checked at startup.
+TimeOfDay = NewType("TimeOfDay", str)
 
 _SAME_NAME = "<the variable's name>"
 
@@ -140,6 +142,60 @@ class Settings:
         "How long an event waits before the API's change feed shows it.")
     api_locale: Literal["en", "zh_CN"] = setting(
         "CIRCLE_API_LOCALE", "en", "Language of API error messages (`en` or `zh_CN`).")
+    # --- background jobs and notifications (circle/jobs.py, circle/notify/) ---
+    jobs_url: str = setting(
+        "CIRCLE_JOBS_URL", "",
+        "Where the job queue lives: `sqlite:///path` (one machine, no server), "
+        "`redis://host:6379/1` (several hosts), `memory://` (tests).",
+        shown="`sqlite:///instance/jobs.sqlite3`")
+    jobs_in_app: bool = setting(
+        "CIRCLE_JOBS_IN_APP", False,
+        "Run the job consumer in threads of the app process (`make run` sets it); in "
+        "production run `flask circle worker` instead.")
+    jobs_tick_seconds: int = setting(
+        "CIRCLE_JOBS_TICK_SECONDS", 60,
+        "How often each worker wakes the periodic jobs and the outbox relay.")
+    notify_scan_seconds: int = setting(
+        "CIRCLE_NOTIFY_SCAN_SECONDS", 60,
+        "Period of the SLA scan (75 % reminders, overdue warnings); run once per period "
+        "however many workers run.")
+    notify_ladder_minutes: int = setting(
+        "CIRCLE_NOTIFY_LADDER_MINUTES", 120,
+        "Minutes after an issue is overdue that the street leaders hear of it.")
+    notify_digest_at: TimeOfDay = setting(
+        "CIRCLE_NOTIFY_DIGEST_AT", "08:00", "Local time of each person's daily digest.")
+    notify_quiet_from: TimeOfDay = setting(
+        "CIRCLE_NOTIFY_QUIET_FROM", "22:00",
+        "Start of the default quiet hours (no WeCom or e-mail but overdue big matters).")
+    notify_quiet_until: TimeOfDay = setting(
+        "CIRCLE_NOTIFY_QUIET_UNTIL", "07:00", "End of the default quiet hours.")
+    notify_max_attempts: int = setting(
+        "CIRCLE_NOTIFY_MAX_ATTEMPTS", 8,
+        "Attempts at sending a WeCom or e-mail message before it is marked failed.")
+    notify_retry_seconds: float = setting(
+        "CIRCLE_NOTIFY_RETRY_SECONDS", 30.0,
+        "Wait before the first retry of a failed message; doubled at each attempt.")
+    notify_lease_seconds: int = setting(
+        "CIRCLE_NOTIFY_LEASE_SECONDS", 120,
+        "How long a worker holds a message it is sending; one killed mid-send lets it go "
+        "after this, and another worker sends it.")
+    base_url: str = setting(
+        "CIRCLE_BASE_URL", "http://127.0.0.1:5000",
+        "Address of the panel as people open it, for the links in messages.")
+    webhook_timeout: float = setting(
+        "CIRCLE_WEBHOOK_TIMEOUT", 10.0, "Seconds to wait for a WeCom robot or SMTP server.")
+    smtp_host: str = setting(
+        "CIRCLE_SMTP_HOST", "", "SMTP server for e-mail notifications (empty: no e-mail).",
+        shown="none")
+    smtp_port: int = setting("CIRCLE_SMTP_PORT", 25, "SMTP port.")
+    smtp_security: Literal["none", "starttls", "ssl"] = setting(
+        "CIRCLE_SMTP_SECURITY", "none", "`none`, `starttls` or `ssl`.")
+    smtp_user: str = setting("CIRCLE_SMTP_USER", "", "SMTP login (empty: none).",
+                             shown="none")
+    smtp_password: str | None = setting(
+        "CIRCLE_SMTP_PASSWORD", None, "SMTP password.", shown="none")
+    smtp_from: str = setting(
+        "CIRCLE_SMTP_FROM", "circle@localhost", "Sender address of notification e-mail.")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -279,6 +335,14 @@ def parse(kind: Any, text: str) -> Any:
             ZoneInfo(text)
         except (ValueError, LookupError):
             raise ValueError("expected a time zone name such as Asia/Shanghai") from None
+        return text
+    if kind is TimeOfDay:
+        from datetime import time
+
+        try:
+            time.fromisoformat(text)
+        except ValueError:
+            raise ValueError("expected a time of day such as 08:00") from None
         return text
     if kind is str:
         return text

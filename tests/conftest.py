@@ -75,6 +75,8 @@ def make_app(tmp_path, **overrides):
         "SECRET_KEY": "secret-for-tests-only",
         "CIRCLE_LOCALE": "zh_CN",
         "SERVER_NAME": None,
+        # Jobs are queued in memory and never run by themselves: tests run them by hand.
+        "CIRCLE_JOBS_URL": "memory://",
     }
     config.update(overrides)
     return create_app(config)

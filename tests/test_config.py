@@ -12,6 +12,7 @@ from circle.config import (
     RateLimit,
     Settings,
     SettingsError,
+    TimeOfDay,
     TimeZoneName,
     declarations,
     default,
@@ -140,14 +141,20 @@ def example_value(declared) -> str:
     if get_origin(kind) is Literal:
         return next(choice for choice in get_args(kind) if choice != declared.default)
     examples = {bool: "yes", ByteSize: "3 MiB", float: "12.5", RateLimit: "7 per minute",
-                TimeZoneName: "Europe/Berlin"}
+                TimeZoneName: "Europe/Berlin", TimeOfDay: "06:30"}
     if kind in examples:
         return examples[kind]
     if kind is int:
         return str(declared.default + 7)
     return {"DATABASE_URL": "postgresql://circle@db.example/circle",
             "SECRET_KEY": "from-the-environment",
-            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}[declared.env]
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+            "CIRCLE_JOBS_URL": "redis://127.0.0.1:6379/1",
+            "CIRCLE_BASE_URL": "https://circle.example",
+            "CIRCLE_SMTP_HOST": "smtp.example",
+            "CIRCLE_SMTP_USER": "notify",
+            "CIRCLE_SMTP_PASSWORD": "from-the-environment",
+            "CIRCLE_SMTP_FROM": "circle@example.org"}[declared.env]
 
 
 @pytest.mark.parametrize("env", [d.env for d in DECLARED])

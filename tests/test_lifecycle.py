@@ -181,7 +181,7 @@ def test_an_extension_must_be_asked_for_before_the_deadline(data, refs):
     issue = accepted(data, refs)
     late = issue.resolution_due_at + timedelta(minutes=1)
     assert "request_extension" not in wf.allowed_actions(issue, data.users["specialist"])
-    with pytest.raises(wf.IllegalTransition, match="deadline has passed"):
+    with pytest.raises(wf.IllegalTransition, match="办结期限已过"):
         wf.request_extension(issue, data.users["specialist"], reason="来不及",
                              new_deadline=late + timedelta(days=1),
                              expected_version=issue.version, now=late)
@@ -384,3 +384,30 @@ def test_the_chase_command(runner, data, refs):
                        expected_version=issue.version)
     result = runner.invoke(args=["circle", "chase"])
     assert result.exit_code == 0 and "0 chase(s)" in result.output  # not before tomorrow
+
+
+def test_the_street_leader_hears_of_requests_and_the_assignee_of_chases(app, data, refs):
+    """Who hears what (circle/notify/rules.py) for the lifecycle: a request waits for the
+    street's leader; the daily job's chase reaches the assignee."""
+    from circle.jobs import run_periodic
+    from circle.notify.models import Notice, Notification
+
+    def told(user):
+        return set(_db.session.scalars(
+            sa.select(Notice.kind).join(Notification, Notification.notice_id == Notice.id)
+            .where(Notification.user_id == user.id)))
+
+    issue = accepted(data, refs)
+    wf.request_extension(issue, data.users["specialist"], reason="需配件",
+                         new_deadline=issue.resolution_due_at + timedelta(days=1),
+                         expected_version=issue.version, now=at(60))
+    assert told(data.users["leader"]) and not told(data.users["staff"])
+    wf.decide_extension(issue, data.users["leader"], approve=True,
+                        expected_version=issue.version, now=at(70))
+    wf.supervise_issue(issue, data.users["leader"], note="请今日办结", deadline=at(120),
+                       expected_version=issue.version, now=at(80))
+    assert "chased" not in told(data.users["specialist"])
+    assert run_periodic(now=at(24 * 60))["chase"] == "1"
+    assert run_periodic(now=at(24 * 60 + 30)).get("chase") is None  # the day is claimed
+    assert "chased" in told(data.users["specialist"])
+    assert "extension_requested" in told(data.users["leader"])
