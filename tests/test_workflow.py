@@ -54,39 +54,40 @@ def events(issue):
 # --- the permission table, written out as the product defines it --------------------------
 
 ROLE_ACTIONS = {
-    # status: {role: actions allowed on an in-scope issue at that status}
+    # status: {role: actions allowed on an in-scope issue at that status} ("confirm" is then
+    # offered on the desk for a merchant's own report only: ConfirmForm.applies)
     Status.REGISTERED: {
-        "liaison": {"resolve_level1", "escalate", "hold", "withdraw"},
-        "specialist": {"resolve_level1", "escalate", "hold", "withdraw"},
-        "admin": {"resolve_level1", "escalate", "hold", "withdraw"},
+        "liaison": {"resolve_level1", "escalate", "hold", "withdraw", "merge", "confirm"},
+        "specialist": {"resolve_level1", "escalate", "hold", "withdraw", "merge", "confirm"},
+        "admin": {"resolve_level1", "escalate", "hold", "withdraw", "merge", "confirm"},
         "staff": set(),
     },
     Status.ESCALATED: {
         "liaison": set(),
-        "specialist": {"accept", "hold", "withdraw"},
-        "admin": {"accept", "hold", "withdraw"},
+        "specialist": {"accept", "hold", "withdraw", "merge"},
+        "admin": {"accept", "hold", "withdraw", "merge"},
         "staff": set(),
     },
     Status.DISPATCHED: {
         "liaison": set(),
-        "specialist": {"accept", "visit", "joint_office", "hold", "withdraw"},
-        "admin": {"accept", "visit", "joint_office", "hold", "withdraw"},
+        "specialist": {"accept", "visit", "joint_office", "hold", "withdraw", "merge"},
+        "admin": {"accept", "visit", "joint_office", "hold", "withdraw", "merge"},
         "staff": set(),
     },
     Status.ON_SITE: {
-        "specialist": {"visit", "joint_office", "resolve", "hold", "withdraw"},
+        "specialist": {"visit", "joint_office", "resolve", "hold", "withdraw", "merge"},
         "liaison": set(), "staff": set(),
     },
     Status.JOINT_OFFICE: {
-        "specialist": {"visit", "escalate_symposium", "resolve", "hold", "withdraw"},
+        "specialist": {"visit", "escalate_symposium", "resolve", "hold", "withdraw", "merge"},
         "liaison": set(), "staff": set(),
     },
     Status.SYMPOSIUM: {
-        "specialist": {"symposium", "resolve", "hold", "withdraw"},
+        "specialist": {"symposium", "resolve", "hold", "withdraw", "merge"},
         "liaison": set(), "staff": set(),
     },
     Status.ON_HOLD: {
-        "specialist": {"resume", "withdraw"},
+        "specialist": {"resume", "withdraw", "merge"},
         "staff": set(),
     },
     Status.RESOLVED: {
@@ -118,7 +119,8 @@ def test_nothing_is_allowed_outside_scope(db, data):
     db.session.commit()
     assert wf.allowed_actions(issue, data.users["specialist"]) == set()
     assert wf.allowed_actions(west, data.users["liaison"]) == set()  # liaison is east only
-    assert wf.allowed_actions(issue, data.users["admin"]) == {"accept", "hold", "withdraw"}
+    assert wf.allowed_actions(issue, data.users["admin"]) == {"accept", "hold", "withdraw",
+                                                              "merge"}
 
 
 def test_deactivated_user_can_do_nothing(db, data, refs):

@@ -46,7 +46,8 @@ from circle.issues.response import responded_clause, responded_on_time_clause
 from circle.timeutil import local_zone
 
 #: The counts kept per day and circle, by the event that dates them.
-REPORTED_FIELDS = ("reported", "withdrawn", "settled", "responded", "responded_on_time")
+REPORTED_FIELDS = ("reported", "withdrawn", "settled", "responded", "responded_on_time",
+                   "merged")
 RESOLVED_FIELDS = ("resolved", "resolved_with_deadline", "resolved_on_time", "called_back")
 CALLBACK_FIELDS = ("first_rated", "first_satisfied", "first_rehandled",
                    "rated", "satisfied", "confirmed", "unreachable")
@@ -86,6 +87,7 @@ class CircleDayFigures(db.Model):
     satisfied: Mapped[int] = _count_column("satisfied")
     confirmed: Mapped[int] = _count_column("confirmed")
     unreachable: Mapped[int] = _count_column("unreachable")
+    merged: Mapped[int] = _count_column("merged")
 
 
 # --- local days ------------------------------------------------------------------------
@@ -146,6 +148,7 @@ def _reported_counts(dialect, circle_id=None, start=None, end=None):
         count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
         count_if(responded).label("responded"),
         count_if(sa.and_(responded, responded_on_time_clause())).label("responded_on_time"),
+        count_if(Issue.merged_into_id.is_not(None)).label("merged"),
     ).group_by(Issue.circle_id, day)
     return _restrict(stmt, Issue.reported_at, Issue.circle_id, circle_id, start, end)
 

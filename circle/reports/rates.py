@@ -162,6 +162,12 @@ FIGURES = (
               "repeated calls, dated by the call that closed them — their latest call — on "
               "this page, in the satisfaction export and in the API alike."),
            column=True),
+    Figure("duplicate_rate", _l("Duplicate report rate (重复诉求率)"),
+           _l("Of the issues registered in the period: the share merged into another issue "
+              "as a duplicate of the same problem (one case per problem). Merged issues are "
+              "withdrawn, so they are left out of every other rate."),
+           numerator="merged", denominator="reported", card=True, column=True,
+           criteria={"status": Status.WITHDRAWN}),
     Figure("confirmed_rate", _l("Merchant-confirmed resolution rate"),
            _l("Of the same final ratings as the final satisfaction rate: the share in which "
               "the merchant said the problem was solved."),
@@ -185,6 +191,7 @@ class PeriodCounts:
     settled: int = 0  # now resolved or closed
     responded: int = 0  # not withdrawn, with a response deadline, and responded to
     responded_on_time: int = 0
+    merged: int = 0  # merged into another issue as a duplicate
     # Dated by the latest resolution (resolved_at); withdrawn issues left out.
     resolved: int = 0
     resolved_with_deadline: int = 0
