@@ -810,3 +810,11 @@ def test_token_must_belong_to_a_community(db, world):
 def test_service_account_counts_as_a_user_of_the_community(db, world):
     account = db.session.get(User, world.token.service_user_id)
     assert account.community_id == world.community.id and account.role == "specialist"
+
+
+def test_a_second_work_order_for_the_same_problem_is_flagged_as_possible_duplicate(api, world):
+    first = api.post("/api/v1/issues", order(world)).get_json()
+    assert first["possible_duplicates"] == []
+    second = api.post("/api/v1/issues", order(world, work_order_no="JN20240621-0002"))
+    assert second.status_code == 201
+    assert second.get_json()["possible_duplicates"] == [first["id"]]
