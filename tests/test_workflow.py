@@ -54,12 +54,12 @@ def events(issue):
 # --- the permission table, written out as the product defines it --------------------------
 
 ROLE_ACTIONS = {
-    # status: {role: actions allowed on an in-scope issue at that status} ("confirm" is then
-    # offered on the desk for a merchant's own report only: ConfirmForm.applies)
+    # status: {role: actions allowed on an in-scope issue at that status} ("confirm" only
+    # for a merchant's own report: tests/test_selfreport.py)
     Status.REGISTERED: {
-        "liaison": {"resolve_level1", "escalate", "hold", "withdraw", "merge", "confirm"},
-        "specialist": {"resolve_level1", "escalate", "hold", "withdraw", "merge", "confirm"},
-        "admin": {"resolve_level1", "escalate", "hold", "withdraw", "merge", "confirm"},
+        "liaison": {"resolve_level1", "escalate", "hold", "withdraw", "merge"},
+        "specialist": {"resolve_level1", "escalate", "hold", "withdraw", "merge"},
+        "admin": {"resolve_level1", "escalate", "hold", "withdraw", "merge"},
         "staff": set(),
     },
     Status.ESCALATED: {

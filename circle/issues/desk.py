@@ -141,7 +141,7 @@ class IssueDeskView(CircleBaseView):
         allowed = workflow.allowed_actions(issue, actor)
         forms = []
         for name, form_class in ACTION_FORMS.items():
-            if name not in allowed or not form_class.applies(issue):
+            if name not in allowed:
                 continue
             form = failed if failed is not None and failed.action == name else \
                 form_class(issue, actor)

@@ -123,11 +123,6 @@ class DeskForm(FlaskForm):
                 self[name].flags.required = True
         self.setup()
 
-    @classmethod
-    def applies(cls, issue: Issue) -> bool:
-        """Whether the desk offers this form for the issue at all (most always do)."""
-        return True
-
     def setup(self) -> None:
         """Fill in the choices that depend on the issue (overridden where needed)."""
 
@@ -451,12 +446,6 @@ class ConfirmForm(DeskForm):
     title, button, style = _l("Confirm the merchant's report"), _l("Confirm"), "success"
     done = _l("The report is confirmed; handle it as any other issue.")
     note = _text(_l("Note"))
-
-    @classmethod
-    def applies(cls, issue: Issue) -> bool:
-        from circle.issues.workflow import awaits_confirmation
-
-        return awaits_confirmation(issue)
 
 
 def _action_forms() -> dict[str, type[DeskForm]]:

@@ -77,6 +77,9 @@ class Step:
     #: The desk action (form) that takes this step; ``None`` when it has a page of its own.
     action: str | None = ""
     doc: str = ""
+    #: A further condition on the issue, when the status alone does not say (e.g. only a
+    #: merchant's own report waits for confirmation).
+    when: Callable[[Issue], bool] | None = None
 
     def __post_init__(self):
         if not self.event:
@@ -114,6 +117,12 @@ ARRIVAL = (Input("arrived_at", _l("Enter the arrival time.")),
            Input("outcome", _l("Choose the outcome of the visit.")))
 ANSWERS = (Input("resolved", _l("Record whether the merchant says the problem was solved.")),
            Input("rating", _l("Record the merchant's satisfaction rating.")))
+
+def _awaits_confirmation(issue: Issue) -> bool:
+    from circle.issues.workflow import awaits_confirmation  # the rule lives with the engine
+
+    return awaits_confirmation(issue)
+
 
 #: Every step of the loop, in the order the desk offers them. Positional: name, event label,
 #: capability, source statuses, target status.
@@ -188,7 +197,8 @@ STEPS: dict[str, Step] = {step.name: step for step in (
          None, action=None, above_level1=None,
          doc="The original's timeline names the duplicate merged into it."),
     Step("confirm", _l("Confirmed by the liaison"), Cap.REGISTER_ISSUE, _s(Status.REGISTERED),
-         None, doc="A merchant's own report (商户扫码) is checked and accepted into the loop."),
+         None, when=lambda issue: _awaits_confirmation(issue),
+         doc="A merchant's own report (商户扫码) is checked and accepted into the loop."),
     Step("self_report", _l("Reported by the merchant (QR code)"), Cap.SELF_REPORT, _s(None),
          Status.REGISTERED, level=1, event="register", action=None,
          requires=(Input("description", _l("Describe the problem.")),),

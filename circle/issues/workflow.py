@@ -138,6 +138,9 @@ def step_refusal(issue: Issue, actor: User | None, step: Step, *,
                                     "in its current state."))
     if step.above_level1 and (issue.level or 1) > 1 and not can(actor, step.above_level1):
         return NotAllowed(_l("The issue has been escalated; the community handles it now."))
+    if step.when is not None and not step.when(issue):
+        return IllegalTransition(_l("This action is not possible while the issue is "
+                                    "in its current state."))
     return None
 
 
@@ -679,9 +682,7 @@ def confirm_issue(issue: Issue, actor: User, *, note: str = "",
                   expected_version: int | None, now: datetime | None = None) -> Issue:
     """The liaison accepts a merchant's own report into the loop (it stays at level 1)."""
     now = now or utcnow()
-    _check(issue, actor, "confirm", expected_version)
-    if not awaits_confirmation(issue):
-        raise IllegalTransition(_l("Only a merchant's own report waits for confirmation."))
+    _check(issue, actor, "confirm", expected_version)  # the step's `when`: a self-report
     _take(issue, actor, "confirm", now, note=_text(note))
     _flush()
     return issue
