@@ -125,8 +125,10 @@ def register_blueprints(app: Flask) -> None:
     from circle.accounts.views import bp as auth_bp
     from circle.health import bp as health_bp
     from circle.i18n import bp as i18n_bp
+    from circle.selfreport.views import init_app as init_selfreport
 
     app.register_blueprint(auth_bp)
+    init_selfreport(app)
     app.register_blueprint(i18n_bp)
     app.register_blueprint(health_bp)
 

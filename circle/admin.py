@@ -43,6 +43,10 @@ def register_workflow_views(admin: Admin) -> None:
     admin.add_view(SatisfactionExportView(name=_l("Satisfaction export"),
                                           category=_l("Reports"), endpoint="satisfaction_export",
                                           url="/admin/satisfaction-export"))
+    from circle.selfreport.admin import StickerView
+
+    admin.add_view(StickerView(name=_l("QR stickers"), endpoint="stickers",
+                               url="/admin/stickers"))
     # The desk is reached from lists and boards, not from the menu.
     admin.add_view(IssueDeskView(name=_l("Issue"), endpoint="desk", url="/admin/desk"))
 

@@ -196,6 +196,21 @@ class Settings:
         "CIRCLE_SMTP_PASSWORD", None, "SMTP password.", shown="none")
     smtp_from: str = setting(
         "CIRCLE_SMTP_FROM", "circle@localhost", "Sender address of notification e-mail.")
+    # A week covers the longest promise (难事不过周): a shop reporting the same kind of
+    # problem again within it is most likely chasing the same case.
+    duplicate_window_days: int = setting(
+        "CIRCLE_DUPLICATE_WINDOW_DAYS", 7,
+        "Days within which an open issue of the same merchant and category is shown as a "
+        "possible duplicate (可能重复) at registration.")
+    self_report_limit_per_link: RateLimit = setting(
+        "CIRCLE_SELF_REPORT_LIMIT_PER_LINK", "5 per hour;20 per day",
+        "Reports a merchant's QR link may send.")
+    self_report_limit_per_ip: RateLimit = setting(
+        "CIRCLE_SELF_REPORT_LIMIT_PER_IP", "20 per hour",
+        "Reports and ratings one client address may send through merchants' links.")
+    self_report_photo_max_bytes: ByteSize = setting(
+        "CIRCLE_SELF_REPORT_PHOTO_MAX_BYTES", 4 * MiB,
+        "Largest photo a merchant may attach to a report (at most three).")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -51,6 +51,11 @@ REQUEST_STATUS_LABELS = {
     "refused": _l("Refused"),
 }
 
+CALLBACK_CHANNEL_LABELS = {
+    "phone": _l("Callback by phone"),
+    "self": _l("Merchant's own rating (商户自评)"),
+}
+
 LEVEL_LABELS = {
     1: _l("Level 1 · circle liaison"),
     2: _l("Level 2 · hotline specialist"),

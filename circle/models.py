@@ -11,6 +11,7 @@ from circle.issues.models import (  # noqa: F401
     Issue,
     IssueCategory,
     IssueEvent,
+    IssuePhoto,
     IssueSource,
     Rating,
     RequestKind,

@@ -59,6 +59,9 @@ class Cap(StrEnum):
     ADMINISTER_ORGANISATION = "administer_organisation"
     ADMINISTER_REFERENCE_DATA = "administer_reference_data"
     MANAGE_API_TOKENS = "manage_api_tokens"
+    # The merchant through the shop's own link (circle.selfreport), never a person's account.
+    SELF_REPORT = "self_report"
+    MANAGE_REPORT_LINKS = "manage_report_links"
 
 
 #: What each capability allows (the README's table is generated from this and PERMISSIONS).
@@ -77,7 +80,7 @@ MEANING: dict[Cap, str] = {
     Cap.REGISTER_ISSUE: "register an issue",
     Cap.RESOLVE_AT_LEVEL1: "resolve an issue at level 1",
     Cap.ESCALATE: "escalate an issue to the community",
-    Cap.HOLD_ISSUE: "hold, resume and withdraw an issue",
+    Cap.HOLD_ISSUE: "hold, resume, withdraw an issue, or merge it into the one it repeats",
     Cap.HANDLE_ESCALATED: "act on an issue above level 1",
     Cap.SEE_DISPATCH_BOARD: "the dispatch board (its buttons as the other rights allow)",
     Cap.DISPATCH: "sign for (签收) and accept an issue",
@@ -96,6 +99,9 @@ MEANING: dict[Cap, str] = {
     Cap.ADMINISTER_REFERENCE_DATA: "categories, sources, department kinds, SLA policy, working "
                                    "hours, holidays",
     Cap.MANAGE_API_TOKENS: "API tokens of the 12345 integration",
+    Cap.MANAGE_REPORT_LINKS: "revoke and reissue a merchant's QR report link",
+    Cap.SELF_REPORT: "report a problem of one's own shop, follow it, rate it or say it is "
+                     "not solved (the QR sticker's link; no account)",
 }
 
 
@@ -107,6 +113,10 @@ _CALLERS = frozenset({Role.ADMIN, Role.STAFF})
 # Street leaders see, approve and supervise; they change no case data otherwise.
 _LEADERS = frozenset({Role.ADMIN, Role.LEADER})
 _OVERSEERS = frozenset({Role.ADMIN, Role.SPECIALIST, Role.LEADER})
+
+#: Not an account's role: whoever holds a merchant's own report link (the QR sticker) acts
+#: as this (:class:`circle.selfreport.links.MerchantLink`), on that merchant's issues only.
+MERCHANT_LINK = "merchant_link"
 
 #: The permission table: capability → the roles that hold it.
 PERMISSIONS: dict[Cap, frozenset[str]] = {
@@ -146,6 +156,8 @@ PERMISSIONS: dict[Cap, frozenset[str]] = {
     Cap.ADMINISTER_ORGANISATION: _ADMIN,
     Cap.ADMINISTER_REFERENCE_DATA: _ADMIN,
     Cap.MANAGE_API_TOKENS: _ADMIN,
+    Cap.MANAGE_REPORT_LINKS: _ADMIN,
+    Cap.SELF_REPORT: frozenset({MERCHANT_LINK}),
 }
 
 
@@ -200,7 +212,7 @@ def circle_in_scope(user: User, circle_id: int | None) -> bool:
     """Whether the user may see things in this business circle."""
     if _sees_everything(user):
         return True
-    if circle_id is None:
+    if circle_id is None or user.role == MERCHANT_LINK:
         return False
     if user.role == Role.LIAISON:
         return any(circle.id == circle_id for circle in user.circles)
@@ -218,10 +230,14 @@ def circle_in_scope(user: User, circle_id: int | None) -> bool:
 
 
 def issue_in_scope(user: User, issue) -> bool:
+    if user.role == MERCHANT_LINK:  # a merchant's link reaches that merchant's issues only
+        return issue.merchant_id == user.merchant_id
     return circle_in_scope(user, issue.circle_id)
 
 
 def merchant_in_scope(user: User, merchant) -> bool:
+    if user.role == MERCHANT_LINK:
+        return merchant.id == user.merchant_id
     return circle_in_scope(user, merchant.circle_id)
 
 
@@ -246,10 +262,11 @@ def may_see_full_phone(user: User | None) -> bool:
 
 def permissions_table() -> str:
     """The permission table as Markdown (the README embeds it)."""
-    lines = ["| capability | allows | " + " | ".join(Role.ALL) + " |",
-             "|---|---|" + "---|" * len(Role.ALL)]
+    holders = (*Role.ALL, MERCHANT_LINK)
+    lines = ["| capability | allows | " + " | ".join(holders) + " |",
+             "|---|---|" + "---|" * len(holders)]
     for capability in Cap:
-        held = " | ".join("✓" if role in PERMISSIONS[capability] else "" for role in Role.ALL)
+        held = " | ".join("✓" if role in PERMISSIONS[capability] else "" for role in holders)
         lines.append(f"| `{capability.value}` | {MEANING[capability]} | {held} |")
     return "\n".join(lines) + "\n"
 

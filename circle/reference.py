@@ -41,12 +41,15 @@ HOTLINE = "12345热线工单"
 LIAISON_REPORT = "联络员上报"
 WALK_IN = "商户来访"
 MEMBER_REPORT = "群众建议员/民意收集员反映"
+#: The merchant's own report through the QR sticker (circle.selfreport).
+SELF_REPORT = "商户扫码"
 # (name, is_hotline)
 ISSUE_SOURCES = (
     (HOTLINE, True),
     (LIAISON_REPORT, False),
     (WALK_IN, False),
     (MEMBER_REPORT, False),
+    (SELF_REPORT, False),
 )
 
 # 小事不过晌、大事不过夜、难事不过周, read as the promise reads. Per severity: the response

@@ -840,3 +840,9 @@ def test_an_approved_return_reaches_the_platform_through_the_change_feed(api, db
     assert f"{basis.name}: 属邻街道辖区" in returned[0]["note"]
     body = api.get(f"/api/v1/issues/{issue.id}").get_json()
     assert body["status"] == "returned" and body["work_order"]["signed_at"] is not None
+def test_a_second_work_order_for_the_same_problem_is_flagged_as_possible_duplicate(api, world):
+    first = api.post("/api/v1/issues", order(world)).get_json()
+    assert first["possible_duplicates"] == []
+    second = api.post("/api/v1/issues", order(world, work_order_no="JN20240621-0002"))
+    assert second.status_code == 201
+    assert second.get_json()["possible_duplicates"] == [first["id"]]

@@ -524,6 +524,36 @@ def manage_api_tokens(case: Case) -> Outcome:
     return pages(case, "/admin/api_token/", "/admin/api_token/new/")
 
 
+def manage_report_links(case: Case) -> Outcome:
+    """Reissue a merchant's QR report link: the old sticker stops working."""
+    from circle.selfreport.links import issue_report_link
+
+    merchant = fresh_merchant(case)
+    old = issue_report_link(merchant)
+    _db.session.commit()
+    response = case.post(f"/admin/stickers/merchant/{merchant.id}/reissue", {})
+    _db.session.refresh(merchant)
+    return changed(response, merchant.report_token != old)
+
+
+def self_report(case: Case) -> Outcome:
+    """A person's account never takes the merchant's own steps (only a merchant's link
+    does, without any account: tests/test_selfreport.py)."""
+    from circle.issues import workflow
+
+    merchant = fresh_merchant(case)
+    try:
+        workflow.register_issue(
+            case.user, merchant=merchant, step="self_report", severity="small",
+            category=_db.session.scalars(sa.select(IssueCategory)).first(),
+            source=_db.session.scalars(sa.select(IssueSource)).first(), description="跳闸")
+    except workflow.NotAllowed:
+        return Outcome.DENIED
+    finally:
+        _db.session.rollback()
+    return Outcome.GRANTED
+
+
 @dataclass(frozen=True)
 class Probe:
     run: Callable[[Case], Outcome]
@@ -565,6 +595,8 @@ PROBES: dict[Cap, Probe] = {
     Cap.ADMINISTER_ORGANISATION: Probe(administer_organisation, scoped=False),
     Cap.ADMINISTER_REFERENCE_DATA: Probe(administer_reference_data, scoped=False),
     Cap.MANAGE_API_TOKENS: Probe(manage_api_tokens, scoped=False),
+    Cap.MANAGE_REPORT_LINKS: Probe(manage_report_links, needs=(Cap.EDIT_MERCHANTS,)),
+    Cap.SELF_REPORT: Probe(self_report, scoped=False),
 }
 
 #: Cells where the code does not yet do what the table says, with the file that must change.

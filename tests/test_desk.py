@@ -511,7 +511,7 @@ def test_hold_and_resume(app, browser, db, data):
     db.session.refresh(issue)
     assert issue.status == Status.ON_HOLD and issue.hold_started_at is not None
     html = text(browser.get(desk_url(issue)))
-    assert shown_actions(html) == {"resume", "withdraw"}
+    assert shown_actions(html) == {"resume", "withdraw", "merge"}
     act(browser, db, issue, "resume", {"note": "商户已回店"})
     db.session.refresh(issue)
     assert issue.status == Status.DISPATCHED and issue.hold_started_at is None

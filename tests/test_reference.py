@@ -30,7 +30,7 @@ def reference_counts(db) -> dict:
             for model in (DepartmentKind, IssueCategory, IssueSource, SlaPolicy, CalendarDay)}
 
 
-FULL = {"DepartmentKind": 10, "IssueCategory": 10, "IssueSource": 4, "SlaPolicy": 3,
+FULL = {"DepartmentKind": 10, "IssueCategory": 10, "IssueSource": 5, "SlaPolicy": 3,
         "CalendarDay": 72}
 
 

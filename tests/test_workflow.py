@@ -57,46 +57,48 @@ _ASK = {"request_extension", "request_return", "transfer"}  # a specialist's, wi
 _NOBODY = {role: set() for role in ("admin", "specialist", "liaison", "staff", "leader")}
 
 ROLE_ACTIONS = {
-    # status: {role: actions allowed on an in-scope issue at that status}
+    # status: {role: actions allowed on an in-scope issue at that status} ("confirm" only
+    # for a merchant's own report: tests/test_selfreport.py)
     Status.REGISTERED: {
-        "liaison": {"resolve_level1", "escalate", "hold", "withdraw"},
-        "specialist": {"resolve_level1", "escalate", "hold", "withdraw", "transfer"},
-        "admin": {"resolve_level1", "escalate", "hold", "withdraw", "transfer", "supervise"},
+        "liaison": {"resolve_level1", "escalate", "hold", "withdraw", "merge"},
+        "specialist": {"resolve_level1", "escalate", "hold", "withdraw", "merge", "transfer"},
+        "admin": {"resolve_level1", "escalate", "hold", "withdraw", "merge", "transfer",
+                  "supervise"},
         "staff": set(),
         "leader": {"supervise"},
     },
     Status.ESCALATED: {
         "liaison": set(),
-        "specialist": {"accept", "hold", "withdraw"} | _ASK,
-        "admin": {"accept", "hold", "withdraw", "supervise"} | _ASK,
+        "specialist": {"accept", "hold", "withdraw", "merge"} | _ASK,
+        "admin": {"accept", "hold", "withdraw", "merge", "supervise"} | _ASK,
         "staff": set(),
         "leader": {"supervise"},
     },
     Status.DISPATCHED: {
         "liaison": set(),
-        "specialist": {"accept", "visit", "joint_office", "hold", "withdraw",
+        "specialist": {"accept", "visit", "joint_office", "hold", "withdraw", "merge",
                        "first_contact"} | _ASK,
-        "admin": {"accept", "visit", "joint_office", "hold", "withdraw", "first_contact",
+        "admin": {"accept", "visit", "joint_office", "hold", "withdraw", "merge", "first_contact",
                   "supervise"} | _ASK,
         "staff": set(),
         "leader": {"supervise"},
     },
     Status.ON_SITE: {
-        "specialist": {"visit", "joint_office", "resolve", "hold", "withdraw",
+        "specialist": {"visit", "joint_office", "resolve", "hold", "withdraw", "merge",
                        "first_contact"} | _ASK,
         "liaison": set(), "staff": set(), "leader": {"supervise"},
     },
     Status.JOINT_OFFICE: {
-        "specialist": {"visit", "escalate_symposium", "resolve", "hold", "withdraw",
+        "specialist": {"visit", "escalate_symposium", "resolve", "hold", "withdraw", "merge",
                        "first_contact"} | _ASK,
         "liaison": set(), "staff": set(), "leader": {"supervise"},
     },
     Status.SYMPOSIUM: {
-        "specialist": {"symposium", "resolve", "hold", "withdraw", "first_contact"} | _ASK,
+        "specialist": {"symposium", "resolve", "hold", "withdraw", "merge", "first_contact"} | _ASK,
         "liaison": set(), "staff": set(), "leader": {"supervise"},
     },
     Status.ON_HOLD: {
-        "specialist": {"resume", "withdraw"},
+        "specialist": {"resume", "withdraw", "merge"},
         "staff": set(), "leader": {"supervise"},
     },
     Status.RESOLVED: {

@@ -286,6 +286,10 @@ class IssueSchema(ma.Schema):
                        "platform to dispatch again."})
     resolution = fields.Nested(ResolutionSchema, required=True)
     timeline = fields.List(fields.Nested(TimelineEntrySchema), required=True)
+    possible_duplicates = fields.List(fields.Integer(), metadata={
+        "description": "On registration only: ids of the merchant's open issues of the same "
+                       "category registered recently (可能重复); the community may merge the "
+                       "new issue into one of them."})
 
 
 class PageSchema(ma.Schema):

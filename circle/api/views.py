@@ -37,6 +37,8 @@ from circle.issues.callbacks import (
     unreachable_call_clause,
 )
 from circle.issues.models import Callback, Issue, IssueEvent, Rating, Status
+from circle.issues.register import duplicate_window
+from circle.issues.workflow import possible_duplicates
 from circle.reports.figures import counted_issue
 from circle.timeutil import utcnow
 
@@ -307,6 +309,8 @@ def create_issue(order):
     g.api_object_id = issue.id
     db.session.expire_all()
     payload = _payloads([_load_issue(issue.id)])[0]
+    payload["possible_duplicates"] = [other.id for other in possible_duplicates(
+        issue.merchant_id, issue.category_id, duplicate_window(), exclude=issue.id)]
     if created:
         return payload, 201, {"Location": url_for("api.get_issue", issue_id=issue.id)}
     return payload, 200

@@ -9,8 +9,10 @@ work; the workflow decides. Views stay thin: no rule is checked here.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
-from flask import abort, flash, make_response, redirect, url_for
+from flask import abort, current_app, flash, make_response, redirect, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,7 +23,14 @@ from circle.extensions import db
 from circle.issues import sla, workflow
 from circle.issues.callbacks import effective_callback
 from circle.issues.desk_forms import ACTION_FORMS, DeskForm, human_size, photo_max_bytes
-from circle.issues.models import Issue, SiteVisit, SiteVisitPhoto, Symposium
+from circle.issues.models import (
+    Issue,
+    IssuePhoto,
+    SiteVisit,
+    SiteVisitPhoto,
+    Status,
+    Symposium,
+)
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.permissions import Cap, issue_in_scope
 from circle.timeutil import utcnow
@@ -105,13 +114,15 @@ class IssueDeskView(CircleBaseView):
         photo = db.session.get(SiteVisitPhoto, photo_id, options=[undefer(SiteVisitPhoto.data)])
         if photo is None or not issue_in_scope(current_user, photo.visit.issue):
             abort(404)
-        response = make_response(photo.data)
-        response.headers["Content-Type"] = photo.content_type
-        # The type was decided by the bytes at upload; never let a browser guess another.
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Disposition"] = "inline"
-        response.headers["Cache-Control"] = "private, max-age=86400"
-        return response
+        return _image_response(photo)
+
+    @expose("/report-photo/<int:photo_id>")
+    def report_photo(self, photo_id: int):
+        """A photo the merchant attached to a self-report (404 outside the user's scope)."""
+        photo = db.session.get(IssuePhoto, photo_id, options=[undefer(IssuePhoto.data)])
+        if photo is None or not issue_in_scope(current_user, photo.issue):
+            abort(404)
+        return _image_response(photo)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -147,12 +158,27 @@ class IssueDeskView(CircleBaseView):
             sign_state=sla.sign_state(issue, now, calendar),
             contact_state=sla.contact_state(issue, now, calendar),
             effective_callback=effective_callback(issue),
+            duplicates=workflow.possible_duplicates(
+                issue.merchant_id, issue.category_id,
+                timedelta(days=current_app.config["CIRCLE_DUPLICATE_WINDOW_DAYS"]),
+                now=now, exclude=issue.id) if issue.status != Status.WITHDRAWN else [],
             photo_limit=human_size(photo_max_bytes()),
             max_photos=workflow.MAX_PHOTOS_PER_VISIT,
         ))
         # Forms carry the version the user saw; a cached page would post a stale one.
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _image_response(photo):
+    """A stored photo as a private, inline image of the type its bytes were checked as."""
+    response = make_response(photo.data)
+    response.headers["Content-Type"] = photo.content_type
+    # The type was decided by the bytes at upload; never let a browser guess another.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 def _show_refusal(form: DeskForm, refusal: workflow.InvalidInput) -> None:
@@ -179,6 +205,7 @@ def _load_records(issue: Issue) -> None:
             selectinload(Issue.symposiums).selectinload(Symposium.departments),
             selectinload(Issue.callbacks),
             selectinload(Issue.requests),
+            selectinload(Issue.photos),
             selectinload(Issue.merchant).selectinload(Merchant.emergency_contacts)
             .selectinload(EmergencyContact.user),
         )

@@ -10,7 +10,7 @@ form also carries how the desk presents its action (title, button, message when 
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,10 +22,11 @@ from wtforms import (
     RadioField,
     SelectField,
     SelectMultipleField,
+    StringField,
     TextAreaField,
 )
 from wtforms.fields import DateTimeLocalField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from circle.accounts.models import Role, User
@@ -524,6 +525,53 @@ class SuperviseForm(DeskForm):
     done = _l("The supervision order has been issued.")
     note = _text(_l("What does the order ask for?"))
     deadline = LocalDateTimeField(_l("Deadline (optional)"), validators=[Optional()])
+
+class MergeForm(DeskForm):
+    """Merge a duplicate into the issue it repeats (one case per problem)."""
+
+    action = "merge"
+    title, button, style = _l("Merge into another issue"), _l("Merge"), "danger"
+    done = _l("The issue has been merged; its merchant's tracking link now leads to the "
+              "original.")
+    original = StringField(_l("Number of the original issue"), filters=[_strip],
+                           validators=[Optional(), Length(max=20)],
+                           render_kw={"inputmode": "numeric"})
+    note = _text(_l("Note"))
+
+    def setup(self) -> None:
+        # The same merchant's open issues of the same category: what the duplicate repeats.
+        from circle.issues.workflow import possible_duplicates
+
+        window = timedelta(days=current_app.config["CIRCLE_DUPLICATE_WINDOW_DAYS"])
+        self.suggestions = possible_duplicates(
+            self.issue.merchant_id, self.issue.category_id, window,
+            now=utcnow(), exclude=self.issue.id)
+        if not self.submitted and self.suggestions:
+            self.original.data = str(self.suggestions[-1].id)
+
+    def validate_original(self, field) -> None:
+        # A number that names no issue is the form's to report; scope and state the
+        # workflow's (an out-of-scope number reads the same as a missing one).
+        number = (field.data or "").lstrip("#")
+        self.original_row = None
+        if not number:
+            return
+        if number.isascii() and number.isdigit() and len(number) < 12:
+            self.original_row = db.session.get(Issue, int(number))
+        if self.original_row is None:
+            raise ValidationError(_l("No issue with this number in your business circles."))
+
+    def inputs(self) -> dict:
+        return {"original": getattr(self, "original_row", None), "note": self.note.data or ""}
+
+
+class ConfirmForm(DeskForm):
+    """The liaison accepts a merchant's own report (商户扫码) into the loop."""
+
+    action = "confirm"
+    title, button, style = _l("Confirm the merchant's report"), _l("Confirm"), "success"
+    done = _l("The report is confirmed; handle it as any other issue.")
+    note = _text(_l("Note"))
 
 
 def _action_forms() -> dict[str, type[DeskForm]]:

@@ -234,6 +234,15 @@ class Issue(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: two people acting on one issue at once cannot both succeed.
     version: Mapped[int] = mapped_column(default=1)
+    # --- one case per problem, and the merchant's own link (circle/selfreport) ---
+    # The one-time key of the form (or QR page) that registered the issue: a repeated POST
+    # with the same key finds this issue instead of making a second (a unique index decides).
+    registration_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True,
+                                                         index=True)
+    # The unguessable part of the merchant's tracking link (secrets.token_urlsafe).
+    tracking_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
+    # A duplicate merged into its original: withdrawn, with this pointing at the original.
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id"), index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -271,6 +280,10 @@ class Issue(db.Model):
     def is_supervised(self) -> bool:
         """Whether the 督办 mark shows: a supervision order, and the issue not yet resolved."""
         return self.supervised_at is not None and self.status in Status.OPEN
+    merged_into: Mapped[Issue | None] = relationship(remote_side=[id])
+    photos: Mapped[list[IssuePhoto]] = relationship(
+        back_populates="issue", order_by="IssuePhoto.id", cascade="all, delete-orphan"
+    )
 
     def __str__(self) -> str:
         return f"#{self.id} {self.merchant.shop_name if self.merchant else ''}".strip()
@@ -532,6 +545,33 @@ class CalendarDay(db.Model):
         return f"{self.day.isoformat()} {self.name}".strip()
 
 
+class IssuePhoto(db.Model):
+    """A photo the merchant attached to a self-report (kept in the database, like the
+    on-site photos, so any app process serves it)."""
+
+    __tablename__ = "issue_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
+    )
+    content_type: Mapped[str] = mapped_column(sa.String(20))
+    size: Mapped[int]
+    original_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="photos")
+
+
+class CallbackChannel:
+    """How a callback's answers reached us."""
+
+    PHONE = "phone"  # 电话回访: staff called the merchant
+    SELF = "self"  # 商户自评: the merchant rated on the tracking page
+    ALL = (PHONE, SELF)
+
+
 class Callback(db.Model):
     """回访 — one call to the merchant after resolution (reached or not)."""
 
@@ -558,6 +598,10 @@ class Callback(db.Model):
     comments: Mapped[str] = mapped_column(sa.Text, default="")
     # Which handling round this callback judged (0 = first, 1 = after the first 重办, ...).
     round: Mapped[int] = mapped_column(default=0)
+    # CallbackChannel: a staff call, or the merchant's own rating on the tracking page. No
+    # CHECK constraint: adding one to "callback" on SQLite would copy the table.
+    channel: Mapped[str] = mapped_column(sa.String(20), default=CallbackChannel.PHONE,
+                                         server_default=CallbackChannel.PHONE)
 
     issue: Mapped[Issue] = relationship(back_populates="callbacks")
     called_by: Mapped[User | None] = relationship()

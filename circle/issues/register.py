@@ -8,18 +8,19 @@ form accepts is checked again here against the user's scope, and the issue itsel
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import flash, jsonify, redirect, request, url_for
+from flask import current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from circle.accounts.models import User
@@ -30,7 +31,7 @@ from circle.issues.admin import active_rows
 from circle.issues.models import DeadlineRule, IssueCategory, IssueSource, Severity, SlaPolicy
 from circle.labels import SEVERITY_LABELS, duration_label, response_label, rule_label
 from circle.merchants.models import Merchant
-from circle.permissions import Cap, may_see_full_phone, scope_by_circle
+from circle.permissions import Cap, issue_in_scope, may_see_full_phone, scope_by_circle
 from circle.timeutil import local_zone, utcnow
 from circle.transaction import unit_of_work
 from circle.validators import mask_phone
@@ -42,6 +43,8 @@ MAX_SEARCH_LENGTH = 50
 MAX_DESCRIPTION_LENGTH = 2000
 # Issue.work_order_no is a String(40).
 MAX_WORK_ORDER_LENGTH = 40
+# Issue.registration_key is a String(64); new_registration_key() makes 32 characters.
+REGISTRATION_KEY_LENGTH = 64
 # Ids beyond a signed 64-bit integer overflow the database driver (a 500 on SQLite).
 _MAX_ID_DIGITS = 18
 
@@ -61,6 +64,24 @@ def parse_id(value) -> int | None:
     if value.isascii() and value.isdigit() and len(value) <= _MAX_ID_DIGITS:
         return int(value) or None
     return None
+
+
+def new_registration_key() -> str:
+    """A one-time key for a registration form (unguessable, URL-safe)."""
+    return secrets.token_urlsafe(24)
+
+
+def duplicate_window() -> timedelta:
+    """How far back an open issue counts as a possible duplicate (a setting)."""
+    return timedelta(days=current_app.config["CIRCLE_DUPLICATE_WINDOW_DAYS"])
+
+
+class PossibleDuplicate(Exception):
+    """Registering would open a second case for the same problem: ask first."""
+
+    def __init__(self, duplicates):
+        super().__init__("possible duplicate")
+        self.duplicates = duplicates
 
 
 def merchant_label(merchant: Merchant, user: User | None = None) -> str:
@@ -173,6 +194,8 @@ class RegisterIssueForm(FlaskForm):
         validators=[DataRequired(message=_l("Describe the problem.")),
                     Length(max=MAX_DESCRIPTION_LENGTH)],
     )
+    # The form's one-time key: the same form posted twice registers one issue.
+    registration_key = HiddenField(validators=[Length(max=REGISTRATION_KEY_LENGTH)])
 
     def __init__(self, *args, actor: User, **kwargs):
         self.actor = actor
@@ -255,10 +278,18 @@ class RegisterIssueView(CircleBaseView):
         """Show the form; on a valid POST register the issue and open it on the desk."""
         actor = current_user._get_current_object()
         form = RegisterIssueForm(actor=actor)
+        duplicates = []
         if request.method == "GET":
             # A link such as ?merchant=12 (from a merchant's page) preselects the shop.
             form.merchant.data = parse_id(request.args.get("merchant"))
             form.severity.data = form.severity.data or Severity.SMALL
+        elif (key := form.registration_key.data) and (
+                first := workflow.issue_with_key(key)) is not None and issue_in_scope(
+                actor, first):
+            # The same form again (a double tap, a retry): the issue it already made.
+            flash(_("Issue #%(id)d was already registered from this form.", id=first.id),
+                  "info")
+            return redirect(url_for("desk.issue", issue_id=first.id))
         elif form.validate_on_submit():
             try:
                 with unit_of_work():
@@ -270,17 +301,27 @@ class RegisterIssueView(CircleBaseView):
                         severity=form.severity.data,
                         description=form.description.data,
                         work_order_no=form.work_order_no.data or None,
+                        registration_key=form.registration_key.data or None,
                     )
+                    duplicates = workflow.possible_duplicates(
+                        issue.merchant_id, issue.category_id, duplicate_window(),
+                        exclude=issue.id)
+                    if duplicates and not request.form.get("register_anyway"):
+                        raise PossibleDuplicate(duplicates)  # rolls the registration back
             except workflow.WorkflowError as exc:
                 # The unit of work has rolled back whatever the attempt touched.
                 form.form_errors.append(str(exc.message))
+            except PossibleDuplicate:
+                pass  # shown above the form, with links and "register anyway"
             else:
                 flash(_("Issue #%(id)d registered. Solve it now or escalate it to the "
                         "community.", id=issue.id), "success")
                 return redirect(url_for("desk.issue", issue_id=issue.id))
+        if not form.registration_key.data:
+            form.registration_key.data = new_registration_key()
         form.show_chosen_merchant()
         return self.render("circle/register.html", form=form, promises=severity_promises(),
-                           max_description=MAX_DESCRIPTION_LENGTH)
+                           max_description=MAX_DESCRIPTION_LENGTH, duplicates=duplicates)
 
     @expose("/merchants")
     def merchants(self):

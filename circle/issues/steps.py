@@ -157,6 +157,18 @@ ARRIVAL = (Input("arrived_at", _l("Enter the arrival time.")),
 ANSWERS = (Input("resolved", _l("Record whether the merchant says the problem was solved.")),
            Input("rating", _l("Record the merchant's satisfaction rating.")))
 
+def _awaits_confirmation(issue: Issue) -> bool:
+    from circle.issues.workflow import awaits_confirmation  # the rule lives with the engine
+
+    return awaits_confirmation(issue)
+
+
+AWAITS_CONFIRMATION = Guard(lambda issue, now: _awaits_confirmation(issue),
+                            _l("Only a merchant's own report (商户扫码) waits for the "
+                               "liaison's confirmation."),
+                            "a merchant's own report not yet confirmed")
+
+
 #: Every step of the loop, in the order the desk offers them. Positional: name, event label,
 #: capability, source statuses, target status.
 STEPS: dict[str, Step] = {step.name: step for step in (
@@ -270,6 +282,34 @@ STEPS: dict[str, Step] = {step.name: step for step in (
     Step("edit", _l("Registration corrected"), Cap.EDIT_ISSUES, frozenset(Status.ALL), None,
          action=None, above_level1=None,
          doc="Registration fields corrected by the community (category, severity…)."),
+    # --- one case per problem; the merchant's own link (issue #16) ---
+    Step("merge", _l("Merged into another issue"), Cap.HOLD_ISSUE, _OPEN, Status.WITHDRAWN,
+         requires=(Input("original", _l("Enter the number of the issue this one "
+                                        "duplicates.")),),
+         doc="A duplicate closes as merged into its original; its clocks stop."),
+    Step("merged_in", _l("A duplicate was merged in"), Cap.HOLD_ISSUE, _OPEN | _RESOLVED,
+         None, action=None, above_level1=None,
+         doc="The original's timeline names the duplicate merged into it."),
+    Step("confirm", _l("Confirmed by the liaison"), Cap.REGISTER_ISSUE, _s(Status.REGISTERED),
+         None, guards=(AWAITS_CONFIRMATION,),
+         doc="A merchant's own report (商户扫码) is checked and accepted into the loop."),
+    Step("self_report", _l("Reported by the merchant (QR code)"), Cap.SELF_REPORT, _s(None),
+         Status.REGISTERED, level=1, event="register", action=None,
+         requires=(Input("description", _l("Describe the problem.")),),
+         doc="The merchant reports through the link on the shop's QR sticker; the liaison "
+             "confirms or merges it."),
+    Step("self_close", _l("Closed after the merchant's own rating"), Cap.SELF_REPORT,
+         _RESOLVED, Status.CLOSED, event="close", action=None, above_level1=None,
+         requires=ANSWERS,
+         doc="商户自评 before any call: solved and satisfied; recorded as the callback."),
+    Step("self_rehandle", _l("Sent back by the merchant"), Cap.SELF_REPORT, _RESOLVED,
+         BACK_TO_SPECIALIST, level=2, event="rehandle", action=None, above_level1=None,
+         requires=(ANSWERS[0],),
+         doc="商户自评: dissatisfied or \"still not solved\"; 重办 like a dissatisfied "
+             "callback."),
+    Step("self_nudge", _l("Merchant says: still not solved"), Cap.SELF_REPORT, _OPEN, None,
+         event="merchant_nudge", action=None, above_level1=None,
+         doc="The merchant presses \"still not solved\" while the issue is open."),
 )}
 
 #: The desk's actions (each a form), in the order the desk offers them.

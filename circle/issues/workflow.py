@@ -31,6 +31,7 @@ Any open issue can be put on hold (挂起, clocks pause) and resumed, or withdra
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -44,6 +45,7 @@ from circle.issues import sla
 from circle.issues.models import (
     ApprovalRequest,
     Callback,
+    CallbackChannel,
     ContactChannel,
     Issue,
     IssueEvent,
@@ -208,9 +210,9 @@ def _take(issue: Issue, actor: User, name: str, now: datetime, note: str = "") -
         issue.level = step.level
         issue.highest_level = max(issue.highest_level or 1, step.level)
     issue.updated_at = now  # every step bumps the version, even a pure record
-    event = IssueEvent(actor=actor, action=step.event, created_at=now, from_status=from_status,
-                       to_status=issue.status, from_level=from_level, to_level=issue.level,
-                       note=note)
+    event = IssueEvent(actor=_person(actor), action=step.event, created_at=now,
+                       from_status=from_status, to_status=issue.status, from_level=from_level,
+                       to_level=issue.level, note=note)
     issue.events.append(event)
     return event
 
@@ -239,24 +241,35 @@ def _resolve(issue: Issue, actor: User, name: str, summary: str, now: datetime) 
 
 def register_issue(actor: User, *, merchant, category, source, severity: str,
                    description: str, work_order_no: str | None = None, note: str = "",
+                   registration_key: str | None = None, step: str = "register",
                    now: datetime | None = None) -> Issue:
     """Register a merchant's problem at level 1 and start its SLA clocks.
 
     ``note`` is the timeline's note on the registration (how the problem reached us).
+    ``registration_key`` is the one-time key of the form that sent it: the same key again
+    (a double tap, a network retry, 20 at once) returns the issue it first made — the
+    unique index on ``issue.registration_key`` decides, not a lock in this process.
+    ``step`` is ``self_report`` when the merchant reports through their own link.
     """
     now = now or utcnow()
-    if not can(actor, STEPS["register"].capability):
+    if registration_key:
+        first = issue_with_key(registration_key)
+        if first is not None:
+            return first
+    if not can(actor, STEPS[step].capability):
         raise NotAllowed(_l("Your role does not allow this action."))
     if merchant is None or not merchant_in_scope(actor, merchant):
         raise NotAllowed(_l("Choose a merchant in your own business circles."))
     if severity not in Severity.ALL:
         raise InvalidInput(_l("Choose how serious the matter is."), field="severity")
-    _require("register", description=description)
+    _require(step, description=description)
     policy = sla.policy_for(severity)
     if policy is None:
         raise InvalidInput(_l("No SLA policy is set for this severity; ask an administrator."))
     issue = Issue(merchant=merchant, category=category, source=source, severity=severity,
-                  description=_text(description), work_order_no=work_order_no)
+                  description=_text(description), work_order_no=work_order_no,
+                  registration_key=registration_key or None,
+                  tracking_token=secrets.token_urlsafe(24))
     with db.session.no_autoflush:
         problem = issue_problem(issue)
     if problem:
@@ -264,17 +277,21 @@ def register_issue(actor: User, *, merchant, category, source, severity: str,
             db.session.expunge(issue)
         raise InvalidInput(problem)
     issue.circle_id = merchant.circle_id
-    issue.reporter = actor
+    issue.reporter = _person(actor)
     issue.reported_at = now
     issue.status, issue.level, issue.highest_level = None, None, 1
     sla.start_clocks(issue, policy, now, sla.load_calendar())
-    _take(issue, actor, "register", now, note=_text(note))
+    _take(issue, actor, step, now, note=_text(note))
     db.session.add(issue)
     try:
         db.session.flush()
     except sa.exc.IntegrityError:
-        # Two people registering the same 12345 work order at once: the index decides.
+        # The same form sent twice at once, or two people registering the same 12345 work
+        # order: the unique index decides, and the loser gets the winner's issue or a reason.
         db.session.rollback()
+        first = issue_with_key(registration_key) if registration_key else None
+        if first is not None:
+            return first
         raise InvalidInput(_l("This 12345 work order has just been registered by someone "
                               "else."), field="work_order_no") from None
     return issue
@@ -515,6 +532,7 @@ def withdraw_issue(issue: Issue, actor: User, *, reason: str, expected_version: 
 def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool | None = None,
                     rating: str | None = None, comments: str = "",
                     called_at: datetime | None = None, expected_version: int | None,
+                    channel: str = CallbackChannel.PHONE,
                     now: datetime | None = None) -> Callback:
     """回访: record one call to the merchant.
 
@@ -534,6 +552,7 @@ def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool 
     else:
         satisfied = bool(resolved) and rating in Rating.SATISFIED_SET
         name = "close" if satisfied else "rehandle"
+    name = _CHANNEL_STEPS.get((channel, name), name)
     _check(issue, actor, name, expected_version)
     if called_at > now + CLOCK_SKEW:
         raise InvalidInput(_l("The call time cannot be in the future."), field="called_at")
@@ -543,10 +562,11 @@ def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool 
     comments = _text(comments)
     if reached:
         _require(name, resolved=resolved, rating=rating)
-        if rating not in Rating.ALL:
+        # "Still not solved" on the tracking page may come without a rating.
+        if rating not in Rating.ALL and not (rating is None and name == "self_rehandle"):
             raise InvalidInput(_l("Record the merchant's satisfaction rating."), field="rating")
-    callback = Callback(called_at=called_at, called_by=actor, reached=bool(reached),
-                        comments=comments, round=issue.rehandle_count or 0)
+    callback = Callback(called_at=called_at, called_by=_person(actor), reached=bool(reached),
+                        comments=comments, round=issue.rehandle_count or 0, channel=channel)
     issue.callbacks.append(callback)
     if not reached:
         issue.callback_attempts = attempts
@@ -561,12 +581,15 @@ def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool 
         return callback
     callback.resolved_per_merchant = bool(resolved)
     callback.rating = rating
-    issue.rating = rating
+    issue.rating = rating or issue.rating
     issue.callback_unreachable = False
-    from circle.labels import RATING_LABELS
+    from circle.labels import CALLBACK_CHANNEL_LABELS, RATING_LABELS
 
-    note = f"{RATING_LABELS[rating]}; {comments}".strip("; ")
-    if name == "rehandle":
+    said = RATING_LABELS[rating] if rating else _l("Not solved")
+    note = f"{said}; {comments}".strip("; ")
+    if channel != CallbackChannel.PHONE:
+        note = f"{CALLBACK_CHANNEL_LABELS[channel]}: {note}"
+    if STEPS[name].event == "rehandle":  # by phone, or the merchant's own "not solved"
         issue.rehandle_count = (issue.rehandle_count or 0) + 1
         issue.callback_attempts = 0
         issue.closed_at = None
@@ -797,6 +820,9 @@ def chase_overdue_supervisions(now: datetime | None = None) -> int:
         written += 1
     _flush()
     return written
+#: The steps a callback takes when the merchant answers on the tracking page instead.
+_CHANNEL_STEPS = {(CallbackChannel.SELF, "close"): "self_close",
+                  (CallbackChannel.SELF, "rehandle"): "self_rehandle"}
 
 
 def record_edit(issue: Issue, actor: User, changed: list[str]) -> None:
@@ -827,3 +853,91 @@ ACTION_FUNCTIONS: dict[str, Callable] = {
     "transfer": transfer_issue,
     "supervise": supervise_issue,
 }
+
+
+# --- one case per problem; the merchant's own link (issue #16) -----------------------------
+# Registration with a one-time key and the self-report step live in register_issue above;
+# the merchant's own rating in record_callback (channel 商户自评).
+
+def _person(actor) -> User | None:
+    """The account to name on the timeline: ``None`` for a merchant's link (no account)."""
+    return actor if isinstance(actor, User) else None
+
+
+def issue_with_key(registration_key: str) -> Issue | None:
+    """The issue a form with this one-time key already registered, if any."""
+    return db.session.scalar(sa.select(Issue).where(Issue.registration_key == registration_key))
+
+
+def possible_duplicates(merchant_id: int | None, category_id: int | None, window: timedelta,
+                        *, now: datetime | None = None, exclude: int | None = None):
+    """The merchant's open (or resolved, awaiting the callback) issues of this category
+    registered within ``window`` before ``now``: 可能重复, newest first."""
+    if merchant_id is None or category_id is None:
+        return []
+    now = now or utcnow()
+    stmt = sa.select(Issue).where(
+        Issue.merchant_id == merchant_id, Issue.category_id == category_id,
+        Issue.status.in_((*Status.OPEN, Status.RESOLVED)), Issue.reported_at >= now - window,
+    ).order_by(Issue.reported_at.desc(), Issue.id.desc())
+    if exclude is not None:
+        stmt = stmt.where(Issue.id != exclude)
+    return list(db.session.scalars(stmt))
+
+
+def merge_issue(issue: Issue, actor: User, *, original: Issue | None, note: str = "",
+                expected_version: int | None, now: datetime | None = None) -> Issue:
+    """Merge the duplicate ``issue`` into ``original``: the duplicate closes as merged (it
+    leaves every queue and rate, its clocks stop), both timelines say so, and the
+    merchant's tracking link of the duplicate leads to the original."""
+    now = now or utcnow()
+    _check(issue, actor, "merge", expected_version)
+    _require("merge", original=original)
+    if original.id == issue.id:
+        raise InvalidInput(_l("An issue cannot be merged into itself."), field="original")
+    if not issue_in_scope(actor, original):
+        raise InvalidInput(_l("No issue with this number in your business circles."),
+                           field="original")
+    if original.status not in STEPS["merged_in"].sources:
+        raise InvalidInput(_l("Issue #%(id)d is already closed or withdrawn; merge into an "
+                              "issue that is still being handled.", id=original.id),
+                           field="original")
+    _check(original, actor, "merged_in", None)
+    issue.hold_started_at = None
+    issue.status_before_hold = None
+    issue.closed_at = now
+    issue.merged_into = original
+    _take(issue, actor, "merge", now, note=f"→ #{original.id} {_text(note)}".strip())
+    _take(original, actor, "merged_in", now, note=f"#{issue.id} {_text(note)}".strip())
+    _flush()
+    return issue
+
+
+def awaits_confirmation(issue: Issue) -> bool:
+    """A merchant's own report (source 商户扫码) that no liaison has confirmed yet."""
+    from circle.reference import SELF_REPORT
+
+    return (issue.source is not None and issue.source.name == SELF_REPORT
+            and not any(e.action == "confirm" for e in issue.events))
+
+
+def confirm_issue(issue: Issue, actor: User, *, note: str = "",
+                  expected_version: int | None, now: datetime | None = None) -> Issue:
+    """The liaison accepts a merchant's own report into the loop (it stays at level 1)."""
+    now = now or utcnow()
+    _check(issue, actor, "confirm", expected_version)  # the step's `when`: a self-report
+    _take(issue, actor, "confirm", now, note=_text(note))
+    _flush()
+    return issue
+
+
+def nudge_issue(issue: Issue, actor, *, note: str = "", now: datetime | None = None) -> Issue:
+    """The merchant says, on the tracking page, that the open issue is still not solved."""
+    now = now or utcnow()
+    _check(issue, actor, "self_nudge", None)
+    _take(issue, actor, "self_nudge", now, note=_text(note))
+    _flush()
+    return issue
+
+
+ACTION_FUNCTIONS.update(merge=merge_issue, confirm=confirm_issue)

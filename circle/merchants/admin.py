@@ -8,6 +8,7 @@ form (see :class:`~circle.adminkit.PhoneField`).
 """
 
 import sqlalchemy as sa
+from flask import url_for
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -47,6 +48,13 @@ def contacts_formatter(view, context, model, name):
     if not items:
         return ""
     return Markup('<ul class="list-unstyled mb-0">{}</ul>').format(Markup("").join(items))
+
+
+def report_link_formatter(view, context, model, name):
+    """The way to the merchant's QR sticker (never the link itself: it is the credential)."""
+    text = _l("Print the QR sticker") if model.report_token else _l("Create the QR sticker")
+    return Markup('<a href="{}">{}</a>').format(
+        url_for("stickers.merchant", merchant_id=model.id), text)
 
 
 def circles_for_user():
@@ -92,7 +100,7 @@ class MerchantView(ScopedModelView):
                    "emergency_contacts", "active", "updated_at")
     column_details_list = ("shop_name", "owner_name", "phone", "address", "circle",
                            "business_category", "credit_code", "emergency_contacts",
-                           "active", "created_at", "updated_at")
+                           "report_token", "active", "created_at", "updated_at")
     column_searchable_list = ("shop_name", "owner_name", "phone", "credit_code")
     column_filters = (
         related_filter(Merchant.circle_id, _l("Business circle"), BusinessCircle),
@@ -102,7 +110,7 @@ class MerchantView(ScopedModelView):
         "created_at",
     )
     column_formatters = {"phone": phone_link, "emergency_contacts": contacts_formatter}
-    column_formatters_detail = column_formatters
+    column_formatters_detail = {**column_formatters, "report_token": report_link_formatter}
     column_sortable_list = ("shop_name", "owner_name", "circle", "updated_at", "active")
     form_columns = ("shop_name", "owner_name", "phone", "address", "circle",
                     "business_category", "credit_code", "active")
@@ -127,6 +135,7 @@ class MerchantView(ScopedModelView):
         "business_category": _l("Business category"),
         "credit_code": _l("Unified social credit code"),
         "emergency_contacts": _l("Emergency contacts"),
+        "report_token": _l("QR sticker"),
         "active": _l("Active"),
         "created_at": _l("Created at"),
         "updated_at": _l("Updated at"),

@@ -33,6 +33,12 @@ class Merchant(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The merchant's own report link (the QR sticker): secrets.token_urlsafe, 192 bits, so
+    # it cannot be guessed. Kept (not hashed) so that the sticker can be printed again;
+    # revoking it clears it, reissuing makes a new one and the old sticker stops working.
+    report_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True,
+                                                          index=True)
+    report_token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     circle: Mapped[BusinessCircle] = relationship()
     emergency_contacts: Mapped[list[EmergencyContact]] = relationship(

@@ -64,9 +64,9 @@ from circle.issues.callbacks import (
     first_rating_clause,
     unreachable_call_clause,
 )
-from circle.issues.models import Callback, Issue, IssueCategory, Status
+from circle.issues.models import Callback, CallbackChannel, Issue, IssueCategory, Status
 from circle.issues.response import on_time, response_on_time  # noqa: F401  (re-exported)
-from circle.labels import LEVEL_LABELS, RATING_LABELS, SEVERITY_LABELS
+from circle.labels import CALLBACK_CHANNEL_LABELS, LEVEL_LABELS, RATING_LABELS, SEVERITY_LABELS
 from circle.merchants.models import Merchant
 from circle.org.models import BusinessCircle, Community
 from circle.permissions import scope_by_circle
@@ -340,7 +340,10 @@ def export_statement(user: User, filters: ExportFilters, zone: ZoneInfo):
             naive_utc(FinalRating.called_at).label("called_at"),
             FinalRating.rating,
             FinalRating.resolved_per_merchant,
-            caller.display_name.label("called_by"),
+            # The merchant's own rating (商户自评) has no caller: the channel says who.
+            sa.case((FinalRating.channel == CallbackChannel.SELF,
+                     sa.literal(str(CALLBACK_CHANNEL_LABELS[CallbackChannel.SELF]))),
+                    else_=caller.display_name).label("called_by"),
             FinalRating.comments,
             naive_utc(ClosingCall.called_at).label("unreachable_at"),
             _calls_of_issue().label("calls"),

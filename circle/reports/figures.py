@@ -47,9 +47,11 @@ from circle.timeutil import local_zone
 
 #: The counts kept per day and circle, by the event that dates them.
 REPORTED_FIELDS = ("reported", "withdrawn", "settled", "responded", "responded_on_time",
-                   # the 12345 work-order lifecycle (circle/issues/lifecycle.py)
+                   # the 12345 work-order lifecycle (circle/issues/workflow.py)
                    "returned", "sign_required", "signed_on_time", "contact_required",
-                   "contacted_on_time", "extended", "chased")
+                   "contacted_on_time", "extended", "chased",
+                   # one case per problem (circle/selfreport)
+                   "merged")
 RESOLVED_FIELDS = ("resolved", "resolved_with_deadline", "resolved_on_time", "called_back")
 CALLBACK_FIELDS = ("first_rated", "first_satisfied", "first_rehandled",
                    "rated", "satisfied", "confirmed", "unreachable")
@@ -96,6 +98,7 @@ class CircleDayFigures(db.Model):
     contacted_on_time: Mapped[int] = _count_column("contacted_on_time")
     extended: Mapped[int] = _count_column("extended")
     chased: Mapped[int] = _count_column("chased")
+    merged: Mapped[int] = _count_column("merged")
 
 
 # --- local days ------------------------------------------------------------------------
@@ -170,6 +173,7 @@ def _reported_counts(dialect, circle_id=None, start=None, end=None):
                  ).label("contacted_on_time"),
         count_if(sa.and_(counted, Issue.extension_count > 0)).label("extended"),
         count_if(sa.and_(counted, Issue.chase_count > 0)).label("chased"),
+        count_if(Issue.merged_into_id.is_not(None)).label("merged"),
     ).group_by(Issue.circle_id, day)
     return _restrict(stmt, Issue.reported_at, Issue.circle_id, circle_id, start, end)
 

@@ -195,6 +195,12 @@ FIGURES = (
               "the share chased (催办) at least once because a supervision order's deadline "
               "passed before the issue was resolved."),
            numerator="chased", denominator="valid", card=True, column=True),
+    Figure("duplicate_rate", _l("Duplicate report rate (重复诉求率)"),
+           _l("Of the issues registered in the period: the share merged into another issue "
+              "as a duplicate of the same problem (one case per problem). Merged issues are "
+              "withdrawn, so they are left out of every other rate."),
+           numerator="merged", denominator="reported", card=True, column=True,
+           criteria={"status": Status.WITHDRAWN}),
     Figure("confirmed_rate", _l("Merchant-confirmed resolution rate"),
            _l("Of the same final ratings as the final satisfaction rate: the share in which "
               "the merchant said the problem was solved."),
@@ -225,6 +231,7 @@ class PeriodCounts:
     contacted_on_time: int = 0
     extended: int = 0  # at least one approved extension
     chased: int = 0  # at least one 催办
+    merged: int = 0  # merged into another issue as a duplicate
     # Dated by the latest resolution (resolved_at); withdrawn issues left out.
     resolved: int = 0
     resolved_with_deadline: int = 0
