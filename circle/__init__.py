@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from circle.config import from_environment, load_secret_key
@@ -35,10 +37,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from circle import models  # noqa: F401  (complete metadata before anything binds it)
+    from circle import (
+        inputs,
+        models,  # noqa: F401  (complete metadata before anything binds it)
+    )
     from circle.audit import recording  # noqa: F401  (session listeners for the audit log)
     from circle.i18n import select_locale
 
+    inputs.init_app(app)  # first: the URL converter must exist before any route
     if app.config["CIRCLE_PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -130,9 +136,14 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Friendly error pages in the user's language; a 500 rolls the session back."""
+    from circle.api.errors import handle_http_exception, handle_unexpected_error
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
+        if request.path == "/api" or request.path.startswith("/api/"):
+            # No route of the API matched (an unknown path or method): still its JSON shape.
+            return handle_http_exception(error) if code != 500 else handle_unexpected_error(
+                error)
         if code == 500:
             db.session.rollback()
         return render_template("errors/error.html", code=code, error=error), code
