@@ -89,6 +89,9 @@ CONTENT_SECURITY_POLICY = {
 def register_security_headers(app: Flask) -> None:
     """CSP with nonces, nosniff, no framing, a strict referrer policy; HTTPS if configured."""
     secure = app.config["SESSION_COOKIE_SECURE"]
+    # Remember-me cookies: as the session cookie, and lasting CIRCLE_REMEMBER_DAYS.
+    app.config["REMEMBER_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["CIRCLE_REMEMBER_DAYS"])
     talisman.init_app(
         app,
         force_https=secure,
@@ -112,14 +115,29 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def load_user(identity: str):
-    """Flask-Login loader: the session's user, if still active and the session still valid."""
-    from circle.accounts.models import User
+    """Flask-Login loader: the session's user, if still active and the session still valid.
 
-    user_id, _, version = identity.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    The identity is ``id:session_version:token:signed_in_at`` (``User.get_id``): a session
+    ends when the user's session version moves on (logout, password change, deactivation)
+    and ``CIRCLE_REMEMBER_DAYS`` after it began, whatever its cookie says.
+    """
+    import time
+
+    from flask import current_app
+
+    from circle.accounts.models import User
+    from circle.inputs import parse_id
+
+    parts = identity.split(":")
+    if len(parts) != 4 or not parts[2]:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user_id, version = parse_id(parts[0]), parse_id(parts[1])
+    started = int(parts[3]) if parts[3].isascii() and parts[3].isdigit() else 0
+    max_age = current_app.config["CIRCLE_REMEMBER_DAYS"] * 86400
+    if user_id is None or version is None or time.time() - started > max_age:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
         return None
     return user
 
