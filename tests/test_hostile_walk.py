@@ -172,3 +172,48 @@ def test_no_hostile_value_reaches_a_5xx(app, client, demo, role):
     kinds = sorted({f"{type(e).__name__}: {str(e)[:150]}" for e in errors})
     shown = "\n".join([repr(f) for f in walker.failures[:40]] + kinds[:40])
     assert not walker.failures, f"{len(walker.failures)} of {walker.requests} requests:\n{shown}"
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_nul_in_the_login_form_is_refused_with_a_message(browser, data, field):
+    payload = {"username": "staff", "password": "correct-horse-battery", field: "st\x00aff"}
+    response = browser.submit("/login", payload)
+    assert response.status_code == 400
+    assert "控制字符" in response.get_data(as_text=True)
+
+
+def test_nul_in_a_search_is_refused_with_a_message(admin_browser):
+    response = admin_browser.get("/admin/merchant/?search=a%00b")
+    assert response.status_code == 400
+    assert "控制字符" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("1", 1), ("2147483647", 2147483647), ("2147483648", None), ("²", None), ("１２", None),
+    ("-1", None), ("+1", None), (" 1", None), ("1_000", None), ("", None), (None, None),
+    (7, 7), (True, None), ("0", None),
+])
+def test_parse_id(value, expected):
+    from circle.inputs import parse_id
+
+    assert parse_id(value) == expected
+
+
+@pytest.mark.parametrize("method,path,status", [
+    ("DELETE", "/api/v1/issues", 405), ("PUT", "/api/v1/events", 405),
+    ("GET", "/api/v1/nothing-here", 404), ("GET", "/api/unknown", 404),
+])
+def test_unknown_api_methods_and_paths_answer_in_the_json_shape(client, db, method, path,
+                                                                status):
+    from tests.test_api import bearer, seed_api_world
+
+    world = seed_api_world()
+    anonymous = client.open(path, method=method)
+    assert anonymous.status_code in (401, status)
+    assert set(anonymous.get_json()["error"]) == {"code", "message", "fields"}
+    response = client.open(path, method=method, headers=bearer(world.secret))
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert set(response.get_json()["error"]) == {"code", "message", "fields"}
+    if status == 405:
+        assert "GET" in response.headers["Allow"]
