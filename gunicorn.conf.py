@@ -35,3 +35,17 @@ def post_worker_init(worker):
 
     gc.collect()
     gc.freeze()
+
+
+def on_starting(server):
+    """Say it loudly when several workers would each keep their own login-throttle counts:
+    with ``memory://`` every worker allows the configured failures, so N workers allow N
+    times as many guesses. Set RATELIMIT_STORAGE_URI=redis://… (or WEB_CONCURRENCY=1)."""
+    storage = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    if storage.startswith("memory://") and server.cfg.workers > 1:
+        banner = "!" * 78
+        server.log.warning(
+            "\n%s\nRATELIMIT_STORAGE_URI is memory:// with %d workers: each worker counts "
+            "failed sign-ins\non its own, so an account allows %d times the configured "
+            "guesses. Set\nRATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0 (shared by all "
+            "workers and hosts).\n%s", banner, server.cfg.workers, server.cfg.workers, banner)

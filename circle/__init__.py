@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from circle.config import from_environment, load_secret_key
@@ -38,10 +40,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from circle import models  # noqa: F401  (complete metadata before anything binds it)
+    from circle import (
+        inputs,
+        models,  # noqa: F401  (complete metadata before anything binds it)
+    )
     from circle.audit import recording  # noqa: F401  (session listeners for the audit log)
     from circle.i18n import select_locale
 
+    inputs.init_app(app)  # first: the URL converter must exist before any route
     if app.config["CIRCLE_PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -86,6 +92,9 @@ CONTENT_SECURITY_POLICY = {
 def register_security_headers(app: Flask) -> None:
     """CSP with nonces, nosniff, no framing, a strict referrer policy; HTTPS if configured."""
     secure = app.config["SESSION_COOKIE_SECURE"]
+    # Remember-me cookies: as the session cookie, and lasting CIRCLE_REMEMBER_DAYS.
+    app.config["REMEMBER_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["CIRCLE_REMEMBER_DAYS"])
     talisman.init_app(
         app,
         force_https=secure,
@@ -109,14 +118,29 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def load_user(identity: str):
-    """Flask-Login loader: the session's user, if still active and the session still valid."""
-    from circle.accounts.models import User
+    """Flask-Login loader: the session's user, if still active and the session still valid.
 
-    user_id, _, version = identity.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    The identity is ``id:session_version:token:signed_in_at`` (``User.get_id``): a session
+    ends when the user's session version moves on (logout, password change, deactivation)
+    and ``CIRCLE_REMEMBER_DAYS`` after it began, whatever its cookie says.
+    """
+    import time
+
+    from flask import current_app
+
+    from circle.accounts.models import User
+    from circle.inputs import parse_id
+
+    parts = identity.split(":")
+    if len(parts) != 4 or not parts[2]:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user_id, version = parse_id(parts[0]), parse_id(parts[1])
+    started = int(parts[3]) if parts[3].isascii() and parts[3].isdigit() else 0
+    max_age = current_app.config["CIRCLE_REMEMBER_DAYS"] * 86400
+    if user_id is None or version is None or time.time() - started > max_age:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
         return None
     return user
 
@@ -135,9 +159,14 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Friendly error pages in the user's language; a 500 rolls the session back."""
+    from circle.api.errors import handle_http_exception, handle_unexpected_error
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
+        if request.path == "/api" or request.path.startswith("/api/"):
+            # No route of the API matched (an unknown path or method): still its JSON shape.
+            return handle_http_exception(error) if code != 500 else handle_unexpected_error(
+                error)
         if code == 500:
             db.session.rollback()
         return render_template("errors/error.html", code=code, error=error), code

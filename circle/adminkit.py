@@ -27,6 +27,7 @@ from wtforms.validators import StopValidation, ValidationError
 from circle.audit.recording import audit_context
 from circle.biglists import BigListMixin
 from circle.extensions import db
+from circle.inputs import clean_value, parse_id, parse_int
 from circle.org.models import BusinessCircle
 from circle.permissions import (
     Cap,
@@ -139,13 +140,13 @@ _rows_as_options = _RowsAsOptions
 
 
 class IdEqualFilter(FilterEqual):
-    """Equality on an integer column; anything but digits is ignored, never a 500."""
+    """Equality on an integer column; anything but an id is ignored, never a 500."""
 
     def validate(self, value) -> bool:
-        return str(value).isdigit()
+        return parse_id(value) is not None
 
     def clean(self, value) -> int:
-        return int(value)
+        return parse_id(value)
 
 
 def related_filter(column, name, model, order_by=None):
@@ -177,10 +178,10 @@ class CommunityFilter(BaseSQLAFilter):
                          options=_rows_as_options(Community, Community.name))
 
     def validate(self, value) -> bool:
-        return str(value).isdigit()
+        return parse_id(value) is not None
 
     def clean(self, value) -> int:
-        return int(value)
+        return parse_id(value)
 
     def apply(self, query, value, alias=None):
         circles = sa.select(BusinessCircle.id).where(BusinessCircle.community_id == value)
@@ -315,6 +316,62 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
     edit_capability: Cap | None = None
     delete_capability: Cap | None = None
 
+    def get_filters(self):
+        """The view's filters, each refusing a value it cannot compare to its column.
+
+        Flask-Admin's own filters accept what ``int()``, ``float()`` or a date parser
+        accept; the database then refuses what its column cannot hold (a number past
+        32 bits, NUL). Such a value is now an invalid filter value, flashed and ignored.
+        """
+        filters = super().get_filters()
+        for flt in filters or ():
+            _guard_filter(flt)
+        return filters
+
+    def _get_list_extra_args(self):
+        """Page, page size, sort and direction read as ASCII integers within range.
+
+        Flask-Admin reads them with ``int()``: a negative page, ``１２`` or 2⁶⁴ reached
+        the database as an OFFSET. An unreadable value counts as absent.
+        """
+        args = super()._get_list_extra_args()
+        args.page = parse_int(request.args.get("page"), minimum=0) or 0
+        size = parse_int(request.args.get("page_size"), minimum=0) or 0
+        args.page_size = size if size in self.page_size_options else 0
+        args.sort = parse_int(request.args.get("sort"), minimum=0)
+        args.sort_desc = request.args.get("desc") == "1"
+        return args
+
+    def get_sortable_columns(self):
+        """The sortable columns, without those no database can order by (JSON, binary):
+        a column not here gets no sort link in the list's header."""
+        columns = super().get_sortable_columns()
+        return {name: column for name, column in columns.items()
+                if not isinstance(getattr(column, "type", None), _UNORDERABLE_TYPES)}
+
+    def _get_column_by_idx(self, idx):
+        # A column index past the list (or of a column that is not sortable) sorts by
+        # nothing, as if no sort was asked.
+        if idx is None or not 0 <= idx < len(self._list_columns):
+            return None
+        return super()._get_column_by_idx(idx)
+
+    def init_actions(self) -> None:
+        """Every bulk action receives the selected rows' ids as integers, the rest dropped.
+
+        The ids arrive as strings: PostgreSQL refuses ``integer IN (varchar)``, and a value
+        ``int()`` or the column cannot hold would answer 500.
+        """
+        super().init_actions()
+        for name, (handler, text, desc) in list(self._actions_data.items()):
+            self._actions_data[name] = (
+                (lambda handler: lambda ids: handler(valid_ids(ids)))(handler), text, desc)
+
+    def get_one(self, id):
+        """The row with this id, or ``None`` (404) for anything that is not an id."""
+        number = parse_id(id)
+        return None if number is None else super().get_one(str(number))
+
     def _may(self, capability: Cap | None) -> bool:
         return has_request_context() and can(current_user, capability or self.capability)
 
@@ -353,12 +410,32 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
         admin_lazy_gettext("Are you sure you want to delete selected records?"),
     )
     def action_delete(self, ids):
-        """Bulk delete, with the row ids made integers first.
-
-        They arrive as strings, and PostgreSQL refuses ``integer IN (varchar)``.
-        """
+        """Bulk delete, written to the audit log (the ids are integers: ``init_actions``)."""
         with self._audited():
-            return super().action_delete(tuple(int(i) for i in ids if str(i).isdigit()))
+            return super().action_delete(ids)
+
+
+_UNORDERABLE_TYPES = (sa.JSON, sa.LargeBinary, sa.ARRAY)
+
+
+def valid_ids(ids) -> tuple[int, ...]:
+    """The ids among ``ids`` (strings from a form), as integers; the rest is dropped."""
+    return tuple(number for number in map(parse_id, ids) if number is not None)
+
+
+def _guard_filter(flt) -> None:
+    """Make ``flt.validate`` also refuse values whose cleaned form the database refuses."""
+    validate = flt.validate
+
+    def guarded(value) -> bool:
+        if not isinstance(value, str) or not clean_value(value) or not validate(value):
+            return False
+        try:
+            return clean_value(flt.clean(value))
+        except (ValueError, TypeError, ArithmeticError):
+            return False
+
+    flt.validate = guarded
 
 
 class AdminOnlyModelView(CircleModelView):
@@ -412,7 +489,7 @@ class ScopedModelView(CircleModelView):
         return self._scoped(super().get_count_query())
 
     def get_one(self, id):
-        obj = super().get_one(id) if str(id).isdigit() else None
+        obj = super().get_one(id)
         if obj is not None and not circle_in_scope(current_user, self.circle_id_of(obj)):
             abort(404)
         return obj

@@ -75,8 +75,11 @@ def capped_count(query, cap: int) -> int:
 def _after_prefix(term: str) -> str | None:
     """The smallest string greater than every string starting with ``term``."""
     for i in range(len(term) - 1, -1, -1):
-        if ord(term[i]) < 0x10FFFF:
-            return term[:i] + chr(ord(term[i]) + 1)
+        code = ord(term[i]) + 1
+        if 0xD800 <= code <= 0xDFFF:  # surrogates are no characters: skip past them
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return term[:i] + chr(code)
     return None
 
 

@@ -8,7 +8,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from circle.accounts.models import MIN_PASSWORD_LENGTH, Role, User, role_problem
+from circle.accounts.models import Role, User, password_problem, role_problem
 from circle.extensions import db
 from circle.org.models import BusinessCircle, Community
 from circle.transaction import unit_of_work
@@ -56,10 +56,9 @@ def create_user(username, role, display_name, phone, community_name, circle_name
     password = os.environ.get(password_env) or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
-        )
+    problem = password_problem(password, (username, display_name))
+    if problem:
+        raise click.ClickException(str(problem))
     user = User(username=username, display_name=display_name or username, phone=phone,
                 role=role, community=community, circles=circles, active=True)
     user.set_password(password)

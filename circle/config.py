@@ -81,6 +81,10 @@ class Settings:
     session_cookie_secure: bool = setting(
         "SESSION_COOKIE_SECURE", False,
         "Set to `1` behind HTTPS: secure cookies, HSTS, plain HTTP redirected.")
+    remember_days: int = setting(
+        "CIRCLE_REMEMBER_DAYS", 30,
+        "Days a sign-in (and its remember-me cookie) lasts at most; logout and password "
+        "changes end it at once on every device.")
     # Six on-site photos of up to 5 MiB each must fit in one visit form.
     max_content_length: ByteSize = setting(
         "MAX_CONTENT_LENGTH", 32 * MiB,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, has_request_context, redirect, request, session, url_for
@@ -19,12 +20,24 @@ def select_locale() -> str:
     return current_app.config["CIRCLE_LOCALE"]
 
 
+# Browsers read a backslash as a slash ("/\\evil" is "//evil", another host), drop tabs
+# and line breaks inside URLs, and some proxies decode %2F and %5C before routing.
+_UNSAFE_IN_NEXT = re.compile(r"[\\\x00-\x20\x7f]|%(?:2f|5c|0[0-9a-f]|1[0-9a-f]|7f)",
+                             re.IGNORECASE)
+
+
 def safe_next(target: str | None, fallback: str) -> str:
-    """Return ``target`` only if it is a path on this site, never another host."""
-    if not target:
+    """Return ``target`` only if it is a path on this site, never another host.
+
+    A path starts with exactly one ``/`` and holds no character a browser would read as
+    one more (backslash), drop (control characters, spaces) or that decodes to one of them.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if _UNSAFE_IN_NEXT.search(target):
         return fallback
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return fallback
     return target
 

@@ -491,12 +491,19 @@ def test_page_without_any_issue(admin_browser, fixed_now):
 
 @pytest.mark.parametrize("query", ["from=abc&to=2024-06-16", "from=2024-06-16&to=2024-06-01",
                                    "from=0001-01-01", "to=9999-12-31&from=9999-12-01",
-                                   "from=2010-01-01&to=2024-06-01", "from=%00&to=%ff"])
+                                   "from=2010-01-01&to=2024-06-01", "from=%ff&to=%ff"])
 def test_bad_dates_show_the_default_period_and_a_message(admin_browser, ds, fixed_now, query):
     html = page(admin_browser, query)
     assert 'id="period-error"' in html
     assert 'data-first="2024-05-22" data-last="2024-06-20"' in html
     assert 'value="2024-05-22"' in html
+
+
+def test_a_nul_in_the_dates_is_refused_with_a_message(admin_browser, ds, fixed_now):
+    # Control characters are refused for every page (circle.inputs), before the dashboard.
+    response = admin_browser.get("/admin/?from=%00&to=%ff")
+    assert response.status_code == 400
+    assert "控制字符" in response.get_data(as_text=True)
 
 
 def test_default_period_is_the_last_30_days(admin_browser, ds, fixed_now):

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional, ValidationError
 
-from circle.accounts.models import MIN_PASSWORD_LENGTH, User, role_problem
+from circle.accounts.models import MIN_PASSWORD_LENGTH, User, password_problem, role_problem
 from circle.adminkit import (
     AdminOnlyModelView,
     PhoneField,
@@ -73,12 +73,16 @@ class UserView(AdminOnlyModelView):
             raise ValidationError(str(_l("This account belongs to an API token and never "
                                          "signs in; it cannot have a password.")))
         if form.new_password.data:
+            problem = password_problem(form.new_password.data,
+                                       (model.username, model.display_name))
+            if problem:
+                raise ValidationError(str(problem))
             model.set_password(form.new_password.data)
         elif is_created:
             raise ValidationError(str(_l("A new account needs a password.")))
         if not is_created and not model.active:
             # Deactivation ends the user's sessions at once, not at their next login.
-            model.session_version = (model.session_version or 0) + 1
+            model.end_sessions()
 
 
 def register(admin, db):

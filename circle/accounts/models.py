@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -35,6 +37,29 @@ user_circle = sa.Table(
 )
 
 MIN_PASSWORD_LENGTH = 10
+#: zxcvbn's score (0–4) a password must reach: 3 is "safely unguessable" against an
+#: online attack and a throttled one alike.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's own limit; past it, a password is long enough for its first part to be judged.
+_ZXCVBN_MAX_LENGTH = 72
+
+
+def password_problem(password: str, user_inputs=()) -> str | None:
+    """Why ``password`` is refused, or ``None``: too short, only whitespace, or easy to
+    guess — a common password, a keyboard walk, a repetition, the account's own name
+    (``user_inputs``), as zxcvbn estimates it."""
+    from flask_babel import lazy_gettext as _l
+    from zxcvbn import zxcvbn
+
+    if not password.strip():
+        return _l("The password cannot be only spaces.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    inputs = [str(value) for value in user_inputs if value]
+    if zxcvbn(password[:_ZXCVBN_MAX_LENGTH], user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
+        return _l("This password is too easy to guess (a common password, a pattern or a "
+                  "name). Choose a longer one, e.g. several unrelated words.")
+    return None
 
 
 class User(UserMixin, db.Model):
@@ -87,15 +112,34 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login asks this on every request.
         return self.active
 
+    #: Set by :meth:`start_login` for the session being signed in.
+    _login_stamp = ""
+
+    def start_login(self) -> None:
+        """Give the session being signed in a random token and its start time, which the
+        session and remember-me cookies then carry (see :meth:`get_id`)."""
+        self._login_stamp = f"{secrets.token_urlsafe(16)}:{int(time.time())}"
+
     def get_id(self) -> str:
-        """Session identity: the id plus the session version, so old sessions expire."""
-        return f"{self.id}:{self.session_version}"
+        """Session identity: id, session version, a random token per sign-in and the time
+        of sign-in — so that cookies differ per login, end with the session version
+        (:meth:`end_sessions`) and expire (:func:`circle.load_user`)."""
+        return f"{self.id}:{self.session_version}:{self._login_stamp}"
 
     def set_password(self, password: str) -> None:
-        """Hash and store a new password, ending every other session of this user."""
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise ValueError(f"password shorter than {MIN_PASSWORD_LENGTH} characters")
+        """Hash and store a new password, ending every other session of this user.
+
+        Raises ``ValueError`` with the reason when :func:`password_problem` refuses it.
+        """
+        problem = password_problem(password, (self.username, self.display_name))
+        if problem:
+            raise ValueError(str(problem))
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """End every session and remember-me cookie of this user, on every device: each
+        carries the session version it was signed in with (:func:`circle.load_user`)."""
         self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import lru_cache
+
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -25,14 +30,25 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
+@lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    """A hash of the same kind as the stored ones, checked when no account matches."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(username: str, password: str) -> User | None:
     """Return the active user with these credentials, or ``None``.
 
-    Inactive users and wrong passwords look the same to the caller, so the login page can
-    give one generic message and reveal nothing about which accounts exist.
+    Unknown accounts, inactive users and wrong passwords look the same to the caller, so
+    the login page gives one generic message — and take the same time: a password hash is
+    checked in every case (a decoy one when no account matches), so the answer's delay
+    does not tell which accounts exist.
     """
     user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
-    if user is None or not user.active or not user.check_password(password):
+    if user is None or not user.password_hash:
+        check_password_hash(_decoy_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
         return None
     return user
 
@@ -40,6 +56,43 @@ def authenticate(username: str, password: str) -> User | None:
 def _login_account_key() -> str:
     """Throttle by the account being tried, whatever address the attempts come from."""
     return "login-account:" + (request.form.get("username") or "").strip().lower()[:50]
+
+
+def _failed_address_key() -> str:
+    return "login-failed-address:" + get_remote_address()
+
+
+#: How long an address that failed to sign in stays subject to the per-account limit.
+FAILED_ADDRESS_MEMORY_SECONDS = 24 * 3600
+
+
+def _address_never_failed() -> bool:
+    """Whether this address has no failed sign-in on record (in the limiter's storage,
+    which all workers share): the per-account limit then does not apply to it, so that
+    guessing at an account from elsewhere cannot lock its owner out."""
+    try:
+        return not limiter.storage.get(_failed_address_key())
+    except Exception:  # storage unreachable: the limit applies, as for a failed address
+        return False
+
+
+def _record_failed_address() -> None:
+    try:
+        limiter.storage.incr(_failed_address_key(), FAILED_ADDRESS_MEMORY_SECONDS)
+    except Exception:
+        current_app.logger.warning("login throttle storage unreachable")
+
+
+def _owner_from_clean_address() -> bool:
+    """Exempt from the per-account limit: the right password from an address that never
+    failed. Guessing at an account from one place then cannot lock its owner out from
+    another; every failed attempt, wherever from, still counts."""
+    if request.method != "POST" or not _address_never_failed():
+        return False
+    username, password = request.form.get("username", ""), request.form.get("password", "")
+    user = authenticate(username, password)
+    g.login_checked = (username, password, user)
+    return user is not None
 
 
 def _failed(response) -> bool:
@@ -51,19 +104,26 @@ def _failed(response) -> bool:
 @limiter.limit(lambda: current_app.config["CIRCLE_LOGIN_LIMIT_PER_IP"], methods=["POST"],
                deduct_when=_failed)
 @limiter.limit(lambda: current_app.config["CIRCLE_LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_login_account_key, deduct_when=_failed)
+               key_func=_login_account_key, deduct_when=_failed,
+               exempt_when=_owner_from_clean_address)
 def login():
     """Show the login form and sign the user in."""
     if current_user.is_authenticated:
         return redirect(url_for("admin.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
+        checked = g.pop("login_checked", None)
+        if checked and checked[:2] == (form.username.data, form.password.data):
+            user = checked[2]  # already checked for the per-account limit
+        else:
+            user = authenticate(form.username.data, form.password.data)
         if user is None:
+            _record_failed_address()
             flash(_("Wrong username or password, or the account is disabled."), "error")
         else:
             user.last_login_at = utcnow()
             db.session.commit()
+            user.start_login()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), url_for("admin.index")))
     return render_template("auth/login.html", form=form), 200
@@ -72,7 +132,13 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (POST only, so another site cannot log people out with a link)."""
+    """Sign out (POST only, so another site cannot log people out with a link).
+
+    Every session of the user ends — on this device and all others, including saved
+    session and remember-me cookies: they carry the session version this bumps.
+    """
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     flash(_("You have been signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -114,7 +114,6 @@ class ApiTokenView(AdminOnlyModelView):
                "cannot be undone."))
     def action_revoke(self, ids):
         """Revoke tokens and deactivate their service accounts."""
-        ids = [int(i) for i in ids if str(i).isdigit()]
         tokens = db.session.scalars(sa.select(ApiToken).where(ApiToken.id.in_(ids))).all()
         with self._audited():
             revoked = sum(revoke_token(token, actor=current_user._get_current_object(),

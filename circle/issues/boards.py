@@ -21,9 +21,9 @@ from circle import labels
 from circle.accounts.models import Role, User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
+from circle.inputs import parse_id
 from circle.issues import sla, workflow
 from circle.issues.models import Issue, Status
-from circle.issues.register import parse_id
 from circle.merchants.models import Merchant
 from circle.permissions import Cap, can, circle_ids_subquery, scope_by_circle
 from circle.sqlhints import selective

@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
+from circle.inputs import parse_id
 from circle.issues import sla, workflow
 from circle.issues.admin import active_rows
 from circle.issues.models import DeadlineRule, IssueCategory, IssueSource, Severity, SlaPolicy
@@ -45,27 +46,6 @@ MAX_DESCRIPTION_LENGTH = 2000
 MAX_WORK_ORDER_LENGTH = 40
 # Issue.registration_key is a String(64); new_registration_key() makes 32 characters.
 REGISTRATION_KEY_LENGTH = 64
-# Ids beyond a signed 64-bit integer overflow the database driver (a 500 on SQLite).
-_MAX_ID_DIGITS = 18
-
-
-def parse_id(value) -> int | None:
-    """A submitted row id as an ``int``, or ``None`` for anything that is not one.
-
-    Junk from a tampered form ("abc", "１２", "99999999999999999999") becomes ``None``, so
-    callers answer it with a message instead of an error page.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if 0 < value < 10**_MAX_ID_DIGITS else None
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    # str.isdigit() alone accepts "²" and full-width digits, which int() may refuse.
-    if value.isascii() and value.isdigit() and len(value) <= _MAX_ID_DIGITS:
-        return int(value) or None
-    return None
-
-
 def new_registration_key() -> str:
     """A one-time key for a registration form (unguessable, URL-safe)."""
     return secrets.token_urlsafe(24)

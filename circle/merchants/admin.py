@@ -111,7 +111,8 @@ class MerchantView(ScopedModelView):
     )
     column_formatters = {"phone": phone_link, "emergency_contacts": contacts_formatter}
     column_formatters_detail = {**column_formatters, "report_token": report_link_formatter}
-    column_sortable_list = ("shop_name", "owner_name", "circle", "updated_at", "active")
+    column_sortable_list = ("shop_name", "owner_name", ("circle", "circle.name"), "updated_at",
+                            "active")
     form_columns = ("shop_name", "owner_name", "phone", "address", "circle",
                     "business_category", "credit_code", "active")
     form_args = {

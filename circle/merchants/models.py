@@ -18,6 +18,10 @@ class Merchant(db.Model):
 
     __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "merchant"
+    # One merchant per circle, shop name and phone: concurrent registrations of the same new
+    # merchant (API, import) end in one row, the others retry or are refused.
+    __table_args__ = (sa.Index("uq_merchant_circle_shop_phone", "circle_id", "shop_name",
+                               "phone", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_name: Mapped[str] = mapped_column(sa.String(100), index=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import url_for
 from flask_babel import gettext as _
 
+from circle.inputs import parse_id
 from circle.issues.models import Status
 from circle.labels import LEVEL_LABELS, STATUS_LABELS
 from circle.reports.dashboard_queries import (
@@ -104,10 +105,8 @@ def _category_chart(categories: list[CategoryRow]) -> dict:
 
 def _selected_community(args, circles: list[CircleInfo]) -> int | None:
     """The community asked for in ``community``, if it is one the user sees; else None."""
-    raw = (args.get("community") or "").strip()
-    if not raw.isdigit():
-        return None
-    return int(raw) if int(raw) in {circle.community_id for circle in circles} else None
+    wanted = parse_id(args.get("community"))
+    return wanted if wanted in {circle.community_id for circle in circles} else None
 
 
 def dashboard_context(user, args) -> dict:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -54,7 +55,7 @@ from circle.validators import InvalidValue, normalise_credit_code, normalise_pho
 DEFAULT_MAX_BYTES = settings_default("CIRCLE_IMPORT_MAX_BYTES")
 DEFAULT_MAX_ROWS = settings_default("CIRCLE_IMPORT_MAX_ROWS")
 #: A small XLSX can unpack to gigabytes (a "zip bomb"); real merchant lists never come near.
-MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_UNPACKED_BYTES = 24 * 1024 * 1024
 #: Query parameters per ``IN (...)`` when looking for duplicates in the database.
 LOOKUP_CHUNK = 500
 TOKEN_SALT = "circle.merchant-import.rows"
@@ -179,6 +180,14 @@ def _xlsx_rows(data: bytes):
     return xlsx_rows(data, max_unpacked=MAX_UNPACKED_BYTES)
 
 
+#: Consecutive empty rows taken as the end of the data (the rest is not read).
+MAX_BLANK_RUN = 1000
+#: Cells of a row looked at: the template has 12 columns; a sheet may hold 16,384.
+MAX_COLUMNS = 64
+#: Reading a file stops with a message after this long, whatever it holds.
+MAX_PARSE_SECONDS = 10
+
+
 def _parse_table(table, filename: str, max_rows: int) -> ParsedUpload:
     rows = iter(table)
     # The loop stops at the header row; ``number`` stays its row number (used below).
@@ -206,11 +215,21 @@ def _parse_table(table, filename: str, max_rows: int) -> ParsedUpload:
         raise ImportRefused(_("The file has no column for: %(columns)s. Download the template "
                               "to see the expected columns.", columns="、".join(missing)))
     source_rows = []
+    blank_run, deadline = 0, time.monotonic() + MAX_PARSE_SECONDS
     # The loop stops at the header row; ``number`` stays its row number (used below).
     for number, cells in rows:  # noqa: B007
-        texts = [cell_text(cell) for cell in cells]
+        texts = [cell_text(cell) for cell in cells[:MAX_COLUMNS]]
+        if time.monotonic() > deadline:
+            raise ImportRefused(_("The file takes too long to read. Remove empty rows and "
+                                  "columns, or split it into smaller files."))
         if not any(texts):
+            # Spreadsheets often carry thousands of formatted but empty rows at the end:
+            # a long run of them ends the data instead of being read to the last one.
+            blank_run += 1
+            if blank_run > MAX_BLANK_RUN:
+                break
             continue
+        blank_run = 0
         if len(source_rows) >= max_rows:
             raise ImportRefused(_("The file has more than %(n)d merchant rows. Split it into "
                                   "smaller files.", n=max_rows))

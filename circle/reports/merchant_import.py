@@ -29,7 +29,7 @@ from wtforms.validators import ValidationError
 
 from circle.adminkit import CircleBaseView, restrict_to_user
 from circle.extensions import db
-from circle.issues.register import parse_id
+from circle.inputs import parse_id
 from circle.org.models import BusinessCircle, Community
 from circle.permissions import Cap, circle_in_scope
 from circle.reports import importing

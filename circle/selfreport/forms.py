@@ -7,9 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from circle.inputs import parse_id
 from circle.issues.admin import active_rows
 from circle.issues.models import IssueCategory, Rating, Severity
-from circle.issues.register import REGISTRATION_KEY_LENGTH, parse_id
+from circle.issues.register import REGISTRATION_KEY_LENGTH
 from circle.labels import RATING_LABELS
 
 MAX_DESCRIPTION = 1000

@@ -5,7 +5,7 @@ New tables only (plain create_table / create_index: nothing that references anot
 is recreated). The SLA scan reads the open issues through the existing
 ix_issue_open_figures index; it needs no new index on issue.
 
-Revision ID: 0013_notifications
+Revision ID: 0012_notifications
 Revises: 0011_work_order_lifecycle
 Create Date: 2026-12-01 23:03:34
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0013_notifications'
+revision = '0012_notifications'
 down_revision = '0011_work_order_lifecycle'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """Merchants report for themselves; one case per problem; one issue per form
 
-Revision ID: 0014_self_report
-Revises: 0013_notifications
+Revision ID: 0013_self_report
+Revises: 0012_notifications
 Create Date: 2026-12-01 23:30:00
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0014_self_report'
-down_revision = '0013_notifications'
+revision = '0013_self_report'
+down_revision = '0012_notifications'
 branch_labels = None
 depends_on = None
 
