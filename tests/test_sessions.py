@@ -58,34 +58,40 @@ def test_remember_me_is_random_per_login_and_dies_with_logout(app, data):
 
 
 def test_remember_cookie_flags_and_lifetime(tmp_path):
+    from email.utils import parsedate_to_datetime
+
     from circle.extensions import db
     from tests import factories as f
+    from tests.conftest import _reset_schema, csrf_token_from
 
+    # An app of its own (the cookie flags are set when it is made), on the test database
+    # emptied as every test's is (on PostgreSQL the worker's database is shared).
     app = make_app(tmp_path, SESSION_COOKIE_SECURE=True)
-    with app.app_context():
-        db.create_all()
-        f.UserFactory(username="staff", role="admin")
-        db.session.commit()
-        browser = Browser(app.test_client())
-        token = browser.client.get("/login", base_url="https://localhost").get_data(as_text=True)
-        from tests.conftest import csrf_token_from
-
-        response = browser.client.post(
-            "/login", base_url="https://localhost",
-            headers={"Referer": "https://localhost/login"},  # checked by CSRF over HTTPS
-            data={"username": "staff", "password": TEST_PASSWORD, "remember": "y",
-                  "csrf_token": csrf_token_from(token)})
-        assert response.status_code == 302
-        cookies = [c for c in response.headers.getlist("Set-Cookie")
-                   if c.startswith("remember_token=")]
-        assert cookies, response.headers.getlist("Set-Cookie")
-        cookie = cookies[0]
-        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-        from email.utils import parsedate_to_datetime
-
-        expires = parsedate_to_datetime(cookie.split("Expires=")[1].split(";")[0])
-        assert expires.timestamp() - time.time() <= 30 * 86400 + 60
-        db.engine.dispose()
+    _reset_schema(app)
+    try:
+        with app.app_context():
+            f.UserFactory(username="staff", role="admin")
+            db.session.commit()
+            browser = Browser(app.test_client())
+            token = browser.client.get("/login", base_url="https://localhost").get_data(
+                as_text=True)
+            response = browser.client.post(
+                "/login", base_url="https://localhost",
+                headers={"Referer": "https://localhost/login"},  # checked by CSRF over HTTPS
+                data={"username": "staff", "password": TEST_PASSWORD, "remember": "y",
+                      "csrf_token": csrf_token_from(token)})
+            assert response.status_code == 302
+            cookies = [c for c in response.headers.getlist("Set-Cookie")
+                       if c.startswith("remember_token=")]
+            assert cookies, response.headers.getlist("Set-Cookie")
+            cookie = cookies[0]
+            assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+            expires = parsedate_to_datetime(cookie.split("Expires=")[1].split(";")[0])
+            assert expires.timestamp() - time.time() <= 30 * 86400 + 60
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def test_a_session_expires_after_the_remember_days(app, data, monkeypatch):
