@@ -8,7 +8,8 @@ events, the timeline's labels, the README's table of the loop (:func:`steps_tabl
 check that replays generated or imported timelines (:func:`replay_problems`) are derived
 from it.
 
-Adding a step: an entry here, its step function in :mod:`circle.issues.workflow` (listed in
+Adding a step: an entry here, its step function in :mod:`circle.issues.workflow` (or, for
+the 12345 lifecycle, :mod:`circle.issues.lifecycle`; listed in
 ``ACTION_FUNCTIONS`` when people take it on the desk), and its form in
 :mod:`circle.issues.desk_forms`.
 """

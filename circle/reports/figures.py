@@ -47,7 +47,7 @@ from circle.timeutil import local_zone
 
 #: The counts kept per day and circle, by the event that dates them.
 REPORTED_FIELDS = ("reported", "withdrawn", "settled", "responded", "responded_on_time",
-                   # the 12345 work-order lifecycle (circle/issues/workflow.py)
+                   # the 12345 work-order lifecycle (circle/issues/lifecycle.py)
                    "returned", "sign_required", "signed_on_time", "contact_required",
                    "contacted_on_time", "extended", "chased",
                    # one case per problem (circle/selfreport)
