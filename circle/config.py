@@ -85,6 +85,11 @@ class Settings:
         "CIRCLE_REMEMBER_DAYS", 30,
         "Days a sign-in (and its remember-me cookie) lasts at most; logout and password "
         "changes end it at once on every device.")
+    # Tests use a one-round hash: scrypt's cost (~0.1 s per hash) would dominate the suite.
+    password_hash_method: str = setting(
+        "CIRCLE_PASSWORD_HASH", "scrypt",
+        "How new passwords are hashed (a werkzeug method, e.g. `scrypt` or "
+        "`pbkdf2:sha256:1000000`); stored hashes keep the method they were made with.")
     # Six on-site photos of up to 5 MiB each must fit in one visit form.
     max_content_length: ByteSize = setting(
         "MAX_CONTENT_LENGTH", 32 * MiB,

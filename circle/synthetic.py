@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from circle.accounts.models import Role, User, user_circle
+from circle.accounts.models import Role, User, hash_password, user_circle
 from circle.extensions import db
 from circle.issues.models import (
     ApprovalRequest,
@@ -512,8 +512,6 @@ def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = 
              progress=None, days: int = HISTORY_DAYS) -> dict:
     """Add ``merchants`` merchants and ``issues`` issues (with everything that hangs off
     them). Reproducible for a given seed and ``now``. Returns the row counts written."""
-    from werkzeug.security import generate_password_hash
-
     from circle.reference import install_reference_data
 
     rng = random.Random(seed)
@@ -529,7 +527,7 @@ def generate(merchants: int, issues: int, seed: int = 1, now: datetime | None = 
         "sources": [(s.id, s.is_hotline) for s in db.session.scalars(sa.select(IssueSource))],
     }
     # One hash for every synthetic account: scrypt per user would dominate small runs.
-    password_hash = generate_password_hash(SYNTHETIC_PASSWORD)
+    password_hash = hash_password(SYNTHETIC_PASSWORD)
     circle_ids, refs["liaison"], refs["specialist"], refs["staff"], refs["leader"] = (
         _organisation(rng, merchants, seed, password_hash))
     ids = _Ids(*(_next_id(m) for m in (Merchant, EmergencyContact, Issue, IssueEvent,

@@ -77,6 +77,9 @@ def make_app(tmp_path, **overrides):
         "SERVER_NAME": None,
         # Jobs are queued in memory and never run by themselves: tests run them by hand.
         "CIRCLE_JOBS_URL": "memory://",
+        # One round instead of scrypt: hashing was a large share of the suite's time.
+        # tests/test_sessions.py checks sign-in timing with the production method.
+        "CIRCLE_PASSWORD_HASH": "pbkdf2:sha256:1",
     }
     config.update(overrides)
     return create_app(config)

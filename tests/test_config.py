@@ -148,6 +148,7 @@ def example_value(declared) -> str:
         return str(declared.default + 7)
     return {"DATABASE_URL": "postgresql://circle@db.example/circle",
             "SECRET_KEY": "from-the-environment",
+            "CIRCLE_PASSWORD_HASH": "pbkdf2:sha256:600000",
             "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
             "CIRCLE_JOBS_URL": "redis://127.0.0.1:6379/1",
             "CIRCLE_BASE_URL": "https://circle.example",

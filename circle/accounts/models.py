@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -14,6 +15,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from circle.extensions import db
 from circle.org.models import BusinessCircle, Community, Street
 from circle.timeutil import UTCDateTime, utcnow
+
+
+def hash_password(password: str) -> str:
+    """A hash of ``password`` by the configured method (``CIRCLE_PASSWORD_HASH``)."""
+    return generate_password_hash(
+        password, method=current_app.config.get("CIRCLE_PASSWORD_HASH") or "scrypt")
 
 
 class Role:
@@ -134,7 +141,7 @@ class User(UserMixin, db.Model):
         problem = password_problem(password, (self.username, self.display_name))
         if problem:
             raise ValueError(str(problem))
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
         self.end_sessions()
 
     def end_sessions(self) -> None:

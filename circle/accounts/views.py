@@ -30,10 +30,10 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
-@lru_cache(maxsize=1)
-def _decoy_hash() -> str:
+@lru_cache(maxsize=4)
+def _decoy_hash(method: str) -> str:
     """A hash of the same kind as the stored ones, checked when no account matches."""
-    return generate_password_hash(secrets.token_hex(16))
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -46,7 +46,7 @@ def authenticate(username: str, password: str) -> User | None:
     """
     user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
     if user is None or not user.password_hash:
-        check_password_hash(_decoy_hash(), password)
+        check_password_hash(_decoy_hash(current_app.config["CIRCLE_PASSWORD_HASH"]), password)
         return None
     if not user.check_password(password) or not user.active:
         return None
