@@ -174,12 +174,12 @@ def check(counts: rates.PeriodCounts, expected: dict) -> None:
 def test_rates_overall_and_per_circle(ds, data):
     figures = queries.period_figures(data.users["specialist"], START, END, NOW)
     check(figures.overall, EXPECTED["all"])
-    check(figures.by_circle[data.east.id], EXPECTED["east"])
-    check(figures.by_circle[data.west.id], EXPECTED["west"])
-    assert set(figures.by_circle) == {data.east.id, data.west.id}
+    check(figures.by_unit[data.east.id], EXPECTED["east"])
+    check(figures.by_unit[data.west.id], EXPECTED["west"])
+    assert set(figures.by_unit) == {data.east.id, data.west.id}
     assert str(figures.overall.first_satisfaction_rate) == "60.0%"
     assert str(figures.overall.final_satisfaction_rate) == "80.0%"
-    assert str(figures.by_circle[data.east.id].response_on_time_rate) == "66.7%"
+    assert str(figures.by_unit[data.east.id].response_on_time_rate) == "66.7%"
 
 
 def test_a_withdrawn_issue_is_in_no_rate(ds, data, db):
@@ -205,10 +205,10 @@ def test_a_withdrawn_issue_is_in_no_rate(ds, data, db):
 
 def test_liaison_counts_only_their_circle(ds, data):
     figures = queries.period_figures(data.users["liaison"], START, END, NOW)
-    assert set(figures.by_circle) == {data.east.id}
+    assert set(figures.by_unit) == {data.east.id}
     check(figures.overall, EXPECTED["east"])
     now = queries.open_now(data.users["liaison"], NOW)
-    assert set(now.by_circle) == {data.east.id}
+    assert set(now.by_unit) == {data.east.id}
     assert [c.id for c in queries.visible_circles(data.users["liaison"])] == [data.east.id]
 
 
@@ -216,7 +216,7 @@ def test_liaison_counts_only_their_circle(ds, data):
 def test_another_community_is_never_counted(ds, data, role):
     user = data.users[role]
     check(queries.period_figures(user, START, END, NOW).overall, EXPECTED["all"])
-    assert ds.other.id not in queries.open_now(user, NOW).by_circle
+    assert ds.other.id not in queries.open_now(user, NOW).by_unit
     assert sum(row.reported for row in queries.category_breakdown(user, START, END)) == 11
 
 
@@ -229,7 +229,27 @@ def test_administrator_counts_every_community(ds, data):
                                 callback_rate=(5, 7), first_satisfaction_rate=(4, 6),
                                 final_satisfaction_rate=(5, 6), rehandle_rate=(3, 6),
                                 confirmed_rate=(4, 6)))
-    assert figures.by_circle[ds.other.id].reported == 2
+    assert figures.by_unit[ds.other.id].reported == 2
+
+
+def test_counted_by_community_the_database_sums_the_circles(ds, data):
+    """A view over several communities counts per community in SQL: the same totals as
+    the circles' counts added up, for the period and for what is open now."""
+    admin = data.users["admin"]
+    by_circle = queries.period_figures(admin, START, END, NOW)
+    by_community = queries.period_figures(admin, START, END, NOW, by_community=True)
+    assert set(by_community.by_unit) == {data.community.id, ds.other.community_id}
+    ours = rates.PeriodCounts()
+    for circle in (data.east.id, data.west.id):
+        ours.merge(by_circle.by_unit[circle])
+    assert by_community.by_unit[data.community.id] == ours
+    assert by_community.by_unit[ds.other.community_id] == by_circle.by_unit[ds.other.id]
+    assert by_community.overall == by_circle.overall
+    now_circles = queries.open_now(admin, NOW)
+    now_communities = queries.open_now(admin, NOW, by_community=True)
+    assert now_communities.by_unit[data.community.id].open_total == sum(
+        now_circles.by_unit[c].open_total for c in (data.east.id, data.west.id))
+    assert now_communities.overall == now_circles.overall
 
 
 def test_open_now(ds, data):
@@ -243,7 +263,7 @@ def test_open_now(ds, data):
     # E4, W2 and W3; E9 is past its deadline but on hold.
     assert overall.overdue == 3
     assert overall.awaiting_callback == 2
-    east, west = now.by_circle[data.east.id], now.by_circle[data.west.id]
+    east, west = now.by_unit[data.east.id], now.by_unit[data.west.id]
     assert (east.open_total, east.overdue, east.awaiting_callback) == (4, 1, 2)
     assert east.by_level == {1: 1, 2: 2, 3: 1, 4: 0}
     assert (west.open_total, west.overdue, west.awaiting_callback) == (3, 2, 0)
@@ -289,7 +309,7 @@ def test_category_breakdown(ds, data):
 
 def test_an_empty_period_has_no_rates(ds, data):
     figures = queries.period_figures(data.users["specialist"], at(1, 1, 0), at(2, 1, 0), NOW)
-    assert figures.by_circle == {} and figures.overall == rates.PeriodCounts()
+    assert figures.by_unit == {} and figures.overall == rates.PeriodCounts()
     for name in ("resolution_rate", "response_on_time_rate", "on_time_resolution_rate",
                  "callback_rate", "first_satisfaction_rate", "final_satisfaction_rate",
                  "rehandle_rate", "confirmed_rate"):

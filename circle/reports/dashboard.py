@@ -54,22 +54,20 @@ class Unit:
 def table_units(circles: list[CircleInfo], now: NowFigures, period: PeriodFigures,
                 drill_url) -> list[Unit]:
     """Rows of the per-circle tables: circles, or communities when circles span several
-    (``drill_url(community_id)`` opens the dashboard for one of them)."""
-    if len({circle.community_id for circle in circles}) <= 1:
-        return [Unit("circle", c.id, c.name, now.by_circle.get(c.id, NowCounts()),
-                     period.by_circle.get(c.id, PeriodCounts())) for c in circles]
-    units: dict[int, Unit] = {}
-    for circle in circles:
-        unit = units.get(circle.community_id)
-        if unit is None:
-            unit = units[circle.community_id] = Unit(
-                "community", circle.community_id, circle.community, NowCounts(),
-                PeriodCounts(), drill_url(circle.community_id))
-        if circle.id in now.by_circle:
-            unit.now.merge(now.by_circle[circle.id])
-        if circle.id in period.by_circle:
-            unit.period.merge(period.by_circle[circle.id])
-    return list(units.values())
+    (``drill_url(community_id)`` opens the dashboard for one of them). ``now`` and
+    ``period`` are counted by the same unit (:func:`by_community`)."""
+    if not by_community(circles):
+        return [Unit("circle", c.id, c.name, now.by_unit.get(c.id, NowCounts()),
+                     period.by_unit.get(c.id, PeriodCounts())) for c in circles]
+    names = {circle.community_id: circle.community for circle in circles}
+    return [Unit("community", community, name, now.by_unit.get(community, NowCounts()),
+                 period.by_unit.get(community, PeriodCounts()), drill_url(community))
+            for community, name in names.items()]
+
+
+def by_community(circles: list[CircleInfo]) -> bool:
+    """Whether the tables show communities: the circles span more than one."""
+    return len({circle.community_id for circle in circles}) > 1
 
 
 TREND_FIGURES = [figure for figure in FIGURES if figure.trend]
@@ -125,8 +123,9 @@ def dashboard_context(user, args) -> dict:
         within = [circle.id for circle in circles]
     else:
         community = None
-    now_figures = open_now(user, now, within)
-    figures = period_figures(user, period.start, period.end, now, within)
+    grouped = by_community(circles)
+    now_figures = open_now(user, now, within, grouped)
+    figures = period_figures(user, period.start, period.end, now, within, grouped)
     categories = category_breakdown(user, period.start, period.end, within)
     narrowed = {"community": community} if community is not None else {}
 

@@ -63,13 +63,13 @@ class NowCounts:
 @dataclass
 class NowFigures:
     overall: NowCounts
-    by_circle: dict[int, NowCounts]
+    by_unit: dict[int, NowCounts]  # by circle or by community id (see ``unit_column``)
 
 
 @dataclass
 class PeriodFigures:
     overall: PeriodCounts
-    by_circle: dict[int, PeriodCounts]
+    by_unit: dict[int, PeriodCounts]
     by_week: dict[int, PeriodCounts]
     weeks: list[Week]
 
@@ -97,6 +97,17 @@ def _scoped(stmt, user, within=None, column=Issue.circle_id):
     return stmt if within is None else stmt.where(column.in_(within))
 
 
+def _by_unit(stmt, circle_column, by_community: bool):
+    """``stmt`` with its rows' unit as the first column, ``unit``: the circle, or (for a
+    view over several communities) the circle's community — so that the database, not
+    Python, sums a thousand circles into their fifty communities."""
+    if not by_community:
+        return stmt.add_columns(circle_column.label("unit")).group_by(circle_column)
+    return (stmt.add_columns(BusinessCircle.community_id.label("unit"))
+            .join(BusinessCircle, BusinessCircle.id == circle_column)
+            .group_by(BusinessCircle.community_id))
+
+
 def visible_circles(user) -> list[CircleInfo]:
     """The business circles the user may see, by community and name."""
     stmt = scope_by_circle(
@@ -109,25 +120,25 @@ def visible_circles(user) -> list[CircleInfo]:
             for row in db.session.execute(stmt)]
 
 
-def open_now(user, now: datetime, within=None) -> NowFigures:
+def open_now(user, now: datetime, within=None, by_community: bool = False) -> NowFigures:
     """Open issues by level and status, overdue now, and awaiting callback (one query).
 
     Overdue: open, not on hold (its clock is stopped), resolution deadline before ``now``.
-    ``within``: only these circles (ids) of the user's scope.
+    ``within``: only these circles (ids) of the user's scope; ``by_community``: counted
+    per community rather than per circle.
     """
-    stmt = _scoped(
+    stmt = _scoped(_by_unit(
         sa.select(
-            Issue.circle_id, Issue.status, Issue.level,
+            Issue.status, Issue.level,
             sa.func.count().label("issues"),
             count_if(sa.and_(Issue.status != Status.ON_HOLD,
                               Issue.resolution_due_at < now)).label("overdue"),
         ).where(selective(Issue.status.in_((*Status.OPEN, Status.RESOLVED))))
-        .group_by(Issue.circle_id, Issue.status, Issue.level),
-        user, within,
-    )
-    by_circle: dict[int, NowCounts] = {}
+        .group_by(Issue.status, Issue.level),
+        Issue.circle_id, by_community), user, within)
+    by_unit: dict[int, NowCounts] = {}
     for row in db.session.execute(stmt):
-        counts = by_circle.setdefault(row.circle_id, NowCounts())
+        counts = by_unit.setdefault(row.unit, NowCounts())
         if row.status == Status.RESOLVED:
             counts.awaiting_callback += row.issues
             continue
@@ -135,14 +146,15 @@ def open_now(user, now: datetime, within=None) -> NowFigures:
         counts.by_level[row.level] = counts.by_level.get(row.level, 0) + row.issues
         counts.overdue += int(row.overdue or 0)
     overall = NowCounts()
-    for counts in by_circle.values():
+    for counts in by_unit.values():
         overall.merge(counts)
-    return NowFigures(overall, by_circle)
+    return NowFigures(overall, by_unit)
 
 
 def period_figures(user, start: datetime, end: datetime, now: datetime,
-                   within=None) -> PeriodFigures:
-    """The period's counts for ``[start, end)``: overall, per circle and per ISO week.
+                   within=None, by_community: bool = False) -> PeriodFigures:
+    """The period's counts for ``[start, end)``: overall, per circle (or, with
+    ``by_community``, per community) and per ISO week.
 
     Read from the pre-aggregated :class:`~circle.reports.figures.CircleDayFigures` (one
     row per circle and local day, kept correct on every change): two small GROUP BY
@@ -154,26 +166,26 @@ def period_figures(user, start: datetime, end: datetime, now: datetime,
     last = (end - timedelta(microseconds=1)).astimezone(zone).date()
     sums = [sa.func.sum(getattr(CircleDayFigures, name)).label(name) for name in FIGURE_FIELDS]
 
-    def grouped(column):
+    def in_period(stmt):
         return db.session.execute(_scoped(
-            sa.select(column, *sums).where(CircleDayFigures.day >= first,
-                                           CircleDayFigures.day <= last),
-            user, within, CircleDayFigures.circle_id,
-        ).group_by(column))
+            stmt.where(CircleDayFigures.day >= first, CircleDayFigures.day <= last),
+            user, within, CircleDayFigures.circle_id))
 
-    by_circle: dict[int, PeriodCounts] = {}
-    for row in grouped(CircleDayFigures.circle_id):
-        by_circle.setdefault(row.circle_id, PeriodCounts()).add(row)
+    by_unit: dict[int, PeriodCounts] = {}
+    for row in in_period(_by_unit(sa.select(*sums), CircleDayFigures.circle_id,
+                                  by_community)):
+        by_unit.setdefault(row.unit, PeriodCounts()).add(row)
     monday = first - timedelta(days=first.weekday())
     by_week: dict[int, PeriodCounts] = {}
-    for row in grouped(CircleDayFigures.day):
+    for row in in_period(sa.select(CircleDayFigures.day, *sums)
+                         .group_by(CircleDayFigures.day)):
         by_week.setdefault((row.day - monday).days // 7, PeriodCounts()).add(row)
     overall = PeriodCounts()
-    for counts in by_circle.values():
+    for counts in by_unit.values():
         overall.merge(counts)
     today = now.astimezone(zone).date()
     weeks = [week for week in iso_weeks(start, end, zone) if week.first <= today]
-    return PeriodFigures(overall, by_circle, by_week, weeks)
+    return PeriodFigures(overall, by_unit, by_week, weeks)
 
 
 def category_breakdown(user, start: datetime, end: datetime,

@@ -251,13 +251,13 @@ class PeriodCounts:
     def add(self, row) -> None:
         """Add the same-named columns of a result row (missing ones count as zero)."""
         mapping = row._mapping
-        for f in fields(self):
-            if f.name in mapping:
-                setattr(self, f.name, getattr(self, f.name) + int(mapping[f.name] or 0))
+        for name in _COUNT_NAMES:
+            if name in mapping:
+                setattr(self, name, getattr(self, name) + int(mapping[name] or 0))
 
     def merge(self, other: PeriodCounts) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _COUNT_NAMES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def not_withdrawn(self) -> int:
@@ -275,6 +275,9 @@ class PeriodCounts:
         if figure is None:
             raise AttributeError(name)
         return figure.of(self)
+
+
+_COUNT_NAMES = tuple(f.name for f in fields(PeriodCounts))
 
 
 # --- "How the figures are counted" -----------------------------------------------------
