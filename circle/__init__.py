@@ -45,7 +45,7 @@ def register_extensions(app: Flask) -> None:
         models,  # noqa: F401  (complete metadata before anything binds it)
     )
     from circle.audit import recording  # noqa: F401  (session listeners for the audit log)
-    from circle.i18n import select_locale
+    from circle.i18n import install_template_gettext, select_locale
 
     inputs.init_app(app)  # first: the URL converter must exist before any route
     if app.config["CIRCLE_PROXY_COUNT"]:
@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     register_security_headers(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="UTC")
+    install_template_gettext(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"

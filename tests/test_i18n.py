@@ -43,3 +43,23 @@ def test_compiled_catalogue_matches_the_po_file():
     with (root / "messages.mo").open("rb") as fh:
         mo = {key(m.id): key(m.string) for m in read_mo(fh) if m.id}
     assert po == mo
+
+
+def test_templates_translate_per_locale_also_when_forced(app):
+    """Templates' ``_()`` caches the catalogue per request (circle.i18n._translations):
+    a forced locale (notifications are written in the recipient's language) and a
+    refreshed one are still honoured, and a new request starts afresh."""
+    from flask import render_template_string, session
+    from flask_babel import force_locale, refresh
+
+    page = "{{ _('Overview') }}"
+    with app.test_request_context("/"):
+        assert render_template_string(page) == "概览"
+        with force_locale("en"):
+            assert render_template_string(page) == "Overview"
+        assert render_template_string(page) == "概览"
+        session["lang"] = "en"
+        refresh()
+        assert render_template_string(page) == "Overview"
+    with app.test_request_context("/"):
+        assert render_template_string(page) == "概览"
