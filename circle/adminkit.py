@@ -408,7 +408,9 @@ class AccessMixin:
     capability: Cap = Cap.SEE_DASHBOARD
 
     def is_accessible(self) -> bool:
-        return can(current_user, self.capability)
+        # The user itself, not the proxy: the menu asks this of every view on every page,
+        # and each attribute read through ``current_user`` resolves the proxy again.
+        return can(current_user._get_current_object(), self.capability)
 
     def is_visible(self) -> bool:
         return self.is_accessible()
