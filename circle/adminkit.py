@@ -19,6 +19,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterConverter, FilterEqual
 from flask_admin.model import template, typefmt
 from flask_admin.model.filters import convert
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
@@ -74,9 +75,12 @@ def _sees_full_phones() -> bool:
     request (a merchant list shows a hundred numbers)."""
     if not has_request_context():
         return may_see_full_phone(current_user)
-    if "circle_full_phones" not in g:
-        g.circle_full_phones = may_see_full_phone(current_user)
-    return g.circle_full_phones
+    user = current_user._get_current_object()
+    cache = g.setdefault("circle_full_phones", {})
+    key = getattr(user, "id", None)
+    if key not in cache:
+        cache[key] = may_see_full_phone(user)
+    return cache[key]
 
 
 def phone_link(view, context, model, name):
@@ -88,9 +92,10 @@ def translated(labels: dict) -> dict:
     """``labels`` (values to lazy strings) translated once per request: a list shows a
     label in every row, and each lazy string would look the translation up again."""
     cache = g.setdefault("circle_translated_labels", {})
-    found = cache.get(id(labels))
+    key = (id(labels), str(get_locale()))
+    found = cache.get(key)
     if found is None or found[0] is not labels:
-        found = cache[id(labels)] = (labels, {key: str(text) for key, text in labels.items()})
+        found = cache[key] = (labels, {value: str(text) for value, text in labels.items()})
     return found[1]
 
 
@@ -246,7 +251,8 @@ class _RowsAsOptions:
 
     def __iter__(self):
         cache = g.setdefault("circle_filter_options", {})
-        key = (self.model, str(self.order_by), str(self.label))
+        key = (self.model, str(self.order_by), str(self.label),
+               getattr(current_user, "id", None))
         if key not in cache:
             stmt = sa.select(self.model.id, self.label)
             stmt = restrict_to_user(stmt, self.model, current_user).order_by(self.order_by)
