@@ -15,6 +15,10 @@ Phases (``plan["phase"]``):
               issue desk is a registered issue. Reports requests per second.
 ``export``    one administrator downloads the satisfaction export to the end, counting
               bytes and lines without keeping them. Reports the time to the last byte.
+``compare``   issue #19: each page requested from circle, stock Flask-Admin and the floor
+              (bench/baseline.py) in turn by one client each, the order rotating every
+              round, so that whatever else the machine does falls on all three alike.
+              Reports p50/p95 of each and the ratios stock/circle and circle/floor.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import os
 import sys
 import threading
 import time
@@ -448,7 +453,102 @@ def phase_export(plan: dict) -> dict:
     }
 
 
-PHASES = {"latency": phase_latency, "register": phase_register, "export": phase_export}
+#: The systems a comparison requests each page from, in the order of its first round.
+SYSTEMS = ("circle", "stock", "floor")
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``, or ``None`` when either is missing or zero."""
+    if not numerator or not denominator:
+        return None
+    return numerator / denominator
+
+
+def compare_summary(samples: dict[str, list[float]], errors: Counter) -> dict:
+    """p50/p95 (ms) of each system's samples (seconds) and the ratios of the p50s."""
+    result = {"errors": sum(errors.values()), "error_kinds": dict(errors)}
+    for system in SYSTEMS:
+        ms = [value * 1000 for value in samples.get(system, ())]
+        result[system] = {"n": len(ms), "p50": percentile(ms, 50), "p95": percentile(ms, 95)}
+    result["stock_over_circle"] = ratio(result["stock"]["p50"], result["circle"]["p50"])
+    result["circle_over_floor"] = ratio(result["circle"]["p50"], result["floor"]["p50"])
+    return result
+
+
+def rotation(round_number: int) -> tuple[str, ...]:
+    """The order of the systems in a round: each goes first, second and last in turn."""
+    k = round_number % len(SYSTEMS)
+    return SYSTEMS[k:] + SYSTEMS[:k]
+
+
+def compare_page(clients: dict[str, Client], page: dict, rounds: int, warmup: int,
+                 max_seconds: float) -> dict:
+    """Request ``page["urls"][system]`` from each system in turn, ``rounds`` times."""
+    for number in range(warmup):
+        for system in SYSTEMS:
+            urls = page["urls"][system]
+            clients[system].get(urls[number % len(urls)])
+    samples = {system: [] for system in SYSTEMS}
+    errors = Counter()
+    load_before = _load()
+    deadline = time.perf_counter() + max_seconds
+    for number in range(rounds):
+        if time.perf_counter() > deadline:
+            break
+        for system in rotation(number):
+            urls = page["urls"][system]
+            try:
+                answer = clients[system].get(urls[number % len(urls)])
+            except (OSError, http.client.HTTPException) as exc:
+                errors[f"{system} {type(exc).__name__}"] += 1
+                clients[system].close()
+                continue
+            if answer.status == 200:
+                samples[system].append(answer.seconds)
+            else:
+                errors[f"{system} {answer.status}"] += 1
+    result = compare_summary(samples, errors)
+    result.update(load=[load_before, _load()], requested=rounds,
+                  url={system: page["urls"][system][0] for system in SYSTEMS})
+    return result
+
+
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def phase_compare(plan: dict) -> dict:
+    """Each page of ``plan["pages"]`` from the three systems, interleaved (see module)."""
+    clients = {"circle": _signed_in(plan["bases"]["circle"], plan["user"], 1)[0],
+               "stock": Client(plan["bases"]["stock"]),
+               "floor": Client(plan["bases"]["floor"])}
+    results = {}
+    for page in plan["pages"]:
+        if page.get("filters"):
+            found = resolve_filters(plan["bases"]["circle"], {
+                "user": plan["user"], "list_url": page["list_url"],
+                "filters": page["filters"]})
+            page = {**page, "urls": {**page["urls"], "circle": found}}
+        result = compare_page(clients, page, plan["requests"], plan["warmup"],
+                              plan["max_seconds"])
+        results[page["name"]] = result
+        print(f"  {page['name']:<22} " + "  ".join(
+            f"{system} {result[system]['p50'] or 0:.0f}/{result[system]['p95'] or 0:.0f}"
+            for system in SYSTEMS)
+            + f"  stock/circle {result['stock_over_circle'] or 0:.2f}"
+            + f"  circle/floor {result['circle_over_floor'] or 0:.2f}"
+            + (f"  errors {result['error_kinds']}" if result["errors"] else ""),
+            file=sys.stderr, flush=True)
+    for client in clients.values():
+        client.close()
+    return results
+
+
+PHASES = {"latency": phase_latency, "register": phase_register, "export": phase_export,
+          "compare": phase_compare}
 
 
 def main() -> None:

@@ -173,3 +173,90 @@ def render_report(title: str, meta: dict, runs: list[dict], command: str) -> str
         "are marked against the same thresholds). Latency cells are p50 / p95 in ms.",
         render_details(runs),
     ]) + "\n"
+
+
+# --- issue #19: circle beside stock Flask-Admin and the floor ------------------------------
+
+#: The pages compared, in the order of issue #19's table: key, label.
+COMPARE_PAGES = (
+    ("list_page1", "Issue list, page 1"),
+    ("list_page1000", "Issue list, page 1,000 (same rows)"),
+    ("search_shop", "Issue search, shop name"),
+    ("search_work_order", "Issue search, work-order no."),
+    ("list_filtered", "Issue list, circle + status filter"),
+    ("detail", "Issue details / desk"),
+    ("merchant_list", "Merchant list, page 1"),
+)
+#: Issue #19's targets: circle at least this much faster than stock (p50 over p50) …
+STOCK_RATIO_TARGET = 1.5
+#: … and its p50 within this factor of the floor's.
+FLOOR_RATIO_TARGET = 2.5
+
+
+def ratio_cell(value: float | None, ok: bool | None) -> str:
+    if value is None:
+        return "·"
+    return f"{value:.2f} {_mark(ok)}"
+
+
+def render_compare_table(runs: list[dict]) -> str:
+    """Per page and size: stock p50 / circle p50 (> 1: circle faster) and circle p50 /
+    floor p50 (how far circle is from what any stack pays), marked against the targets."""
+    runs = sorted(runs, key=lambda run: run["size"])
+    header = ["page"]
+    for run in runs:
+        label = size_label(run["size"])
+        header += [f"stock/circle {label}", f"circle/floor {label}"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for key, label in COMPARE_PAGES:
+        cells = [label]
+        for run in runs:
+            page = run["pages"].get(key)
+            if not page or page["errors"]:
+                errors = f"({page['errors']} err) {FAIL}" if page else "·"
+                cells += [errors, errors]
+                continue
+            stock, floor = page["stock_over_circle"], page["circle_over_floor"]
+            cells.append(ratio_cell(stock, stock is not None and stock >= STOCK_RATIO_TARGET))
+            cells.append(ratio_cell(floor, floor is not None and floor <= FLOOR_RATIO_TARGET))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def render_compare_details(runs: list[dict]) -> str:
+    """p50 / p95 in ms of each system, the sample size and the load average around it."""
+    lines = ["| page | size | circle p50 / p95 | stock p50 / p95 | floor p50 / p95 | n | "
+             "load avg |", "|---|---|---|---|---|---|---|"]
+    for run in sorted(runs, key=lambda run: run["size"]):
+        for key, label in COMPARE_PAGES:
+            page = run["pages"].get(key)
+            if not page:
+                continue
+            cells = [f"{_ms(page[s]['p50'])} / {_ms(page[s]['p95'])}"
+                     for s in ("circle", "stock", "floor")]
+            n = min(page[s]["n"] for s in ("circle", "stock", "floor"))
+            load = "–".join(f"{v:.1f}" for v in page.get("load", ()) if v is not None)
+            lines.append(f"| {label} | {size_label(run['size'])} | " + " | ".join(cells)
+                         + f" | {n} | {load} |")
+    urls = []
+    first = min(runs, key=lambda run: run["size"]) if runs else None
+    for key, label in COMPARE_PAGES:
+        page = (first or {}).get("pages", {}).get(key)
+        if page and page.get("url"):
+            urls.append(f"- {label}: " + ", ".join(
+                f"{s} `{page['url'][s]}`" for s in ("circle", "stock", "floor")))
+    return "\n".join(lines + [""] + urls)
+
+
+def render_compare(title: str, meta: dict, runs: list[dict], command: str) -> str:
+    """The Markdown section of one ``--compare`` run."""
+    return "\n\n".join([
+        f"## {title} — circle vs stock Flask-Admin vs floor",
+        f"Command: `{command}`",
+        render_machine(meta),
+        render_compare_table(runs),
+        f"Ratios of p50s of interleaved requests (one client per system). stock/circle "
+        f"{PASS} at ≥ {STOCK_RATIO_TARGET} (circle faster); circle/floor {PASS} at ≤ "
+        f"{FLOOR_RATIO_TARGET}.",
+        render_compare_details(runs),
+    ]) + "\n"

@@ -63,11 +63,18 @@ PORTS = range(8200, 8300)
 #: "page 1,000" so that the page means the same rows whatever the view's default).
 LIST_PAGE_SIZE = 50
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+#: Name prefix of the generated PostgreSQL databases (``<prefix>_<size>``): engineers sharing
+#: one server each keep their own.
+PG_PREFIX = os.environ.get("BENCH_PG_PREFIX", "circle_bench")
 #: Requests, clients and limits; --quick uses the second set.
 FULL = {"requests": 200, "clients": 2, "warmup": 10, "max_seconds": 60,
-        "register_requests": 800, "register_clients": 8, "register_seconds": 120}
+        "register_requests": 800, "register_clients": 8, "register_seconds": 120,
+        "compare_rounds": 100, "compare_seconds": 120}
 QUICK = {"requests": 40, "clients": 2, "warmup": 3, "max_seconds": 20,
-         "register_requests": 160, "register_clients": 8, "register_seconds": 60}
+         "register_requests": 160, "register_clients": 8, "register_seconds": 60,
+         "compare_rounds": 20, "compare_seconds": 30}
+#: What --compare serves beside circle (bench/baseline.py): stock Flask-Admin and the floor.
+BASELINE_APP = "bench.baseline:create_app()"
 #: The production default (gunicorn.conf.py): a million-row export must finish within it.
 GUNICORN_TIMEOUT = 300
 
@@ -196,7 +203,7 @@ class PostgresDatabases:
         self._exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def golden(self, size: int, rebuild: bool, reuse_stale: bool) -> str:
-        name = f"circle_bench_{size}"
+        name = f"{PG_PREFIX}_{size}"
         wanted = fingerprint(size, self.seed)
         rows = self._rows("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
                           "WHERE datname = :name", name=name)
@@ -333,6 +340,48 @@ def build_plan(found: dict) -> list[dict]:
     ]
 
 
+def compare_plan(found: dict) -> list[dict]:
+    """The pages of issue #19's table, each as circle, stock Flask-Admin and the floor
+    (bench/baseline.py) serve it: the same rows, asked in each one's own terms."""
+    from urllib.parse import urlencode
+
+    circle = found["liaisons"][0]
+    page = found["page"]
+
+    def same(path_circle, path_stock, path_floor, terms=None, key="search"):
+        if terms is None:
+            return {"circle": [path_circle], "stock": [path_stock], "floor": [path_floor]}
+        return {system: [f"{path}?{urlencode({key: term})}" for term in terms]
+                for system, path in (("circle", path_circle), ("stock", path_stock),
+                                     ("floor", path_floor))}
+
+    details = found["detail_ids"]
+    return [
+        {"name": "list_page1", "urls": same("/admin/issue/", "/admin/issue/", "/floor/issue/")},
+        {"name": "list_page1000", "urls": same(
+            f"/admin/issue/?page={page}&page_size={LIST_PAGE_SIZE}",
+            f"/admin/issue/?page={page}&page_size={LIST_PAGE_SIZE}",
+            f"/floor/issue/?page={page}")},
+        {"name": "search_shop", "urls": same("/admin/issue/", "/admin/issue/",
+                                             "/floor/issue/", found["shops"])},
+        {"name": "search_work_order", "urls": same("/admin/issue/", "/admin/issue/",
+                                                   "/floor/issue/", found["work_orders"])},
+        # circle's filter arguments are read from its list page by the driver.
+        {"name": "list_filtered", "list_url": "/admin/issue/",
+         "filters": [[circle["circle_id"], circle["circle_name"]], ["closed", ""]],
+         "urls": {"stock": ["/admin/issue/?" + urlencode(
+                      {"flt0_0": circle["circle_id"], "flt1_1": "closed"})],
+                  "floor": ["/floor/issue/?" + urlencode(
+                      {"circle": circle["circle_id"], "status": "closed"})]}},
+        {"name": "detail", "urls": {
+            "circle": [f"/admin/desk/{i}" for i in details],
+            "stock": [f"/admin/issue/details/?id={i}" for i in details],
+            "floor": [f"/floor/issue/{i}" for i in details]}},
+        {"name": "merchant_list", "urls": same("/admin/merchant/", "/admin/merchant/",
+                                               "/floor/merchant/")},
+    ]
+
+
 def synthetic_password() -> str:
     from circle.synthetic import SYNTHETIC_PASSWORD
 
@@ -387,8 +436,10 @@ def peak_rss_mb(pid: int) -> float | None:
 class Gunicorn:
     """``gunicorn -c gunicorn.conf.py app:app`` on a loopback port, as a context manager."""
 
-    def __init__(self, database_url: str, workers: int, log_path: Path):
+    def __init__(self, database_url: str, workers: int, log_path: Path,
+                 app_spec: str = "app:app"):
         self.database_url = database_url
+        self.app_spec = app_spec
         self.workers = workers
         self.log_path = log_path
         self.port = free_port()
@@ -413,7 +464,7 @@ class Gunicorn:
         with open(self.log_path, "ab") as sink:
             # A session of its own: Ctrl-C reaches us, and we stop gunicorn in order.
             self.process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app:app"], cwd=ROOT,
+                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", self.app_spec], cwd=ROOT,
                 env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -548,6 +599,38 @@ def run_database(databases, sizes, workers, settings, args) -> list[dict]:
     return runs
 
 
+def run_compare(databases, sizes, settings, args) -> list[dict]:
+    """Issue #19: circle beside stock Flask-Admin and the floor, 2 workers each, one scratch
+    copy of the database served by both, pages requested interleaved."""
+    runs = []
+    for size in sizes:
+        golden = databases.golden(size, args.rebuild, args.reuse_stale)
+        found = discover(golden)
+        log(f"{databases.kind} · {report.size_label(size)} issues · circle vs stock vs floor")
+        scratch = databases.scratch(golden, size)
+        circle_log = DATA / f"gunicorn-{databases.kind}-{size}-compare-circle.log"
+        stock_log = DATA / f"gunicorn-{databases.kind}-{size}-compare-stock.log"
+        for path in (circle_log, stock_log):
+            path.unlink(missing_ok=True)
+        try:
+            with Gunicorn(scratch, 2, circle_log) as circle, \
+                    Gunicorn(scratch, 2, stock_log, app_spec=BASELINE_APP) as stock:
+                load_start = os.getloadavg()[0]
+                pages = drive({"phase": "compare", "user": user_entry(ADMIN_USERNAME),
+                               "bases": {"circle": circle.base, "stock": stock.base,
+                                         "floor": stock.base},
+                               "pages": compare_plan(found),
+                               "requests": settings["compare_rounds"],
+                               "warmup": settings["warmup"],
+                               "max_seconds": settings["compare_seconds"]},
+                              timeout=10 * (settings["compare_seconds"] + 120))
+        finally:
+            databases.drop(scratch)
+        runs.append({"size": size, "issues": found["issues"], "pages": pages,
+                     "load": [round(load_start, 2), round(os.getloadavg()[0], 2)]})
+    return runs
+
+
 # --- the report ------------------------------------------------------------------------------
 
 def machine(databases) -> dict:
@@ -614,6 +697,11 @@ def parse_args(argv=None):
     parser.add_argument("--build-only", action="store_true",
                         help="build (or check) the databases and stop, e.g. to prepare 1M "
                              "ahead of a run")
+    parser.add_argument("--compare", action="store_true",
+                        help="issue #19: circle beside stock Flask-Admin and a bare-Flask "
+                             "floor (bench/baseline.py), interleaved, ratios printed")
+    parser.add_argument("--rounds", type=int,
+                        help="--compare: rounds per page (default 100; --quick: 20)")
     parser.add_argument("--no-save", action="store_true",
                         help="print the report only; do not append to bench/results/")
     args = parser.parse_args(argv)
@@ -621,6 +709,8 @@ def parse_args(argv=None):
     for key in ("requests", "clients", "register_requests"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
+    if args.rounds is not None:
+        settings["compare_rounds"] = args.rounds
     sizes = [int(s) for s in (args.sizes or ("10000" if args.quick
                                              else "10000,100000,1000000")).split(",")]
     workers = [int(w) for w in (args.workers or ("2" if args.quick else "2,4")).split(",")]
@@ -649,17 +739,22 @@ def main(argv=None) -> int:
                 databases.golden(size, args.rebuild, args.reuse_stale)
             continue
         meta = machine(databases)
-        runs = run_database(databases, sizes, workers, settings, args)
+        if args.compare:
+            runs = run_compare(databases, sizes, settings, args)
+        else:
+            runs = run_database(databases, sizes, workers, settings, args)
         # Other work on the machine skews the figures: say how busy it was.
         meta["load average at end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
         title = f"{databases.version()} — {meta['date']}"
-        text = report.render_report(title, meta, runs, command)
+        render = report.render_compare if args.compare else report.render_report
+        text = render(title, meta, runs, command)
         print(text, flush=True)
-        (DATA / f"last-{kind}.json").write_text(json.dumps({"meta": meta, "runs": runs},
-                                                           indent=1))
+        suffix = "-compare" if args.compare else ""
+        (DATA / f"last-{kind}{suffix}.json").write_text(
+            json.dumps({"meta": meta, "runs": runs}, indent=1))
         if not args.no_save:
             RESULTS.mkdir(exist_ok=True)
-            path = RESULTS / f"{kind}-{dt.date.today().isoformat()}.md"
+            path = RESULTS / f"{kind}{suffix}-{dt.date.today().isoformat()}.md"
             with open(path, "a", encoding="utf-8") as out:
                 out.write(text + "\n")
             log(f"appended to {path.relative_to(ROOT)}")

@@ -14,9 +14,10 @@ Flask-Admin's list view does three things whose cost grows with the table:
   (``SELECT count(*) FROM (SELECT id … LIMIT cap + 1)``); beyond it the list shows
   "100,000+" and the pager stops there (bounded page depth). Anyone looking further back
   than 2,000 pages narrows the list with a filter or a search instead.
-- **Lean pages.** The page query selects rows of the model only; related rows shown in the
-  list are loaded afterwards for that page alone (``selectinload``), so an ``OFFSET`` skips
-  index entries, not joined rows.
+- **Lean pages.** The page query selects rows of the model only, and of them only the
+  columns the list shows (``load_only``: an issue has fifty columns, the list ten); related
+  rows shown in the list are loaded afterwards for that page alone (``selectinload``), so an
+  ``OFFSET`` skips index entries, not joined rows.
 - **Indexed search.** The search box matches each configured column
   (:attr:`search_columns`) either by prefix, through an index — on SQLite as a range on
   the column's ordinary index, on PostgreSQL as ``LIKE 'term%'`` on a ``text_pattern_ops``
@@ -42,7 +43,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash
 from flask_babel import gettext
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from circle.extensions import db
 
@@ -123,6 +124,9 @@ class BigListMixin:
     #: A search matches through at most this many keys of each column (work-order numbers,
     #: merchants); a term matching more is searched among the first of them (see module).
     search_key_limit: int = SEARCH_KEY_LIMIT
+    #: Columns the list's formatters read beyond those it shows (loaded with the page; any
+    #: other column would be read row by row, one query each).
+    list_load_also: tuple[str, ...] = ()
     _page_relations: list = []
 
     # Flask-Admin draws its own pager when it is given a count; we pass ours.
@@ -195,4 +199,25 @@ class BigListMixin:
         count = capped_count(matching, self.list_count_cap)
         if self._page_relations:
             query = query.options(*(selectinload(r) for r in self._page_relations))
+        if execute:
+            query = query.options(load_only(*self._list_load_columns()))
         return count, (query.all() if execute else query)
+
+    def _list_load_columns(self) -> list:
+        """The model's columns a list page reads: those shown, the keys of the relations
+        shown (to load them per page), the sort column and :attr:`list_load_also`."""
+        mapper = sa.inspect(self.model)
+        names = {self._primary_key, *self.list_load_also}
+        if self.column_default_sort:
+            sort = self.column_default_sort
+            names.add(sort[0] if isinstance(sort, tuple) else sort)
+        shown = {name.split(".")[0] for name, _label in self._list_columns}
+        for name in shown:
+            prop = mapper.attrs.get(name)
+            if isinstance(prop, sa.orm.ColumnProperty):
+                names.add(name)
+            elif isinstance(prop, sa.orm.RelationshipProperty) and prop.direction.name \
+                    == "MANYTOONE":
+                names.update(column.key for column in prop.local_columns)
+        return [mapper.column_attrs[name].class_attribute for name in sorted(names)
+                if name in mapper.column_attrs]

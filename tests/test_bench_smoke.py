@@ -112,3 +112,86 @@ def test_quick_defaults():
     assert (kinds, sizes, workers) == (["sqlite"], [10_000], [2])
     assert settings["requests"] < run.FULL["requests"]
     assert run.fingerprint(10_000, 1) != run.fingerprint(100_000, 1)
+
+
+# --- issue #19: circle beside stock Flask-Admin and the floor ------------------------------
+
+def test_rotation_puts_each_system_first_in_turn():
+    firsts = [driver.rotation(n)[0] for n in range(3)]
+    assert sorted(firsts) == sorted(driver.SYSTEMS)
+    assert all(sorted(driver.rotation(n)) == sorted(driver.SYSTEMS) for n in range(6))
+
+
+def test_compare_summary_ratios_of_p50s():
+    summary = driver.compare_summary(
+        {"circle": [0.010, 0.020, 0.030], "stock": [0.040, 0.060], "floor": [0.005]},
+        driver.Counter())
+    assert summary["circle"]["p50"] == pytest.approx(20)
+    assert summary["stock_over_circle"] == pytest.approx(2.5)
+    assert summary["circle_over_floor"] == pytest.approx(4)
+    assert driver.compare_summary({"circle": [0.01]}, driver.Counter())[
+        "stock_over_circle"] is None
+
+
+def _compared(stock_ratio, floor_ratio, errors=0):
+    system = {"n": 20, "p50": 10.0, "p95": 12.0}
+    return {"errors": errors, "circle": system, "stock": system, "floor": system,
+            "stock_over_circle": stock_ratio, "circle_over_floor": floor_ratio,
+            "load": [1.0, 1.2], "url": {"circle": "/a", "stock": "/b", "floor": "/c"}}
+
+
+def test_compare_table_marks_the_targets():
+    runs = [{"size": 100_000, "pages": {"list_page1": _compared(1.8, 3.1),
+                                        "detail": _compared(0.9, 1.2, errors=1)}},
+            {"size": 10_000, "pages": {"list_page1": _compared(1.4, 2.0)}}]
+    text = report.render_compare("SQLite", {"git": "abc"}, runs, "bench/run.py --compare")
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("| page | stock/circle"))
+    assert header.index("10k") < header.index("100k")
+    row = next(line for line in lines if line.startswith("| Issue list, page 1 |"))
+    assert row == "| Issue list, page 1 | 1.40 ✗ | 2.00 ✓ | 1.80 ✓ | 3.10 ✗ |"
+    assert "(1 err) ✗" in next(line for line in lines
+                               if line.startswith("| Issue details / desk |"))
+    assert "| Issue list, page 1 | 10k | 10 / 12 | 10 / 12 | 10 / 12 | 20 | 1.0–1.2 |" in text
+
+
+def test_compare_plan_asks_every_system_for_every_page():
+    found = {"liaisons": [{"circle_id": 3, "circle_name": "东街商圈"}], "page": 9,
+             "detail_ids": [1, 5], "shops": ["店"], "work_orders": ["2611"]}
+    plan = run.compare_plan(found)
+    assert [p["name"] for p in plan] == [key for key, _ in report.COMPARE_PAGES]
+    for page in plan:
+        systems = set(page["urls"]) | ({"circle"} if page.get("filters") else set())
+        assert systems == set(driver.SYSTEMS)
+    detail = next(p for p in plan if p["name"] == "detail")["urls"]
+    assert detail["stock"] == ["/admin/issue/details/?id=1", "/admin/issue/details/?id=5"]
+
+
+def test_baseline_serves_stock_and_floor_pages_over_circles_schema(app, data):
+    """bench/baseline.py reflects the schema and answers every page the comparison asks."""
+    from bench import baseline
+    from circle.extensions import db
+    from tests import factories as f
+
+    issue = f.IssueFactory(merchant=f.MerchantFactory(circle=data.east, shop_name="冻品店"),
+                           work_order_no="2611300001")
+    db.session.commit()
+    issue_id, circle_id = issue.id, data.east.id
+    url = db.engine.url.render_as_string(hide_password=False)
+    stock = baseline.create_app(url)
+    client = stock.test_client()
+    pages = {
+        "/admin/issue/": "冻品店", "/admin/issue/?search=冻品": "冻品店",
+        f"/admin/issue/?flt0_0={circle_id}&flt1_1=registered": "冻品店",
+        f"/admin/issue/details/?id={issue_id}": "2611300001", "/admin/merchant/": "冻品店",
+        "/floor/issue/": "冻品店", "/floor/issue/?search=261130": "冻品店",
+        f"/floor/issue/?circle={circle_id}&status=registered": "冻品店",
+        f"/floor/issue/{issue_id}": "冻品店", "/floor/merchant/": "冻品店",
+    }
+    for path, expected in pages.items():
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert expected in answer.get_data(as_text=True), path
+    assert "冻品店" not in client.get("/floor/issue/?search=无此店").get_data(as_text=True)
+    with stock.app_context():
+        stock.extensions["sqlalchemy"].engine.dispose()

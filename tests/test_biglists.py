@@ -2,11 +2,11 @@
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from circle.biglists import CappedCount, _after_prefix, capped_count
 from circle.issues.models import Issue
 from tests import factories as f
+from tests.sqlspy import recorded_sql
 
 
 @pytest.fixture
@@ -104,18 +104,8 @@ def test_page_query_does_not_join_related_rows(app, admin_browser, db, data):
     so an OFFSET deep in the list never joins the rows it skips."""
     _issues(data, 3)
     db.session.commit()
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_sql(app, db) as statements:
         assert admin_browser.get("/admin/issue/?page=1&page_size=1").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     paged = [s for s in statements if "OFFSET" in s.upper()]
     assert paged and all(" JOIN " not in s.upper() for s in paged)
 
@@ -173,18 +163,8 @@ def test_search_asks_for_the_matching_keys_first(app, admin_browser, db, data):
     combine with the work-order match."""
     _issues(data, 2, shop_name="福满园饺子馆")
     db.session.commit()
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_sql(app, db) as statements:
         assert admin_browser.get("/admin/issue/?search=福满").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     on_issues = [s for s in statements if "FROM issue" in s]
     assert any("count(*)" in s for s in on_issues)
     assert all("shop_name" not in s for s in on_issues)

@@ -6,7 +6,6 @@ user's circles; the capability each view needs is named on it (``Cap.SEE_ISSUES`
 """
 
 import sqlalchemy as sa
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -23,6 +22,7 @@ from circle.adminkit import (
     choice_filter,
     label_formatter,
     related_filter,
+    row_url,
 )
 from circle.extensions import db
 from circle.issues import sla
@@ -84,8 +84,8 @@ def timeline_formatter(view, context, model, name):
 
 def desk_link(view, context, model, name):
     """The issue number, linking to the issue desk where the work is done."""
-    return Markup('<a href="{}">#{}</a>').format(url_for("desk.issue", issue_id=model.id),
-                                                 model.id)
+    return Markup('<a href="%s">#%s</a>') % (row_url("desk.issue", "issue_id", model.id),
+                                             model.id)
 
 
 ISSUE_LABELS = {

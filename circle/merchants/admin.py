@@ -37,17 +37,18 @@ from circle.permissions import Cap, circle_in_scope, scope_communities
 def contacts_formatter(view, context, model, name):
     """Emergency contacts in priority order, each phone a ``tel:`` link — or masked, exactly
     as the merchant's own number is (:func:`~circle.adminkit.phone_html`)."""
+    # ``%`` escapes every value, as ``Markup.format`` does, at a fraction of its cost.
     items = [
-        Markup("<li>{name}{relation} {phone}</li>").format(
-            name=contact.name,
-            relation=f" ({contact.relation})" if contact.relation else "",
-            phone=phone_html(contact.phone),
+        Markup("<li>%s%s %s</li>") % (
+            contact.name,
+            f" ({contact.relation})" if contact.relation else "",
+            phone_html(contact.phone),
         )
         for contact in model.emergency_contacts
     ]
     if not items:
         return ""
-    return Markup('<ul class="list-unstyled mb-0">{}</ul>').format(Markup("").join(items))
+    return Markup('<ul class="list-unstyled mb-0">%s</ul>') % Markup("").join(items)
 
 
 def report_link_formatter(view, context, model, name):

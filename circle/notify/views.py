@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import time
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -61,8 +61,13 @@ def unread_count(user) -> int:
     """How many of ``user``'s notifications are unread (the bell's badge)."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    # A page shows the bell twice (wide and narrow screens): count once per request.
+    cache = g.setdefault("circle_unread_counts", {}) if has_request_context() else {}
+    if user.id not in cache:
+        cache[user.id] = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Notification).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    return cache[user.id]
 
 
 def mask_webhook(url: str | None) -> str:
