@@ -115,7 +115,9 @@ class Settings:
     ratelimit_storage_uri: str = setting(
         "RATELIMIT_STORAGE_URI", "memory://",
         "Where login-throttling counts live. With several workers or hosts use Redis, e.g. "
-        "`redis://127.0.0.1:6379/0`, so that all processes share them.")
+        "`redis://127.0.0.1:6379/0`, so that all processes share them. Under gunicorn with "
+        "more than one worker it defaults to `redis://127.0.0.1:6379/0`, and `memory://` (or "
+        "a store that does not answer) stops gunicorn at start.")
     login_limit_per_account: RateLimit = setting(
         "CIRCLE_LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes;20 per day",
         "Failed sign-ins allowed per account.")
