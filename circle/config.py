@@ -83,8 +83,9 @@ class Settings:
         "Set to `1` behind HTTPS: secure cookies, HSTS, plain HTTP redirected.")
     remember_days: int = setting(
         "CIRCLE_REMEMBER_DAYS", 30,
-        "Days a sign-in (and its remember-me cookie) lasts at most; logout and password "
-        "changes end it at once on every device.")
+        "Days a sign-in (and its remember-me cookie) lasts at most; signing out ends that "
+        "device's at once (the devices page, 我的登录设备, signs out others), a password "
+        "change every device's.")
     # Six on-site photos of up to 5 MiB each must fit in one visit form.
     max_content_length: ByteSize = setting(
         "MAX_CONTENT_LENGTH", 32 * MiB,

@@ -32,15 +32,18 @@ def test_a_saved_session_cookie_is_dead_after_logout(browser, data):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_logout_ends_the_sessions_of_other_devices(app, data):
+def test_logout_ends_this_device_only(app, data):
     phone, desk = Browser(app.test_client()), Browser(app.test_client())
     assert phone.login("staff").status_code == 302
     assert desk.login("staff").status_code == 302
+    saved = _cookie(phone.client, "session")
     phone.logout()
-    assert desk.get("/admin/").status_code == 302
+    assert desk.get("/admin/").status_code == 200
+    phone.client.set_cookie("session", saved)
+    assert phone.get("/admin/").status_code == 302
 
 
-def test_remember_me_is_random_per_login_and_dies_with_logout(app, data):
+def test_remember_me_is_random_per_login_and_dies_with_its_logout(app, data):
     first, second = Browser(app.test_client()), Browser(app.test_client())
     _remember_login(first)
     _remember_login(second)
@@ -50,8 +53,13 @@ def test_remember_me_is_random_per_login_and_dies_with_logout(app, data):
     fresh = app.test_client()
     fresh.set_cookie("remember_token", two)
     assert fresh.get("/admin/").status_code == 200
-    # ...until the user signs out anywhere.
+    # ...while its device is signed in: another device's logout does not end it...
     first.logout()
+    still = app.test_client()
+    still.set_cookie("remember_token", two)
+    assert still.get("/admin/").status_code == 200
+    # ...its own does.
+    second.logout()
     revived = app.test_client()
     revived.set_cookie("remember_token", two)
     assert revived.get("/admin/").status_code == 302

@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from circle.accounts.models import User
+from circle.accounts.models import LoginDevice, User
 from circle.extensions import db, limiter
 from circle.i18n import safe_next
 from circle.timeutil import utcnow
@@ -122,8 +122,10 @@ def login():
             flash(_("Wrong username or password, or the account is disabled."), "error")
         else:
             user.last_login_at = utcnow()
+            user.start_login(days=current_app.config["CIRCLE_REMEMBER_DAYS"],
+                             user_agent=request.user_agent.string,
+                             remote_addr=request.remote_addr or "")
             db.session.commit()
-            user.start_login()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), url_for("admin.index")))
     return render_template("auth/login.html", form=form), 200
@@ -132,16 +134,26 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (POST only, so another site cannot log people out with a link).
+    """Sign out this device (POST only, so another site cannot log people out with a link).
 
-    Every session of the user ends — on this device and all others, including saved
-    session and remember-me cookies: they carry the session version this bumps.
+    Its device record is revoked, so a saved copy of its session or remember-me cookie no
+    longer opens the panel; the user's other devices stay signed in (the devices page signs
+    them out, a password change signs out all).
     """
-    current_user.end_sessions()
+    sign_out_device(current_user._get_current_object(), g.get("login_device_id"))
     db.session.commit()
     logout_user()
     flash(_("You have been signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+def sign_out_device(user, device_id: int | None) -> bool:
+    """Revoke one of ``user``'s devices; whether it was theirs and signed in."""
+    device = db.session.get(LoginDevice, device_id) if device_id else None
+    if device is None or device.user_id != user.id or device.revoked_at is not None:
+        return False
+    device.revoke(utcnow())
+    return True
 
 
 @bp.route("/")
