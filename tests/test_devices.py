@@ -91,6 +91,15 @@ def test_nobody_signs_out_someone_elses_device_but_an_administrator(app, db, dat
     assert admin.get("/admin/").status_code == 200
 
 
+def test_the_device_in_use_is_signed_out_by_logout_not_by_the_list(app, db, data):
+    browser = _signed_in(app)
+    device = _devices(db, data.users["staff"])[0]
+    response = _post(browser, f"/admin/devices/{device.id}/sign-out")
+    assert response.status_code == 302
+    assert "要让正在使用的设备退出登录" in browser.get("/admin/devices/").get_data(as_text=True)
+    assert _devices(db, data.users["staff"])[0].revoked_at is None
+
+
 def test_a_device_of_nobody_is_a_404(app, db, data):
     browser = _signed_in(app)
     assert _post(browser, "/admin/devices/999999/sign-out").status_code == 404

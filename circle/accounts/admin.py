@@ -143,6 +143,11 @@ class DevicesView(CircleBaseView):
         if device is None:
             abort(404)
         user = self._user_or_404(device.user_id)
+        if device.id == g.get("login_device_id"):
+            # Signing out the device in use is the logout button's job (it also clears the
+            # cookies here); a stray POST must not end the session under the user's feet.
+            flash(_("To sign out the device you are using, use Sign out."), "error")
+            return self._back(user)
         with unit_of_work():
             device.revoke(utcnow())
         flash(_("The device is signed out."), "success")
