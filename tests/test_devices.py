@@ -113,3 +113,10 @@ def test_a_password_change_signs_out_every_device(app, db, data):
     db.session.commit()
     assert phone.get("/admin/").status_code == 302 and desk.get("/admin/").status_code == 302
     assert all(d.revoked_at is not None for d in _devices(db, user))
+
+
+def test_the_user_list_links_each_user_to_their_devices(app, db, data):
+    admin = _signed_in(app, "admin")
+    html = admin.get("/admin/user/").get_data(as_text=True)
+    assert f'href="/admin/devices/user/{data.users["staff"].id}"' in html
+    assert "登录设备" in html

@@ -6,6 +6,7 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional, ValidationError
 
@@ -39,16 +40,19 @@ class UserView(AdminOnlyModelView):
 
     capability = Cap.ADMINISTER_USERS
     column_list = ("username", "display_name", "role", "community", "circles", "street",
-                   "phone", "active", "last_login_at")
+                   "phone", "active", "last_login_at", "devices")
     column_details_exclude_list = ("password_hash", "session_version")
-    column_export_exclude_list = ("password_hash", "session_version")
+    column_export_exclude_list = ("password_hash", "session_version", "devices")
     column_searchable_list = ("username", "display_name", "phone")
     column_filters = (
         choice_filter(User.role, _l("Role"), ROLE_LABELS),
         related_filter(User.community_id, _l("Community"), Community),
         "active",
     )
-    column_formatters = {"role": label_formatter(ROLE_LABELS), "phone": phone_link}
+    column_formatters = {"role": label_formatter(ROLE_LABELS), "phone": phone_link,
+                         "devices": lambda view, context, model, name: Markup(
+                             '<a href="{}">{}</a>').format(
+                                 url_for("devices.user", user_id=model.id), _("Devices"))}
     form_columns = ("username", "display_name", "phone", "role", "community", "circles",
                     "street", "active", "new_password")
     form_choices = {"role": choices(ROLE_LABELS)}
@@ -77,6 +81,7 @@ class UserView(AdminOnlyModelView):
         "active": _l("Active"),
         "is_service_account": _l("Service account"),
         "last_login_at": _l("Last login"),
+        "devices": _l("Signed-in devices"),
         "created_at": _l("Created at"),
     }
 
