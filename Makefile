@@ -32,9 +32,8 @@ lint: $(BIN)/.installed
 # Production-style server (see README): settings in gunicorn.conf.py, from the environment.
 serve: $(BIN)/.installed
 	$(BIN)/flask --app app circle bootstrap --no-demo
-	@case "$${RATELIMIT_STORAGE_URI:-memory://}" in memory://*) \
-		echo "WARNING: RATELIMIT_STORAGE_URI is memory:// — every gunicorn worker counts" \
-		     "failed sign-ins on its own. Set RATELIMIT_STORAGE_URI=redis://… to share them." >&2;; esac
+	@# gunicorn.conf.py shares the login throttle across workers (Redis by default) and
+	@# refuses to start several workers on memory://.
 	GUNICORN_BIND=$${GUNICORN_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn app:app
 
 # The job consumer for production (SLA scan, digest, WeCom and e-mail); run one or more

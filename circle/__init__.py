@@ -122,15 +122,17 @@ def load_user(identity: str):
     """Flask-Login loader: the session's user, if still active and the session still valid.
 
     The identity is ``id:session_version:token:signed_in_at`` (``User.get_id``): a session
-    ends when the user's session version moves on (logout, password change, deactivation)
-    and ``CIRCLE_REMEMBER_DAYS`` after it began, whatever its cookie says.
+    ends when the user's session version moves on (password change, deactivation), when its
+    device (:class:`~circle.accounts.models.LoginDevice`, found by the token's hash) signs
+    out or is revoked, and ``CIRCLE_REMEMBER_DAYS`` after it began, whatever its cookie says.
     """
     import time
 
-    from flask import current_app
+    from flask import current_app, g
 
-    from circle.accounts.models import User
+    from circle.accounts.models import LoginDevice, User
     from circle.inputs import parse_id
+    from circle.timeutil import utcnow
 
     parts = identity.split(":")
     if len(parts) != 4 or not parts[2]:
@@ -143,6 +145,12 @@ def load_user(identity: str):
     user = db.session.get(User, user_id)
     if user is None or not user.active or user.session_version != version:
         return None
+    device = db.session.scalar(sa.select(LoginDevice).where(
+        LoginDevice.token_hash == LoginDevice.hash_of(parts[2])))
+    if device is None or device.user_id != user.id or not device.is_signed_in(utcnow()):
+        return None
+    user._login_stamp = f"{parts[2]}:{parts[3]}"
+    g.login_device_id = device.id
     return user
 
 

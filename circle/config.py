@@ -84,7 +84,8 @@ class Settings:
     remember_days: int = setting(
         "CIRCLE_REMEMBER_DAYS", 30,
         "Days a sign-in (and its remember-me cookie) lasts at most; logout and password "
-        "changes end it at once on every device.")
+        "changes end it at once on every device, and the devices page (我的登录设备) signs "
+        "out one.")
     # Tests use a one-round hash: scrypt's cost (~0.1 s per hash) would dominate the suite.
     password_hash_method: str = setting(
         "CIRCLE_PASSWORD_HASH", "scrypt",
@@ -120,7 +121,9 @@ class Settings:
     ratelimit_storage_uri: str = setting(
         "RATELIMIT_STORAGE_URI", "memory://",
         "Where login-throttling counts live. With several workers or hosts use Redis, e.g. "
-        "`redis://127.0.0.1:6379/0`, so that all processes share them.")
+        "`redis://127.0.0.1:6379/0`, so that all processes share them. Under gunicorn with "
+        "more than one worker it defaults to `redis://127.0.0.1:6379/0`, and `memory://` (or "
+        "a store that does not answer) stops gunicorn at start.")
     login_limit_per_account: RateLimit = setting(
         "CIRCLE_LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes;20 per day",
         "Failed sign-ins allowed per account.")

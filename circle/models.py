@@ -38,3 +38,4 @@ from circle.org.models import (  # noqa: F401
     Street,
 )
 from circle.reports.figures import CircleDayFigures  # noqa: F401
+from circle.reports.models import UsedImportToken  # noqa: F401

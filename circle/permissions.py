@@ -56,6 +56,7 @@ class Cap(StrEnum):
     EDIT_ISSUES = "edit_issues"
     EXPORT = "export"
     ADMINISTER_USERS = "administer_users"
+    MANAGE_OWN_DEVICES = "manage_own_devices"
     ADMINISTER_ORGANISATION = "administer_organisation"
     ADMINISTER_REFERENCE_DATA = "administer_reference_data"
     MANAGE_API_TOKENS = "manage_api_tokens"
@@ -94,7 +95,8 @@ MEANING: dict[Cap, str] = {
     Cap.SUPERVISE: "issue supervision orders (督办) on issues",
     Cap.EDIT_ISSUES: "correct an issue's registration fields",
     Cap.EXPORT: "the satisfaction export",
-    Cap.ADMINISTER_USERS: "user accounts",
+    Cap.ADMINISTER_USERS: "user accounts, and the devices each one is signed in on",
+    Cap.MANAGE_OWN_DEVICES: "the list of one's own signed-in devices; sign any of them out",
     Cap.ADMINISTER_ORGANISATION: "communities, circles, departments, advisors and collectors",
     Cap.ADMINISTER_REFERENCE_DATA: "categories, sources, department kinds, SLA policy, working "
                                    "hours, holidays",
@@ -153,6 +155,7 @@ PERMISSIONS: dict[Cap, frozenset[str]] = {
     Cap.EDIT_ISSUES: _COMMUNITY,
     Cap.EXPORT: _CALLERS,
     Cap.ADMINISTER_USERS: _ADMIN,
+    Cap.MANAGE_OWN_DEVICES: _EVERYONE,
     Cap.ADMINISTER_ORGANISATION: _ADMIN,
     Cap.ADMINISTER_REFERENCE_DATA: _ADMIN,
     Cap.MANAGE_API_TOKENS: _ADMIN,

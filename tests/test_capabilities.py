@@ -509,6 +509,12 @@ def administer_users(case: Case) -> Outcome:
     return pages(case, "/admin/user/", "/admin/user/new/")
 
 
+def manage_own_devices(case: Case) -> Outcome:
+    """The list of one's own devices (signing them out is tests/test_devices.py's: it would
+    sign out the module's browsers)."""
+    return pages(case, "/admin/devices/")
+
+
 def administer_organisation(case: Case) -> Outcome:
     return pages(case, *(f"/admin/{endpoint}/"
                          for endpoint in ("community", "circle", "member", "department")))
@@ -592,6 +598,7 @@ PROBES: dict[Cap, Probe] = {
     Cap.EDIT_ISSUES: Probe(edit_issues, needs=(Cap.SEE_ISSUES,)),
     Cap.EXPORT: Probe(export),
     Cap.ADMINISTER_USERS: Probe(administer_users, scoped=False),
+    Cap.MANAGE_OWN_DEVICES: Probe(manage_own_devices, scoped=False),
     Cap.ADMINISTER_ORGANISATION: Probe(administer_organisation, scoped=False),
     Cap.ADMINISTER_REFERENCE_DATA: Probe(administer_reference_data, scoped=False),
     Cap.MANAGE_API_TOKENS: Probe(manage_api_tokens, scoped=False),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -105,6 +106,9 @@ class User(UserMixin, db.Model):
     circles: Mapped[list[BusinessCircle]] = relationship(
         secondary=user_circle, order_by=BusinessCircle.name
     )
+    devices: Mapped[list[LoginDevice]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="LoginDevice.created_at.desc()")
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -119,13 +123,30 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login asks this on every request.
         return self.active
 
-    #: Set by :meth:`start_login` for the session being signed in.
+    #: Set by :meth:`start_login` for the session being signed in (and by the loader for
+    #: the session of the request).
     _login_stamp = ""
 
-    def start_login(self) -> None:
-        """Give the session being signed in a random token and its start time, which the
-        session and remember-me cookies then carry (see :meth:`get_id`)."""
-        self._login_stamp = f"{secrets.token_urlsafe(16)}:{int(time.time())}"
+    def start_login(self, *, days: int, user_agent: str = "",
+                    remote_addr: str = "") -> LoginDevice:
+        """Sign in a device: a random token, stored as its hash with the device's
+        description and an expiry ``days`` ahead; the session and remember-me cookies carry
+        the token and the start time (see :meth:`get_id`). Added to the session, not
+        committed."""
+        token = secrets.token_urlsafe(24)
+        now = utcnow()
+        if self.id is not None:
+            # What no longer signs anyone in is of no use on the list: forget it.
+            db.session.execute(sa.delete(LoginDevice).where(
+                LoginDevice.user_id == self.id,
+                sa.or_(LoginDevice.revoked_at.is_not(None), LoginDevice.expires_at <= now)))
+        device = LoginDevice(user=self, token_hash=LoginDevice.hash_of(token), created_at=now,
+                             expires_at=now + timedelta(days=days),
+                             user_agent=(user_agent or "")[:200],
+                             remote_addr=(remote_addr or "")[:45])
+        db.session.add(device)
+        self._login_stamp = f"{token}:{int(time.time())}"
+        return device
 
     def get_id(self) -> str:
         """Session identity: id, session version, a random token per sign-in and the time
@@ -146,8 +167,13 @@ class User(UserMixin, db.Model):
 
     def end_sessions(self) -> None:
         """End every session and remember-me cookie of this user, on every device: each
-        carries the session version it was signed in with (:func:`circle.load_user`)."""
+        carries the session version it was signed in with (:func:`circle.load_user`), and
+        every signed-in device is revoked."""
         self.session_version = (self.session_version or 0) + 1
+        now = utcnow()
+        for device in self.devices:
+            if device.revoked_at is None:
+                device.revoked_at = now
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
@@ -172,3 +198,44 @@ def role_problem(role: str, community, circles) -> str | None:
     if role == Role.LIAISON and not circles:
         return _l("A circle liaison officer must belong to at least one business circle.")
     return None
+
+
+class LoginDevice(db.Model):
+    """One sign-in of a user on one device (browser): what its session and remember-me
+    cookies stand for. Only the SHA-256 of its random token is stored; the device stays
+    signed in until it expires (``CIRCLE_REMEMBER_DAYS``), signs out, or is revoked by its
+    user or an administrator (:func:`circle.load_user` checks all three on every request).
+    """
+
+    __tablename__ = "login_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"),
+                                         index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+    remote_addr: Mapped[str] = mapped_column(sa.String(45), default="")
+
+    user: Mapped[User] = relationship(back_populates="devices")
+
+    @staticmethod
+    def hash_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def is_signed_in(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now
+
+    def revoke(self, now: datetime) -> None:
+        """Sign this device out (its cookies stop working at their next request)."""
+        if self.revoked_at is None:
+            self.revoked_at = now
+
+    @classmethod
+    def signed_in(cls, user_id: int, now: datetime) -> sa.Select:
+        """The user's devices still signed in, newest first."""
+        return (sa.select(cls).where(cls.user_id == user_id, cls.revoked_at.is_(None),
+                                     cls.expires_at > now)
+                .order_by(cls.created_at.desc(), cls.id.desc()))

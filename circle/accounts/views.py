@@ -20,6 +20,7 @@ from circle.accounts.models import User
 from circle.extensions import db, limiter
 from circle.i18n import safe_next
 from circle.timeutil import utcnow
+from circle.transaction import unit_of_work
 
 bp = Blueprint("auth", __name__)
 
@@ -122,8 +123,10 @@ def login():
             flash(_("Wrong username or password, or the account is disabled."), "error")
         else:
             user.last_login_at = utcnow()
+            user.start_login(days=current_app.config["CIRCLE_REMEMBER_DAYS"],
+                             user_agent=request.user_agent.string,
+                             remote_addr=request.remote_addr or "")
             db.session.commit()
-            user.start_login()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), url_for("admin.index")))
     return render_template("auth/login.html", form=form), 200
@@ -134,11 +137,12 @@ def login():
 def logout():
     """Sign out (POST only, so another site cannot log people out with a link).
 
-    Every session of the user ends — on this device and all others, including saved
-    session and remember-me cookies: they carry the session version this bumps.
+    Every session and remember-me token of the user ends, on every device and host (issue
+    #18), so a saved copy of a cookie no longer opens the panel; the devices page
+    (我的登录设备) is where one device alone is signed out.
     """
-    current_user.end_sessions()
-    db.session.commit()
+    with unit_of_work():
+        current_user._get_current_object().end_sessions()
     logout_user()
     flash(_("You have been signed out."), "info")
     return redirect(url_for("auth.login"))

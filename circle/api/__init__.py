@@ -77,9 +77,26 @@ def init_api(app: Flask) -> Api:
     # Token-authenticated, never by the session cookie: CSRF protection has nothing to guard.
     csrf.exempt(blp)
     api.register_blueprint(blp)
+    declare_schema_rules(api)
     app.register_blueprint(_docs_blueprint(api))
     app.extensions["circle_api"] = api
     return api
+
+
+def declare_schema_rules(api: Api) -> None:
+    """Add to the document the rules across fields that a schema checks in code.
+
+    marshmallow's ``validates_schema`` hooks are invisible to the OpenAPI converter; a schema
+    class states its rule once more as JSON Schema in ``OPENAPI_RULES``, next to the hook.
+    """
+    from circle.api import schemas
+
+    plugin = next(p for p in api.spec.plugins if hasattr(p, "converter"))
+    components = api.spec.components.schemas
+    for schema_class in vars(schemas).values():
+        rules = getattr(schema_class, "OPENAPI_RULES", None)
+        if isinstance(schema_class, type) and rules:
+            components[plugin.converter.schema_name_resolver(schema_class)].update(rules)
 
 
 def _docs_blueprint(api: Api) -> Blueprint:

@@ -9,7 +9,7 @@ from input). Response schemas only dump.
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import datetime, timezone
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -29,27 +29,85 @@ MAX_DESCRIPTION_LENGTH = 2000
 MAX_ID = 2**31 - 1
 # Cursors are row ids; longer ones are accepted but mean "after everything".
 CURSOR_PATTERN = r"^[0-9]{1,18}$"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+def _phone_pattern() -> str:
+    sep = r"[\s\-()（）]*"
+
+    def chars(*classes: str) -> str:
+        return "".join(sep + c for c in classes)
+
+    digit = "[0-9]"
+    mobile = chars("1", "[3-9]") + f"(?:{sep}{digit}){{9}}"
+    area = f"0(?:{chars('1', '0')}|{chars('2', digit)}|{chars('[3-9]', digit, digit)})"
+    landline = sep + area + f"(?:{sep}{digit}){{7,8}}"
+    # A bare 86 is read as the country code only before 11 digits (normalise_phone).
+    landline11 = sep + f"0(?:{chars('1', '0')}|{chars('2', digit)})(?:{sep}{digit}){{8}}|" \
+        + sep + f"0{chars('[3-9]', digit, digit)}(?:{sep}{digit}){{7}}"
+    plus = f"(?:{chars('[+]', '8', '6')}|{chars('0', '0', '8', '6')})"
+    return (f"^(?:{plus}?(?:{mobile}|{landline})|{chars('8', '6')}(?:{mobile}|{landline11}))"
+            f"{sep}$")
+
+
+# Declared in the document as well as checked, so that the contract says what the code does.
+_CONTROL_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
+TEXT_PATTERN = f"^[^{_CONTROL_CLASS}]*$"
+#: Text that is not blank once stripped: at least one character that is neither a blank nor
+#: a control character.
+NONBLANK_TEXT_PATTERN = f"^[^{_CONTROL_CLASS}]*[^\\s{_CONTROL_CLASS}][^{_CONTROL_CLASS}]*$"
+#: What :func:`circle.validators.normalise_phone` accepts, as a pattern: a mobile (11
+#: digits, 13–19) or a landline with its area code, optionally after +86/0086 (or a bare 86
+#: before 11 digits), with blanks, dashes and brackets anywhere.
+PHONE_PATTERN = _phone_pattern()
+#: GB 32100: 18 digits and letters (no I, O, S, V, Z), upper-cased on reading; the check
+#: digit is verified too.
+_CREDIT_CHAR = "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]"
+CREDIT_CODE_PATTERN = f"^{_CREDIT_CHAR}{{2}}[0-9]{{6}}{_CREDIT_CHAR}{{10}}$"
 
 # The events the workflow declares (circle.issues.steps.STEPS), for the API's docs.
 EVENT_ACTIONS = ", ".join(dict.fromkeys(step.event for step in STEPS.values()))
 
 
 class Text(fields.String):
-    """A string stripped of surrounding blanks, with no control characters."""
+    """A string with no control characters, at most ``max_length`` long, stripped of
+    surrounding blanks; with ``nonblank``, not blank.
+
+    The limits apply to the string as sent, and are declared in the document as
+    ``maxLength``/``pattern``: the schema refuses exactly what this field refuses.
+    """
+
+    def __init__(self, *, max_length: int, nonblank: bool = False, **kwargs):
+        self.max_length, self.nonblank = max_length, nonblank
+        metadata = {"maxLength": max_length,
+                    "pattern": NONBLANK_TEXT_PATTERN if nonblank else TEXT_PATTERN,
+                    **({"minLength": 1} if nonblank else {}), **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        value = super()._deserialize(value, attr, data, **kwargs)
         if _CONTROL.search(value):
             raise ma.ValidationError("Control characters are not allowed.")
+        if len(value) > self.max_length:
+            raise ma.ValidationError(f"Longer than maximum length {self.max_length}.")
+        value = value.strip()
+        if self.nonblank and not value:
+            raise ma.ValidationError("Must not be blank.")
         return value
 
 
 class Phone(fields.String):
-    """A mainland mobile or landline number, normalised (13812345678, 0531-87654321)."""
+    """A mainland mobile or landline number (:data:`PHONE_PATTERN`), normalised
+    (13812345678, 0531-87654321)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"pattern": PHONE_PATTERN, **kwargs.pop("metadata", {})},
+                         **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        if not re.match(PHONE_PATTERN, value):
+            raise ma.ValidationError(
+                "A mobile number (11 digits starting with 13-19) or a landline with its area "
+                "code, e.g. 0531-87654321.")
         try:
             return normalise_phone(value)
         except InvalidValue as exc:
@@ -57,10 +115,17 @@ class Phone(fields.String):
 
 
 class CreditCode(fields.String):
-    """A unified social credit code (GB 32100), upper-cased, check digit verified."""
+    """A unified social credit code (GB 32100, :data:`CREDIT_CODE_PATTERN`), check digit
+    verified."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"pattern": CREDIT_CODE_PATTERN,
+                                   **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        if not re.match(CREDIT_CODE_PATTERN, value):
+            raise ma.ValidationError("18 digits and letters (no I, O, S, V or Z).")
         try:
             return normalise_credit_code(value)
         except InvalidValue as exc:
@@ -77,8 +142,9 @@ class Moment(fields.DateTime):
                 moment = moment.replace(tzinfo=local_zone())
             return moment.astimezone(timezone.utc)
         except (OverflowError, ValueError):
-            # 0001-01-01T00:00:00+23:59 has no UTC equivalent.
-            raise ma.ValidationError("Date-time out of range.") from None
+            # 0001-01-01T00:00:00+23:59 is a valid date-time with no UTC equivalent: earlier
+            # than any moment Python holds. As a period bound it means "from the beginning".
+            return datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _cursor(description: str) -> fields.String:
@@ -108,11 +174,15 @@ class MerchantRefSchema(ma.Schema):
                         metadata={"description": "Merchant id in the panel."})
     credit_code = CreditCode(metadata={"description": "Unified social credit code "
                                                       "(统一社会信用代码, 18 characters)."})
-    shop_name = Text(validate=validate.Length(min=1, max=100))
-    phone = Phone(validate=validate.Length(max=30),
-                  metadata={"description": "Mobile (11 digits) or landline with area code."})
-    owner_name = Text(validate=validate.Length(max=50))
-    address = Text(validate=validate.Length(max=200))
+    shop_name = Text(max_length=100, nonblank=True)
+    phone = Phone(metadata={"description": "Mobile (11 digits) or landline with area code."})
+    owner_name = Text(max_length=50)
+    address = Text(max_length=200)
+
+    #: The rule of :meth:`_identifiable`, as the document declares it (see
+    #: :func:`circle.api.declare_schema_rules`).
+    OPENAPI_RULES = {"anyOf": [{"required": ["id"]}, {"required": ["credit_code"]},
+                               {"required": ["shop_name", "phone"]}]}
 
     @ma.validates_schema
     def _identifiable(self, data, **kwargs):
@@ -132,51 +202,36 @@ class IssueCreateSchema(ma.Schema):
                                  "again returns the existing issue (200) instead of a new one."},
     )
     merchant = fields.Nested(MerchantRefSchema, required=True)
-    category = Text(required=True, validate=validate.Length(min=1, max=50), metadata={
+    category = Text(required=True, max_length=50, nonblank=True, metadata={
         "description": "Name of an active issue category as kept in the panel (e.g. 供电用电)."})
     severity = fields.String(
         load_default=Severity.SMALL, validate=validate.OneOf(Severity.ALL),
         metadata={"description": "小事/大事/难事. Defaults to small, the shortest SLA, so an "
                                  "unclassified order is never given more time than it may need."},
     )
-    description = Text(required=True, validate=validate.Length(min=1, max=MAX_DESCRIPTION_LENGTH))
+    description = Text(required=True, max_length=MAX_DESCRIPTION_LENGTH, nonblank=True)
 
 
-class _QuerySchema(ma.Schema):
-    """Query parameters; an empty cursor or period bound (``?after=&from=``) means none."""
-
-    EMPTY_MEANS_ABSENT = ("after", "from", "to")
-
-    @ma.pre_load
-    def _drop_empty_bounds(self, data, **kwargs):
-        return {key: data[key] for key in data
-                if not (key in self.EMPTY_MEANS_ABSENT and data[key] == "")}
-
-
-class IssueQuerySchema(_QuerySchema):
+class IssueQuerySchema(ma.Schema):
     work_order = fields.String(validate=validate.Regexp(WORK_ORDER_PATTERN), metadata={
         "description": "Only the issue registered for this 12345 work-order number."})
     after = _cursor("The next_cursor of the previous page.")
     limit = _limit(20, 100)
 
 
-class EventQuerySchema(_QuerySchema):
+class EventQuerySchema(ma.Schema):
     after = _cursor("The next_cursor of the previous page.")
     limit = _limit(100, 500)
 
 
-class CallbackQuerySchema(_QuerySchema):
+class CallbackQuerySchema(ma.Schema):
     from_ = Moment(data_key="from", metadata={
         "description": "Calls made at or after this moment (ISO 8601; local time if no "
                        "offset)."})
-    to = Moment(metadata={"description": "Calls made before this moment."})
+    to = Moment(metadata={"description": "Calls made before this moment. A `to` earlier "
+                                         "than `from` is an empty period."})
     after = _cursor("The next_cursor of the previous page.")
     limit = _limit(100, 500)
-
-    @ma.validates_schema
-    def _ordered(self, data, **kwargs):
-        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
-            raise ma.ValidationError("'from' must not be later than 'to'.", "to")
 
 
 # --- responses --------------------------------------------------------------------------

@@ -188,6 +188,19 @@ def unknown(path):
 flask.Blueprint.add_url_rule(blp, "/<path:path>", "unknown", unknown, methods=_ALL_METHODS)
 
 
+@blp.after_request
+def allow_only_own_methods(response):
+    """``Allow`` lists the methods of the API's own route for the path.
+
+    Flask's automatic OPTIONS answer (and ``Allow``) counts every rule matching the path, the
+    catch-all above included, which would advertise all methods on every endpoint.
+    """
+    if request.method == "OPTIONS" and "Allow" in response.headers:
+        adapter = _api_routes(current_app._get_current_object()).bind("localhost")
+        response.headers["Allow"] = ", ".join(sorted(adapter.allowed_methods(request.path)))
+    return response
+
+
 # --- representations ----------------------------------------------------------------------
 
 def _event_payload(event: IssueEvent, work_order_no: str | None = None) -> dict:

@@ -25,6 +25,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -39,7 +40,9 @@ from circle.config import default as settings_default
 from circle.extensions import db
 from circle.issues.workflow import human_size
 from circle.merchants.models import EmergencyContact, Merchant
+from circle.reports.models import UsedImportToken
 from circle.spreadsheet import safe_cell
+from circle.timeutil import utcnow
 from circle.uploads import (
     UTF8_BOM,
     UploadRefused,
@@ -422,18 +425,38 @@ class ImportConflict(Exception):
     """Someone added one of these merchants between the check and the import."""
 
 
+class ImportAlreadyDone(Exception):
+    """This confirmation has imported its rows already (another request, perhaps at the
+    same moment, used it)."""
+
+
+def confirmation_used(token: str) -> bool:
+    """Whether this confirmation has imported its rows already."""
+    return db.session.get(UsedImportToken, UsedImportToken.digest_of(token)) is not None
+
+
 def import_merchants(check: ImportCheck, circle, actor, *, remote_addr: str = "",
-                     only_valid: bool = False) -> list[Merchant]:
+                     only_valid: bool = False, token: str | None = None,
+                     token_max_age: int = DEFAULT_TOKEN_MAX_AGE) -> list[Merchant]:
     """Create the merchants of the check's valid rows in ``circle``, all in one transaction.
 
     Without ``only_valid`` a check with any invalid row imports nothing (the caller shows
     the report instead). Each merchant and contact is audited as created by ``actor``, and
     one ``import`` record sums the import up. Raises :class:`ImportConflict` (and writes
     nothing) if the database refuses a row that was unique when checked.
+
+    With the confirmation's ``token``, the import also records it as used, in the same
+    transaction: a token imports once (:class:`ImportAlreadyDone` for any other use, even
+    one committed a moment later by another worker), and a failed import leaves it usable.
     """
     if not check.all_valid and not only_valid:
         raise ValueError("rows with errors: import only the valid rows, or none")
     merchants = []
+    if token is not None:
+        # Before any merchant is pending: the DELETE would flush them outside the try below.
+        db.session.execute(sa.delete(UsedImportToken).where(
+            UsedImportToken.used_at < utcnow() - timedelta(seconds=token_max_age)))
+        db.session.add(UsedImportToken(digest=UsedImportToken.digest_of(token)))
     with audit_context(actor, remote_addr):
         for row in check.valid_rows:
             merchant = Merchant(circle_id=circle.id, **row.merchant)
@@ -454,6 +477,8 @@ def import_merchants(check: ImportCheck, circle, actor, *, remote_addr: str = ""
             db.session.commit()
         except sa.exc.IntegrityError:
             db.session.rollback()
+            if token is not None and confirmation_used(token):
+                raise ImportAlreadyDone() from None
             raise ImportConflict() from None
     return merchants
 

@@ -177,8 +177,11 @@ class MerchantImportView(CircleBaseView):
                           rejected=rejected)
 
     def _import(self, form: ImportForm, check: importing.ImportCheck, circle,
-                only_valid: bool):
-        """Import the checked rows if the rules allow, else show the report with why."""
+                only_valid: bool, token: str | None = None):
+        """Import the checked rows if the rules allow, else show the report with why.
+
+        ``token``: the confirmation that carried the rows, used once (see
+        :func:`circle.reports.importing.import_merchants`)."""
         if not check.valid_rows:
             return self._report(form, check, circle,
                                 message=_("No row is valid: nothing was imported."))
@@ -192,7 +195,10 @@ class MerchantImportView(CircleBaseView):
         try:
             merchants = importing.import_merchants(
                 check, circle, current_user._get_current_object(),
-                remote_addr=request.remote_addr or "", only_valid=only_valid)
+                remote_addr=request.remote_addr or "", only_valid=only_valid, token=token,
+                token_max_age=self._token_max_age())
+        except importing.ImportAlreadyDone:
+            return self._already_imported()
         except importing.ImportConflict:
             return self._report(form, check, circle, message=_(
                 "Nothing was imported: some of these merchants were added by someone else "
@@ -227,6 +233,12 @@ class MerchantImportView(CircleBaseView):
             return self._import(form, check, circle, only_valid)
         return self._report(form, check, circle, only_valid=only_valid)
 
+    @staticmethod
+    def _already_imported():
+        flash(_("These rows have been imported already: a confirmation imports once. "
+                "To import the file again, upload it again."), "error")
+        return redirect(url_for(".index"))
+
     @expose("/confirm", methods=("POST",))
     def confirm(self):
         """Import the rows checked on the previous page, after checking them again."""
@@ -243,13 +255,16 @@ class MerchantImportView(CircleBaseView):
         except importing.ImportRefused as refused:
             flash(refused.message, "error")
             return redirect(url_for(".index"))
+        if importing.confirmation_used(confirm.token.data):
+            return self._already_imported()
         circle = scoped_circle(user, circle_id)
         if circle is None:
             # Signed for this user, but they no longer work in the circle.
             flash(_("Choose a business circle you work in."), "error")
             return redirect(url_for(".index"))
         check = importing.check_rows(upload, circle.id)
-        return self._import(form, check, circle, bool(confirm.only_valid.data))
+        return self._import(form, check, circle, bool(confirm.only_valid.data),
+                            token=confirm.token.data)
 
     @expose("/rejected", methods=("POST",))
     def rejected(self):
