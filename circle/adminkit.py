@@ -168,6 +168,29 @@ def choice_filter(column, name, labels: dict):
     return ChoiceEqualFilter(column, name, options=options)
 
 
+class ClauseFilter(BaseSQLAFilter):
+    """A dropdown filter whose options each stand for a SQL condition, built when the list
+    is read (a group of statuses, "overdue now", "re-handled").
+
+    ``clauses`` maps each option's value to its label and a function of no argument that
+    returns the condition; an unknown value is ignored, never a 500.
+    """
+
+    def __init__(self, column, name, clauses: dict):
+        super().__init__(column, name,
+                         options=[(value, label) for value, (label, _) in clauses.items()])
+        self.clauses = clauses
+
+    def validate(self, value) -> bool:
+        return value in self.clauses
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.clauses[value][1]())
+
+    def operation(self):
+        return admin_lazy_gettext("equals")
+
+
 class CommunityFilter(BaseSQLAFilter):
     """Rows whose circle belongs to the chosen community (no join, so no repeated rows)."""
 

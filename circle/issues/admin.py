@@ -15,6 +15,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 
 from circle.adminkit import (
     AdminOnlyModelView,
+    ClauseFilter,
     CommunityFilter,
     IdEqualFilter,
     IssueRecordView,
@@ -37,8 +38,10 @@ from circle.issues.models import (
     ReturnBasis,
     SiteVisit,
     SlaPolicy,
+    Status,
     Symposium,
     WorkSchedule,
+    overdue_clause,
 )
 from circle.issues.rules import issue_problem, record_edit
 from circle.labels import (
@@ -48,6 +51,7 @@ from circle.labels import (
     LEVEL_LABELS,
     RATING_LABELS,
     SEVERITY_LABELS,
+    STATUS_GROUP_LABELS,
     STATUS_LABELS,
     VISIT_OUTCOME_LABELS,
     choices,
@@ -56,7 +60,11 @@ from circle.labels import (
 )
 from circle.org.models import BusinessCircle
 from circle.permissions import Cap
-from circle.timeutil import format_local
+from circle.timeutil import format_local, utcnow
+
+#: The statuses of each group of the "status group" filter (labels: STATUS_GROUP_LABELS).
+STATUS_GROUPS = {"open": Status.OPEN, "settled": Status.SETTLED, "left": Status.LEFT,
+                 "counted": tuple(s for s in Status.ALL if s not in Status.LEFT)}
 
 
 def active_rows(model):
@@ -136,12 +144,21 @@ class IssueView(ScopedModelView):
         related_filter(Issue.circle_id, _l("Business circle"), BusinessCircle),
         CommunityFilter(Issue.circle_id, _l("Community")),
         choice_filter(Issue.status, _l("Status"), STATUS_LABELS),
+        ClauseFilter(Issue.status, _l("Status group"), {
+            group: (label, lambda statuses=STATUS_GROUPS[group]: Issue.status.in_(statuses))
+            for group, label in STATUS_GROUP_LABELS.items()}),
+        ClauseFilter(Issue.resolution_due_at, _l("Overdue now"), {
+            "yes": (_l("Yes"), lambda: overdue_clause(utcnow()))}),
+        ClauseFilter(Issue.rehandle_count, _l("Re-handled (重办)"), {
+            "yes": (_l("Yes"), lambda: Issue.rehandle_count > 0),
+            "no": (_l("No"), lambda: Issue.rehandle_count == 0)}),
         choice_filter(Issue.level, _l("Level"), LEVEL_LABELS),
         choice_filter(Issue.severity, _l("Severity"), SEVERITY_LABELS),
         related_filter(Issue.category_id, _l("Category"), IssueCategory,
                        IssueCategory.sort_order),
         related_filter(Issue.source_id, _l("Source"), IssueSource, IssueSource.sort_order),
         "reported_at",
+        "resolved_at",
     )
     column_sortable_list = ("id", "reported_at", "level", "status", "severity")
     column_formatters = {
