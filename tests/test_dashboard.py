@@ -446,7 +446,7 @@ def test_page_shows_the_figures(admin_browser, ds, data, fixed_now):
     assert figure(html, "first_satisfaction_rate", 'data-week="2024-W24"') == "—"
     trend = json.loads(htmllib.unescape(re.search(
         r"<canvas id=\"trend-chart\"[^>]*data-chart='([^']*)'", html, re.S).group(1)))
-    assert trend["labels"] == ["2024-W23", "2024-W24"]
+    assert trend["labels"] == ["2024年第23周", "2024年第24周"]
     assert trend["datasets"][0]["data"] == [8, 5]  # with the other community's O1 and O2
     # Now: the cards read the same numbers as the functions (admin: plus O2, overdue).
     assert figure(html, "open_total") == "8" and figure(html, "overdue") == "4"

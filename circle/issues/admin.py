@@ -45,9 +45,11 @@ from circle.issues.models import (
 )
 from circle.issues.rules import issue_problem, record_edit
 from circle.labels import (
+    CALLBACK_CHANNEL_LABELS,
     CLOCK_LABELS,
     DAY_KIND_LABELS,
     DEADLINE_RULE_LABELS,
+    EVENT_LABELS,
     LEVEL_LABELS,
     RATING_LABELS,
     SEVERITY_LABELS,
@@ -227,6 +229,7 @@ class SlaPolicyView(AdminOnlyModelView):
         "severity": label_formatter(SEVERITY_LABELS),
         "rule": _resolution_rule,
         "respond_minutes": _response,
+        "respond_clock": label_formatter(CLOCK_LABELS),
     }
     form_columns = ("rule", "amount", "respond_minutes", "respond_clock", "resolve_minutes",
                     "working_days", "sign_minutes", "contact_minutes")
@@ -405,11 +408,15 @@ class IssueEventView(IssueRecordView):
 
     column_list = ("created_at", "issue", "actor", "action", "from_status", "to_status",
                    "from_level", "to_level", "note")
-    column_filters = (IdEqualFilter(IssueEvent.issue_id, _l("Issue no.")), "action",
+    column_filters = (IdEqualFilter(IssueEvent.issue_id, _l("Issue no.")),
+                      choice_filter(IssueEvent.action, _l("Action"), EVENT_LABELS),
                       "created_at")
     column_formatters = {
+        "action": label_formatter(EVENT_LABELS),
         "from_status": label_formatter(STATUS_LABELS),
         "to_status": label_formatter(STATUS_LABELS),
+        "from_level": label_formatter(LEVEL_LABELS),
+        "to_level": label_formatter(LEVEL_LABELS),
     }
     column_labels = {
         "created_at": _l("Time"),
@@ -461,8 +468,11 @@ class CallbackView(IssueRecordView):
                    "rating", "comments")
     column_filters = ("called_at", "reached",
                       choice_filter(Callback.rating, _l("Rating"), RATING_LABELS))
-    column_formatters = {"rating": label_formatter(RATING_LABELS)}
+    column_formatters = {"rating": label_formatter(RATING_LABELS),
+                         "channel": label_formatter(CALLBACK_CHANNEL_LABELS)}
     column_labels = {
+        "channel": _l("Channel"),
+        "round": _l("Handling round"),
         "called_at": _l("Called at"),
         "issue": _l("Issue"),
         "called_by": _l("Called by"),

@@ -93,6 +93,8 @@ def test_the_folded_navbar_names_the_product_and_the_user(open_session):
     session.goto("/admin/issue/")
     page = session.page
     assert not page.locator("#admin-navbar-collapse").is_visible()
+    # The toggle is labelled in the page's language (Flask-Admin writes English).
+    assert page.locator(".navbar-toggler").get_attribute("aria-label") == "菜单"
     identity = page.locator("[data-mobile-id]")
     assert identity.is_visible()
     text = identity.inner_text()
