@@ -195,13 +195,14 @@ def register_template_context(app: Flask) -> None:
     from circle import labels
     from circle.i18n import LANGUAGES, select_locale
     from circle.permissions import can
-    from circle.timeutil import format_local
+    from circle.timeutil import format_local, zone_label
     from circle.validators import mask_phone
 
     app.add_template_filter(format_local, "localtime")
     app.add_template_filter(mask_phone, "mask_phone")
     # Templates ask the permission table, never a role: {% if can(current_user, "export") %}.
     app.add_template_global(can, "can")
+    app.add_template_filter(zone_label, "zone_label")
 
     @app.context_processor
     def inject_globals():

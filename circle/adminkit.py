@@ -55,9 +55,28 @@ def _datetime_formatter(view, value, name):
     return format_local(value)
 
 
-LIST_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _datetime_formatter}
-DETAIL_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, datetime: _datetime_formatter}
-EXPORT_FORMATTERS = {**typefmt.EXPORT_FORMATTERS, datetime: _datetime_formatter}
+def yes_no(value) -> str:
+    """A boolean in words (是 / 否), never ``True``/``False``."""
+    return str(_l("Yes") if value else _l("No"))
+
+
+def _bool_icon_formatter(view, value, name):
+    # Flask-Admin's own writes the column's code and true/false into the tooltip.
+    icon = "fa-check-circle" if value else "fa-minus-circle"
+    return Markup('<span class="fa {}" title="{}" aria-label="{}"></span>').format(
+        icon, yes_no(value), yes_no(value))
+
+
+def _bool_text_formatter(view, value, name):
+    return yes_no(value)
+
+
+LIST_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _datetime_formatter,
+                   bool: _bool_icon_formatter}
+DETAIL_FORMATTERS = {**typefmt.DETAIL_FORMATTERS, datetime: _datetime_formatter,
+                     bool: _bool_text_formatter}
+EXPORT_FORMATTERS = {**typefmt.EXPORT_FORMATTERS, datetime: _datetime_formatter,
+                     bool: _bool_text_formatter}
 
 
 def phone_html(phone: str | None):
@@ -303,6 +322,29 @@ def choice_filter(column, name, labels: dict):
     return ChoiceEqualFilter(column, name, options=options)
 
 
+class ClauseFilter(BaseSQLAFilter):
+    """A dropdown filter whose options each stand for a SQL condition, built when the list
+    is read (a group of statuses, "overdue now", "re-handled").
+
+    ``clauses`` maps each option's value to its label and a function of no argument that
+    returns the condition; an unknown value is ignored, never a 500.
+    """
+
+    def __init__(self, column, name, clauses: dict):
+        super().__init__(column, name,
+                         options=[(value, label) for value, (label, _) in clauses.items()])
+        self.clauses = clauses
+
+    def validate(self, value) -> bool:
+        return value in self.clauses
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.clauses[value][1]())
+
+    def operation(self):
+        return admin_lazy_gettext("equals")
+
+
 class CommunityFilter(BaseSQLAFilter):
     """Rows whose circle belongs to the chosen community (no join, so no repeated rows)."""
 
@@ -487,6 +529,19 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
         columns = super().get_sortable_columns()
         return {name: column for name, column in columns.items()
                 if not isinstance(getattr(column, "type", None), _UNORDERABLE_TYPES)}
+
+    #: Labels of columns many models share, for views that do not name them.
+    common_column_labels = {"created_at": _l("Created at"), "updated_at": _l("Updated at"),
+                            "active": _l("Active")}
+
+    def get_column_name(self, field: str) -> str:
+        """The column's label: the view's own, else a shared one, else Flask-Admin's
+        prettified field name (English: every shown column should have a label)."""
+        if self.column_labels and field in self.column_labels:
+            return self.column_labels[field]
+        if field in self.common_column_labels:
+            return self.common_column_labels[field]
+        return super().get_column_name(field)
 
     def _get_column_by_idx(self, idx):
         # A column index past the list (or of a column that is not sortable) sorts by

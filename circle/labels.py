@@ -35,6 +35,15 @@ STATUS_LABELS = {
     "returned": _l("Returned (退单)"),
 }
 
+#: The issue list's "status group" filter: each group is a tuple of Status values
+#: (circle.issues.models.Status.OPEN, SETTLED, LEFT).
+STATUS_GROUP_LABELS = {
+    "open": _l("Open (not yet resolved)"),
+    "settled": _l("Resolved or closed"),
+    "left": _l("Withdrawn or returned"),
+    "counted": _l("Not withdrawn or returned"),
+}
+
 CONTACT_CHANNEL_LABELS = {
     "phone": _l("By phone"),
     "on_site": _l("On site"),

@@ -1,10 +1,11 @@
 """Cells that are safe to open in a spreadsheet, and a streaming XLSX writer.
 
-A text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is taken by
+A CSV field beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is taken by
 Excel and WPS as a formula (``=HYPERLINK(...)``, ``=cmd|...``): "CSV/formula injection". Every
-exported text value goes through :func:`safe_cell`, which makes such text inert by putting an
-apostrophe in front, as OWASP recommends. Numbers and dates are left as they are: they are
-typed cells, not text.
+exported CSV text value goes through :func:`safe_cell`, which makes such text inert by putting
+an apostrophe in front, as OWASP recommends. An XLSX text cell needs no such guard: it is an
+inline string (``t="inlineStr"``), which no spreadsheet ever evaluates, so it carries the
+user's text unchanged (``+86超市`` stays ``+86超市``). Numbers and dates are typed cells.
 
 :func:`xlsx_stream` writes a workbook of typed cells as it goes, for exports of a million
 rows: each row becomes its XML at once (no cell objects), the XML is deflated straight into
@@ -23,9 +24,11 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from itertools import chain, islice
 from xml.sax.saxutils import quoteattr
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -74,13 +77,41 @@ def safe_row(values) -> list:
 
 
 def xlsx_text(value: str) -> str:
-    """Text as an XLSX cell holds it: no characters XML forbids, never a formula, not longer
-    than Excel accepts."""
+    """Text as an XLSX cell holds it: no characters XML forbids, not longer than Excel
+    accepts. Otherwise unchanged: an inline string is never run as a formula."""
     if ILLEGAL_XML_CHARS.search(value):
         value = ILLEGAL_XML_CHARS.sub("", value)
-    if value.startswith(FORMULA_TRIGGERS):
-        value = "'" + value
     return value[:XLSX_MAX_TEXT]
+
+
+def display_width(text: str) -> int:
+    """How many character cells ``text`` takes in a spreadsheet's default font: Chinese,
+    Japanese and Korean characters (East Asian wide or full-width) count double."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def fitted_widths(header: Sequence[str], kinds: Sequence[str], rows: Iterable[Sequence], *,
+                  least: float = 6, most: float = 60) -> list[float]:
+    """Column widths that fit ``header`` and ``rows`` (a sample: the first rows of a
+    streamed export), between ``least`` and ``most`` character cells, plus a little room
+    for the bold header and the filter arrow."""
+    widest = [display_width(str(text)) for text in header]
+    for values in rows:
+        for index, (kind, value) in enumerate(zip(kinds, values, strict=False)):
+            if value is None:
+                continue
+            if kind == DATETIME:
+                width = len(XLSX_DATETIME_FORMAT)
+            elif kind == NUMBER:
+                width = len(str(value))
+            else:
+                # A cell shows its longest line.
+                width = max(map(display_width, str(value).splitlines() or [""]))
+            if width > widest[index]:
+                widest[index] = width
+    return [min(most, max(least, width + 2)) for width in widest]
 
 
 def _escape(text: str) -> str:
@@ -168,15 +199,19 @@ class _Sheet:
 
 
 def xlsx_stream(rows: Iterable[Sequence], *, title: str, header: Sequence[str],
-                kinds: Sequence[str], widths: Sequence[float] = (),
-                max_rows: int = XLSX_SHEET_ROWS, max_sheet_bytes: int = XLSX_MAX_SHEET_BYTES,
+                kinds: Sequence[str], widths: Sequence[float] | None = (),
+                fit_rows: int = 1000, max_rows: int = XLSX_SHEET_ROWS,
+                max_sheet_bytes: int = XLSX_MAX_SHEET_BYTES,
                 chunk_bytes: int = 256 * 1024, compresslevel: int = 6) -> Iterator[bytes]:
     """An XLSX workbook of ``rows``, as chunks of bytes while the rows are read.
 
     Each row is a sequence of values in column order; ``kinds`` says what each column holds:
     :data:`TEXT` (any value, shown as text), :data:`NUMBER` (int or float) or
     :data:`DATETIME` (a naive datetime, written as a date-time cell). ``None`` leaves a cell
-    blank. Every sheet starts with ``header`` in bold, frozen, and has the column ``widths``.
+    blank. Every sheet starts with ``header`` in bold, frozen, and has the column ``widths``;
+    with ``widths=None`` they are fitted (:func:`fitted_widths`) to the header and the first
+    ``fit_rows`` rows, read ahead before the sheet starts (the widths precede the rows in the
+    sheet's XML, and a streamed file cannot go back to them).
     When a sheet holds ``max_rows`` rows (the header included), or ``max_sheet_bytes`` of XML,
     the rows continue on a new sheet named ``title (2)``, and so on. A workbook always has at
     least one sheet. ``compresslevel`` 6 (zlib's default) makes the file as small as
@@ -187,6 +222,11 @@ def xlsx_stream(rows: Iterable[Sequence], *, title: str, header: Sequence[str],
         raise ValueError("one kind for each header cell")
     if max_rows < 2:
         raise ValueError("a sheet holds the header and at least one row")
+    if widths is None:
+        rows = iter(rows)
+        sample = list(islice(rows, fit_rows))
+        widths = fitted_widths([str(text) for text in header], kinds, sample)
+        rows = chain(sample, rows)
     letters = [_column_letter(index) for index in range(len(kinds))]
     sheet_head = _sheet_head(len(header), widths) + "<row r=\"1\">" + "".join(
         f'<c r="{letter}1" s="{_STYLE_HEADER}"' + _text_cell(str(text))

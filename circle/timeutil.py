@@ -65,3 +65,14 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def zone_label(zone: ZoneInfo | str) -> str:
+    """A time zone as people say it, in the page's language: ``Asia/Shanghai`` is
+    中国（上海）时间 in Chinese, "China (Shanghai) Time" in English (never the code)."""
+    from babel.dates import get_timezone_location
+    from flask_babel import get_locale
+
+    if isinstance(zone, str):
+        zone = ZoneInfo(zone)
+    return get_timezone_location(zone, locale=get_locale() or "en")

@@ -1,5 +1,7 @@
 """Every change made through the admin is written to an append-only audit log."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -106,3 +108,19 @@ def test_audit_log_escapes_values(admin_browser, db, data):
     html = admin_browser.get("/admin/audit/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_the_audit_log_reads_in_chinese(admin_browser, db, data):
+    """Object types and changed fields by their labels, values in words, no raw JSON."""
+    merchant = f.MerchantFactory(circle=data.east, shop_name="旧名字", active=True)
+    db.session.commit()
+    form = merchant_form(data, shop_name="新名字")
+    form.pop("active")  # unticked: the merchant is no longer active
+    admin_browser.submit(f"/admin/merchant/edit/?id={merchant.id}", form)
+    assert records(db, action="update", object_type="merchant")
+    html = admin_browser.get("/admin/audit/").get_data(as_text=True)
+    assert "商铺名称: 旧名字 → 新名字" in html
+    assert "是 → 否" in html
+    object_types = re.findall(r'<td class="col-object_type">\s*([^<]*?)\s*</td>', html)
+    assert object_types and set(object_types) == {"商户列表", "紧急联系人"}
+    assert '"旧名字"' not in html and "<code>shop_name</code>" not in html

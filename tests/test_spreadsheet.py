@@ -52,18 +52,48 @@ def test_xlsx_stream_writes_typed_cells():
                                                kinds=KINDS, widths=[9, 24, 17]))
     assert book.sheetnames == ["Calls_ 6_2024_"]
     sheet = book.active
-    assert [cell.value for cell in sheet[1]] == ["No.", "Text", "When", "'=Header"]
+    assert [cell.value for cell in sheet[1]] == ["No.", "Text", "When", "=Header"]
     assert all(cell.font.bold for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["B"].width == 24
     values = list(sheet.iter_rows(min_row=2, values_only=True))
     assert values[0] == (1, "连濛冷冻食品 & <b>", when, None)
-    assert values[1] == (2, """'=HYPERLINK("http://x","y")""", None, "  spaces kept  ")
+    # An inline string is never a formula: the text is kept as it is, no apostrophe.
+    assert values[1] == (2, '=HYPERLINK("http://x","y")', None, "  spaces kept  ")
+    assert sheet["B3"].data_type == "s"
     assert values[2] == (3, "响铃两次后挂断", datetime(1999, 12, 31, 23, 59), "42")
     assert values[3][0] == 4.5 and len(values[3][1]) == spreadsheet.XLSX_MAX_TEXT
     assert values[3][3] == "line\nbreak"
     assert sheet["B3"].data_type == "s" and sheet["D4"].data_type == "s"
     assert sheet["C2"].is_date and sheet["C2"].number_format == "yyyy-mm-dd hh:mm"
+    book.close()
+
+
+@pytest.mark.parametrize(("text", "width"), [("abc", 3), ("商圈", 4), ("红色商业圈 A", 12),
+                                             ("ＡＢ", 4), ("", 0)])
+def test_display_width_counts_chinese_double(text, width):
+    assert spreadsheet.display_width(text) == width
+
+
+def test_fitted_widths_follow_the_widest_cell_within_bounds():
+    rows = [[1, "东大街商圈", datetime(2024, 6, 1), None],
+            [123456, "x", None, "短"],
+            [2, "长" * 100, None, "第一行\n第二行比较长"]]
+    widths = spreadsheet.fitted_widths(["No.", "商圈", "When", "说明"], KINDS, rows[:2])
+    assert widths == [8, 12, 18, 6]
+    widths = spreadsheet.fitted_widths(["No.", "商圈", "When", "说明"], KINDS, rows)
+    # Capped at 60; a multi-line cell is as wide as its longest line.
+    assert widths[1] == 60 and widths[3] == 14
+
+
+def test_xlsx_stream_fits_widths_to_the_first_rows_only():
+    rows = [[number, "文" * (5 if number <= 2 else 50), None, None] for number in range(1, 6)]
+    book = workbook_of(spreadsheet.xlsx_stream(rows, title="Fit", header=HEADER, kinds=KINDS,
+                                               widths=None, fit_rows=2))
+    sheet = book.active
+    assert sheet.column_dimensions["B"].width == 12
+    # The rows read ahead are all written, in order.
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [1, 2, 3, 4, 5]
     book.close()
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -200,6 +201,24 @@ def role_problem(role: str, community, circles) -> str | None:
     return None
 
 
+#: (token in the User-Agent, what people call it), first match wins: WeCom and WeChat
+#: name Chrome and Safari too, and Edge names Chrome.
+_BROWSERS = (("wxwork", _l("WeCom")), ("MicroMessenger", _l("WeChat")), ("Edg/", "Edge"),
+             ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("Android", _l("Android phone")), ("iPhone", "iPhone"), ("iPad", "iPad"),
+            ("Windows", _l("Windows computer")), ("Macintosh", _l("Mac computer")),
+            ("Linux", _l("Linux computer")))
+
+
+def describe_user_agent(user_agent: str | None) -> str:
+    """A User-Agent header as people name the device: browser · system, in the UI's
+    language; an unknown one as "unknown browser"."""
+    text = user_agent or ""
+    browser = next((str(name) for token, name in _BROWSERS if token in text), None)
+    system = next((str(name) for token, name in _SYSTEMS if token in text), None)
+    return " · ".join(part for part in (browser, system) if part) or str(_l("Unknown browser"))
+
+
 class LoginDevice(db.Model):
     """One sign-in of a user on one device (browser): what its session and remember-me
     cookies stand for. Only the SHA-256 of its random token is stored; the device stays
@@ -224,6 +243,11 @@ class LoginDevice(db.Model):
     @staticmethod
     def hash_of(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def label(self) -> str:
+        """The browser and system in words (企业微信 · 安卓手机), not the raw User-Agent."""
+        return describe_user_agent(self.user_agent)
 
     def is_signed_in(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now

@@ -6,7 +6,7 @@ import json
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from circle.adminkit import ReadOnlyModelView, choice_filter, label_formatter
+from circle.adminkit import ReadOnlyModelView, choice_filter, label_formatter, yes_no
 from circle.audit.models import AuditRecord
 from circle.permissions import Cap
 
@@ -20,17 +20,69 @@ ACTION_LABELS = {
 }
 
 
+#: What was exported or imported, for the records that are not about one row of a table.
+OBJECT_TYPE_LABELS = {
+    "satisfaction_export": _l("Satisfaction export"),
+    "merchant_import": _l("Import merchants"),
+    "calendar_import": _l("Import a holiday year"),
+}
+
+
+def _labels_of(view, object_type: str):
+    """The name of the table ``object_type`` and its column labels, as the admin shows
+    them: from the view that lists it, or the inline form that edits it (a merchant's
+    emergency contacts). ``(None, {})`` for a table the admin does not show."""
+    for other in view.admin._views:
+        if getattr(getattr(other, "model", None), "__tablename__", None) == object_type:
+            return other.name, _ViewLabels(other)
+        for inline in getattr(other, "inline_models", None) or ():
+            if getattr(getattr(inline, "model", None), "__tablename__", None) == object_type:
+                return (getattr(inline, "form_label", None) or object_type,
+                        getattr(inline, "column_labels", None) or {})
+    return None, {}
+
+
+class _ViewLabels:
+    """A model view's column labels as a mapping (its own, then the shared ones)."""
+
+    def __init__(self, view):
+        self.view = view
+
+    def get(self, field, default=None):
+        return self.view.get_column_name(field)
+
+
+def object_type_formatter(view, context, model, name):
+    """The kind of thing changed, in words: the name of the list it is in."""
+    label = OBJECT_TYPE_LABELS.get(model.object_type)
+    if label is None:
+        label = _labels_of(view, model.object_type)[0] or model.object_type
+    return label
+
+
+def _value_words(value) -> str:
+    """A recorded value as people read it: yes/no, a dash for nothing, text as it is."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return yes_no(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def changes_formatter(view, context, model, name):
-    """Field changes as a small list: field: old → new (all values escaped)."""
+    """Field changes as a small list: the field's label: old → new (all values escaped)."""
     changes = model.changes or {}
+    labels = _labels_of(view, model.object_type)[1]
     rows = []
     for field, value in changes.items():
+        label = labels.get(field, field)
         if isinstance(value, list) and len(value) == 2 and model.action == "update":
-            text = Markup("{} → {}").format(json.dumps(value[0], ensure_ascii=False),
-                                            json.dumps(value[1], ensure_ascii=False))
+            text = Markup("{} → {}").format(_value_words(value[0]), _value_words(value[1]))
         else:
-            text = json.dumps(value, ensure_ascii=False)
-        rows.append(Markup("<li><code>{}</code>: {}</li>").format(field, text))
+            text = _value_words(value)
+        rows.append(Markup("<li>{}: {}</li>").format(label, text))
     if not rows:
         return ""
     return Markup('<ul class="list-unstyled mb-0 small">{}</ul>').format(Markup("").join(rows))
@@ -51,6 +103,7 @@ class AuditView(ReadOnlyModelView):
         "created_at",
     )
     column_formatters = {"action": label_formatter(ACTION_LABELS),
+                         "object_type": object_type_formatter,
                          "changes": changes_formatter}
     column_formatters_detail = column_formatters
     column_labels = {

@@ -14,6 +14,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 
 from circle.adminkit import (
     AdminOnlyModelView,
+    ClauseFilter,
     CommunityFilter,
     IdEqualFilter,
     IssueRecordView,
@@ -37,17 +38,22 @@ from circle.issues.models import (
     ReturnBasis,
     SiteVisit,
     SlaPolicy,
+    Status,
     Symposium,
     WorkSchedule,
+    overdue_clause,
 )
 from circle.issues.rules import issue_problem, record_edit
 from circle.labels import (
+    CALLBACK_CHANNEL_LABELS,
     CLOCK_LABELS,
     DAY_KIND_LABELS,
     DEADLINE_RULE_LABELS,
+    EVENT_LABELS,
     LEVEL_LABELS,
     RATING_LABELS,
     SEVERITY_LABELS,
+    STATUS_GROUP_LABELS,
     STATUS_LABELS,
     VISIT_OUTCOME_LABELS,
     choices,
@@ -56,7 +62,11 @@ from circle.labels import (
 )
 from circle.org.models import BusinessCircle
 from circle.permissions import Cap
-from circle.timeutil import format_local
+from circle.timeutil import format_local, utcnow
+
+#: The statuses of each group of the "status group" filter (labels: STATUS_GROUP_LABELS).
+STATUS_GROUPS = {"open": Status.OPEN, "settled": Status.SETTLED, "left": Status.LEFT,
+                 "counted": tuple(s for s in Status.ALL if s not in Status.LEFT)}
 
 
 def active_rows(model):
@@ -136,12 +146,21 @@ class IssueView(ScopedModelView):
         related_filter(Issue.circle_id, _l("Business circle"), BusinessCircle),
         CommunityFilter(Issue.circle_id, _l("Community")),
         choice_filter(Issue.status, _l("Status"), STATUS_LABELS),
+        ClauseFilter(Issue.status, _l("Status group"), {
+            group: (label, lambda statuses=STATUS_GROUPS[group]: Issue.status.in_(statuses))
+            for group, label in STATUS_GROUP_LABELS.items()}),
+        ClauseFilter(Issue.resolution_due_at, _l("Overdue now"), {
+            "yes": (_l("Yes"), lambda: overdue_clause(utcnow()))}),
+        ClauseFilter(Issue.rehandle_count, _l("Re-handled (重办)"), {
+            "yes": (_l("Yes"), lambda: Issue.rehandle_count > 0),
+            "no": (_l("No"), lambda: Issue.rehandle_count == 0)}),
         choice_filter(Issue.level, _l("Level"), LEVEL_LABELS),
         choice_filter(Issue.severity, _l("Severity"), SEVERITY_LABELS),
         related_filter(Issue.category_id, _l("Category"), IssueCategory,
                        IssueCategory.sort_order),
         related_filter(Issue.source_id, _l("Source"), IssueSource, IssueSource.sort_order),
         "reported_at",
+        "resolved_at",
     )
     column_sortable_list = ("id", "reported_at", "level", "status", "severity")
     column_formatters = {
@@ -210,6 +229,7 @@ class SlaPolicyView(AdminOnlyModelView):
         "severity": label_formatter(SEVERITY_LABELS),
         "rule": _resolution_rule,
         "respond_minutes": _response,
+        "respond_clock": label_formatter(CLOCK_LABELS),
     }
     form_columns = ("rule", "amount", "respond_minutes", "respond_clock", "resolve_minutes",
                     "working_days", "sign_minutes", "contact_minutes")
@@ -388,11 +408,15 @@ class IssueEventView(IssueRecordView):
 
     column_list = ("created_at", "issue", "actor", "action", "from_status", "to_status",
                    "from_level", "to_level", "note")
-    column_filters = (IdEqualFilter(IssueEvent.issue_id, _l("Issue no.")), "action",
+    column_filters = (IdEqualFilter(IssueEvent.issue_id, _l("Issue no.")),
+                      choice_filter(IssueEvent.action, _l("Action"), EVENT_LABELS),
                       "created_at")
     column_formatters = {
+        "action": label_formatter(EVENT_LABELS),
         "from_status": label_formatter(STATUS_LABELS),
         "to_status": label_formatter(STATUS_LABELS),
+        "from_level": label_formatter(LEVEL_LABELS),
+        "to_level": label_formatter(LEVEL_LABELS),
     }
     column_labels = {
         "created_at": _l("Time"),
@@ -444,8 +468,11 @@ class CallbackView(IssueRecordView):
                    "rating", "comments")
     column_filters = ("called_at", "reached",
                       choice_filter(Callback.rating, _l("Rating"), RATING_LABELS))
-    column_formatters = {"rating": label_formatter(RATING_LABELS)}
+    column_formatters = {"rating": label_formatter(RATING_LABELS),
+                         "channel": label_formatter(CALLBACK_CHANNEL_LABELS)}
     column_labels = {
+        "channel": _l("Channel"),
+        "round": _l("Handling round"),
         "called_at": _l("Called at"),
         "issue": _l("Issue"),
         "called_by": _l("Called by"),

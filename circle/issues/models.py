@@ -42,6 +42,10 @@ class Status:
         ON_HOLD, RESOLVED, CLOSED, WITHDRAWN, RETURNED,
     )
     OPEN = (REGISTERED, ESCALATED, DISPATCHED, ON_SITE, JOINT_OFFICE, SYMPOSIUM, ON_HOLD)
+    # Open with the resolution clock running (on hold stops it): the ones that can be overdue.
+    RUNNING = (REGISTERED, ESCALATED, DISPATCHED, ON_SITE, JOINT_OFFICE, SYMPOSIUM)
+    # Resolved (awaiting the callback) or closed: the dashboard's "resolved or closed".
+    SETTLED = (RESOLVED, CLOSED)
     # Left the community's hands, and so its clocks and rates: withdrawn or returned.
     LEFT = (WITHDRAWN, RETURNED)
 
@@ -297,6 +301,12 @@ class Issue(db.Model):
     def resolution_due_words(self) -> str:
         """The resolution deadline as people say it ("今晚前", "12月8日前"), seen from now."""
         return _deadline_words(self.resolution_due_at)
+
+
+def overdue_clause(now: datetime):
+    """SQL condition: the issue is overdue at ``now`` (the dashboard's 当前超时): open, its
+    clock running (not on hold), its resolution deadline passed."""
+    return sa.and_(Issue.status.in_(Status.RUNNING), Issue.resolution_due_at < now)
 
 
 def _deadline_words(due: datetime | None) -> str:

@@ -84,7 +84,7 @@ class EmergencyContactInline(InlineFormAdmin):
     form_label = _l("Emergency contact")
     column_labels = {
         "priority": _l("Priority"),
-        "name": _l("Name"),
+        "name": _l("Full name"),  # a person's (姓名), not a thing's (名称)
         "phone": _l("Phone"),
         "relation": _l("Relation"),
         "user": _l("Linked specialist account"),

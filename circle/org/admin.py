@@ -104,7 +104,7 @@ class CircleMemberView(AdminOnlyModelView):
     form_overrides = {"phone": PhoneField}
     form_args = {"phone": {"validators": [PhoneNumber()]}}
     column_labels = {
-        "name": _l("Name"),
+        "name": _l("Full name"),  # a person's (姓名)
         "role": _l("Role"),
         "phone": _l("Phone"),
         "circle": _l("Business circle"),

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -97,41 +98,41 @@ UTF8_BOM = "\ufeff"
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the export: its header, what kind of value it holds, its XLSX width."""
+    """One column of the export: its header and what kind of value it holds (the XLSX
+    widths are fitted to the content, :func:`circle.spreadsheet.fitted_widths`)."""
 
     key: str
     header: object  # a lazy string, translated when the labels are built
     kind: str  # "int", "text" or "datetime"
-    width: int
 
 
 # The columns, in the order the issue lists them.
 COLUMNS = (
-    Column("issue_no", _l("Issue no."), "int", 9),
-    Column("work_order_no", _l("12345 work-order no."), "text", 18),
-    Column("shop_name", _l("Shop name"), "text", 24),
-    Column("circle", _l("Business circle"), "text", 14),
-    Column("community", _l("Community"), "text", 14),
-    Column("category", _l("Category"), "text", 14),
-    Column("severity", _l("Severity"), "text", 10),
-    Column("highest_level", _l("Highest level"), "int", 9),
-    Column("reported_at", _l("Reported at"), "datetime", 17),
-    Column("first_on_site_at", _l("First on site"), "datetime", 17),
-    Column("responded_at", _l("Responded at"), "datetime", 17),
-    Column("resolved_at", _l("Resolved at"), "datetime", 17),
-    Column("response_on_time", _l("Response on time"), "text", 10),
-    Column("resolution_on_time", _l("Resolution on time"), "text", 10),
-    Column("first_called_at", _l("First rating at"), "datetime", 17),
-    Column("first_rating", _l("First rating"), "text", 12),
-    Column("called_at", _l("Final rating at"), "datetime", 17),
-    Column("rating", _l("Final rating"), "text", 12),
-    Column("resolved_per_merchant", _l("Resolved (per merchant)"), "text", 12),
-    Column("called_by", _l("Called by"), "text", 12),
-    Column("comments", _l("Comments"), "text", 40),
-    Column("unreachable_at", _l("Unreachable at"), "datetime", 17),
-    Column("calls", _l("Calls"), "int", 7),
-    Column("reached_calls", _l("Calls reached"), "int", 7),
-    Column("rehandle_count", _l("Re-handlings"), "int", 9),
+    Column("issue_no", _l("Issue no."), "int"),
+    Column("work_order_no", _l("12345 work-order no."), "text"),
+    Column("shop_name", _l("Shop name"), "text"),
+    Column("circle", _l("Business circle"), "text"),
+    Column("community", _l("Community"), "text"),
+    Column("category", _l("Category"), "text"),
+    Column("severity", _l("Severity"), "text"),
+    Column("highest_level", _l("Highest level"), "text"),
+    Column("reported_at", _l("Reported at"), "datetime"),
+    Column("first_on_site_at", _l("First on site"), "datetime"),
+    Column("responded_at", _l("Responded at"), "datetime"),
+    Column("resolved_at", _l("Resolved at"), "datetime"),
+    Column("response_on_time", _l("Response on time"), "text"),
+    Column("resolution_on_time", _l("Resolution on time"), "text"),
+    Column("first_called_at", _l("First rating at"), "datetime"),
+    Column("first_rating", _l("First rating"), "text"),
+    Column("called_at", _l("Final rating at"), "datetime"),
+    Column("rating", _l("Final rating"), "text"),
+    Column("resolved_per_merchant", _l("Resolved (per merchant)"), "text"),
+    Column("called_by", _l("Called by"), "text"),
+    Column("comments", _l("Comments"), "text"),
+    Column("unreachable_at", _l("Unreachable at"), "datetime"),
+    Column("calls", _l("Calls"), "int"),
+    Column("reached_calls", _l("Calls reached"), "int"),
+    Column("rehandle_count", _l("Re-handlings"), "int"),
 )
 
 
@@ -164,6 +165,7 @@ class Labels:
     no: str
     severity: dict
     rating: dict
+    level: dict
 
 
 def build_labels() -> Labels:
@@ -174,6 +176,7 @@ def build_labels() -> Labels:
         no=_("No"),
         severity={key: str(label) for key, label in SEVERITY_LABELS.items()},
         rating={key: str(label) for key, label in RATING_LABELS.items()},
+        level={key: str(label) for key, label in LEVEL_LABELS.items()},
     )
 
 
@@ -459,6 +462,7 @@ class RowFormatter:
     def __init__(self, labels: Labels, zone: ZoneInfo):
         self.severity = labels.severity
         self.rating = labels.rating
+        self.level = labels.level
         self.yes_no = {None: None, True: labels.yes, False: labels.no}
         self.local = LocalClock(zone)
 
@@ -482,7 +486,7 @@ class RowFormatter:
             community_name,
             category_name,
             self.severity.get(severity, severity),
-            highest_level,
+            self.level.get(highest_level, highest_level),
             local(reported_at),
             local(first_on_site_at),
             local(responded_at),
@@ -505,7 +509,8 @@ class RowFormatter:
     def csv(self, row) -> list:
         """The row as CSV fields: times as :data:`CSV_DATETIME_FORMAT` (by ``isoformat``,
         the same text several times faster than ``strftime``), text made safe as
-        :func:`safe_cell` does, blanks as ``None``."""
+        :func:`safe_cell` does, the 12345 work-order number as :func:`csv_code`, blanks as
+        ``None``."""
         values = self.values(row)
         for index in _TIME_INDEXES:
             value = values[index]
@@ -515,11 +520,36 @@ class RowFormatter:
             value = values[index]
             if value and value.startswith(FORMULA_TRIGGERS):
                 values[index] = "'" + value
+        values[_WORK_ORDER_INDEX] = csv_code(values[_WORK_ORDER_INDEX])
         return values
+
+
+#: A code a spreadsheet would mangle as a number or a date, and that is safe to quote in a
+#: formula: digits, letters, dashes, slashes, dots, underscores (no quote, no space).
+_CODE = re.compile(r"[0-9A-Za-z_./-]+")
+
+
+def csv_code(value: str | None) -> str | None:
+    """A code (the 12345 work-order number) as a CSV field that Excel, WPS and LibreOffice
+    all open as the same text: ``="202411180000123456"``.
+
+    Opened plainly, an 18-digit number becomes ``2.02411E+17`` (15 significant digits),
+    ``00123`` becomes ``123`` and ``2024-11`` a date. A formula whose result is the text
+    is read as text by every one of them (LibreOffice evaluates formulas when it opens a
+    CSV, as Excel does; tests/test_export.py checks it with LibreOffice headless). A
+    leading tab, the other common trick, keeps the tab in LibreOffice's cell. Only codes
+    of :data:`_CODE`'s characters are wrapped (nothing in them can break out of the
+    quotes); any other text is made safe as :func:`safe_cell` does.
+    """
+    if value is None or not _CODE.fullmatch(value):
+        return value
+    return f'="{value}"'
 
 
 _TIME_INDEXES = [index for index, column in enumerate(COLUMNS) if column.kind == "datetime"]
 _TEXT_INDEXES = [index for index, column in enumerate(COLUMNS) if column.kind == "text"]
+_WORK_ORDER_INDEX = next(index for index, column in enumerate(COLUMNS)
+                         if column.key == "work_order_no")
 
 
 # --- the files ----------------------------------------------------------------------------
@@ -555,8 +585,9 @@ def xlsx_chunks(rows: Iterable, labels: Labels, zone: ZoneInfo, *,
     """The XLSX workbook in pieces, written while the rows are read.
 
     Dates are real date-time cells (local time, no zone), numbers are numbers, text is
-    made safe (:func:`circle.spreadsheet.xlsx_text`); the header row is frozen and bold,
-    columns have widths that fit their usual content. Past :data:`XLSX_MAX_ROWS` rows the
+    the user's own (:func:`circle.spreadsheet.xlsx_text`: an inline string never runs as a
+    formula); the header row is frozen and bold, columns are as wide as the header and the
+    first rows need (Chinese counted double). Past :data:`XLSX_MAX_ROWS` rows the
     rows continue on a second sheet ("满意度回访 (2)"), and so on.
     """
     return spreadsheet.xlsx_stream(
@@ -564,7 +595,7 @@ def xlsx_chunks(rows: Iterable, labels: Labels, zone: ZoneInfo, *,
         title=_("Satisfaction callbacks"),
         header=labels.headers,
         kinds=[_XLSX_KINDS[column.kind] for column in COLUMNS],
-        widths=[column.width for column in COLUMNS],
+        widths=None,
         max_rows=XLSX_MAX_ROWS + 1,
         chunk_bytes=chunk_bytes,
     )

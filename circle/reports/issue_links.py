@@ -18,7 +18,7 @@ from flask_admin.contrib.sqla.filters import (
     FilterSmaller,
 )
 
-from circle.adminkit import CommunityFilter
+from circle.adminkit import ClauseFilter, CommunityFilter
 from circle.reports.periods import Period
 from circle.timeutil import local_zone
 
@@ -58,6 +58,7 @@ class IssueListLinks:
             if getattr(getattr(flt, "column", None), "key", None) != column_key:
                 continue
             if (kind == "community" and isinstance(flt, CommunityFilter)) or (
+                    kind == "clause" and isinstance(flt, ClauseFilter)) or (
                     kind == "equal" and isinstance(flt, FilterEqual)) or (
                 kind == "smaller" and isinstance(flt, FilterSmaller)) or (
                 kind == "between" and isinstance(flt, DateTimeBetweenFilter)
@@ -66,24 +67,31 @@ class IssueListLinks:
         return None
 
     def __call__(self, *, circle: int | None = None, community: int | None = None,
-                 status: str | None = None,
+                 status: str | None = None, group: str | None = None,
+                 overdue: bool = False, rehandled: bool | None = None,
                  level: int | None = None, category: int | None = None,
                  first: date | None = None, last: date | None = None,
-                 zone: ZoneInfo | None = None) -> str:
-        """The list URL for the given criteria; ``first``/``last`` are local days of
-        registration, matched exactly as ``[first 00:00, day after last 00:00)``."""
+                 dated: str = "reported_at", zone: ZoneInfo | None = None) -> str:
+        """The list URL for the given criteria; ``group`` is a status group of the list's
+        "status group" filter (``open``, ``settled``, ``left``), ``overdue`` keeps the
+        issues overdue when the list is read, ``rehandled`` those re-handled (or not);
+        ``first``/``last`` are local days of registration, matched exactly as
+        ``[first 00:00, day after last 00:00)``."""
         if circle is None and community is None:
             community = self.community
         criteria = [("circle_id", "equal", circle), ("circle_id", "community", community),
-                    ("status", "equal", status),
+                    ("status", "equal", status), ("status", "clause", group),
+                    ("resolution_due_at", "clause", "yes" if overdue else None),
+                    ("rehandle_count", "clause",
+                     None if rehandled is None else ("yes" if rehandled else "no")),
                     ("level", "equal", level), ("category_id", "equal", category)]
         if first is not None and last is not None:
             period = Period(first, last, zone or local_zone())
             fmt = "%Y-%m-%d %H:%M:%S"
             since, until = period.local_start.strftime(fmt), period.local_end.strftime(fmt)
             # BETWEEN includes both ends; "smaller than" then drops the next day's midnight.
-            criteria += [("reported_at", "between", f"{since} to {until}"),
-                         ("reported_at", "smaller", until)]
+            criteria += [(dated, "between", f"{since} to {until}"),
+                         (dated, "smaller", until)]
         args, position = {}, 0
         for column, kind, value in criteria:
             arg = None if value is None else self._arg(column, kind)

@@ -118,7 +118,13 @@ class Week:
 
     @property
     def label(self) -> str:
+        """The week as people read it (2024年第23周)."""
         return _("%(year)d-W%(week)02d", year=self.year, week=self.number)
+
+    @property
+    def key(self) -> str:
+        """The ISO 8601 name of the week (``2024-W23``), the same in every language."""
+        return f"{self.year}-W{self.number:02d}"
 
 
 def iso_weeks(start: datetime, end: datetime, zone: ZoneInfo) -> list[Week]:

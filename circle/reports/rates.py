@@ -138,7 +138,8 @@ FIGURES = (
               "merchant has not been contacted yet counts as not contacted in time."),
            numerator="contacted_on_time", denominator="contact_required", card=True,
            column=True),
-    Figure("resolved", _l("Issues resolved"), column=True, trend=Trend("resolved")),
+    Figure("resolved", _l("Issues resolved"), column=True, trend=Trend("resolved"),
+           exact=True, criteria={"dated": "resolved_at", "group": "counted"}),
     Figure("on_time_resolution_rate", _l("On-time resolution rate (按期办结率)"),
            _l("Of the issues resolved in the period (by the time of their latest resolution; "
               "not withdrawn or returned; with a resolution deadline): the share resolved no "
