@@ -17,9 +17,11 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from circle.accounts.models import User
+from circle.audit.recording import login_failed
 from circle.extensions import db, limiter
 from circle.i18n import safe_next
 from circle.timeutil import utcnow
+from circle.transaction import unit_of_work
 
 bp = Blueprint("auth", __name__)
 
@@ -119,12 +121,15 @@ def login():
             user = authenticate(form.username.data, form.password.data)
         if user is None:
             _record_failed_address()
+            with unit_of_work():  # the activity log: the name tried and the address
+                login_failed.send(current_app._get_current_object(),
+                                  username=form.username.data or "")
             flash(_("Wrong username or password, or the account is disabled."), "error")
         else:
-            user.last_login_at = utcnow()
-            db.session.commit()
-            user.start_login()
-            login_user(user, remember=form.remember.data)
+            with unit_of_work():
+                user.last_login_at = utcnow()
+                user.start_login()
+                login_user(user, remember=form.remember.data)  # logged by its signal
             return redirect(safe_next(request.args.get("next"), url_for("admin.index")))
     return render_template("auth/login.html", form=form), 200
 
@@ -137,9 +142,9 @@ def logout():
     Every session of the user ends — on this device and all others, including saved
     session and remember-me cookies: they carry the session version this bumps.
     """
-    current_user.end_sessions()
-    db.session.commit()
-    logout_user()
+    with unit_of_work():
+        current_user.end_sessions()
+        logout_user()  # logged by its signal, in the same commit
     flash(_("You have been signed out."), "info")
     return redirect(url_for("auth.login"))
 
