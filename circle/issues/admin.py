@@ -7,6 +7,7 @@ user's circles; the capability each view needs is named on it (``Cap.SEE_ISSUES`
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -83,9 +84,14 @@ def timeline_formatter(view, context, model, name):
 
 
 def desk_link(view, context, model, name):
-    """The issue number, linking to the issue desk where the work is done."""
-    return Markup('<a href="{}">#{}</a>').format(url_for("desk.issue", issue_id=model.id),
+    """The issue number, linking to the issue desk where the work is done, with the 重办
+    mark (and count) of a re-handled issue."""
+    link = Markup('<a href="{}">#{}</a>').format(url_for("desk.issue", issue_id=model.id),
                                                  model.id)
+    if model.rehandle_count:
+        link += Markup(' <span class="badge badge-warning rehandle-badge">{} ×{}</span>').format(
+            gettext("Re-handled"), model.rehandle_count)
+    return link
 
 
 ISSUE_LABELS = {
