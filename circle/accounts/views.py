@@ -20,6 +20,7 @@ from circle.accounts.models import User
 from circle.audit.recording import login_failed
 from circle.extensions import db, limiter
 from circle.i18n import safe_next
+from circle.issues.workflow import StaleIssue
 from circle.timeutil import utcnow
 from circle.transaction import unit_of_work
 
@@ -126,12 +127,29 @@ def login():
                                   username=form.username.data or "")
             flash(_("Wrong username or password, or the account is disabled."), "error")
         else:
+            _sign_in(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next"), url_for("admin.index")))
+    return render_template("auth/login.html", form=form), 200
+
+
+def _sign_in(user: User, *, remember: bool) -> None:
+    """Sign ``user`` in and note it (last login, the activity log) in one commit.
+
+    The account row is versioned (an admin's edit and a sign-in cannot overwrite each
+    other); a sign-in on another device that saved the row first only means trying the
+    bookkeeping once more on the fresh row.
+    """
+    for attempt in range(3):
+        try:
             with unit_of_work():
                 user.last_login_at = utcnow()
                 user.start_login()
-                login_user(user, remember=form.remember.data)  # logged by its signal
-            return redirect(safe_next(request.args.get("next"), url_for("admin.index")))
-    return render_template("auth/login.html", form=form), 200
+                login_user(user, remember=remember)  # logged by its signal
+            return
+        except StaleIssue:
+            if attempt == 2:
+                raise
+            db.session.refresh(user)
 
 
 @bp.route("/logout", methods=["POST"])

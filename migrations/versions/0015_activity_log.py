@@ -24,5 +24,4 @@ def upgrade():
 
 def downgrade():
     op.drop_index(op.f('ix_audit_record_circle_id'), table_name='audit_record')
-    with op.batch_alter_table('audit_record', schema=None) as batch_op:
-        batch_op.drop_column('circle_id')
+    op.drop_column('audit_record', 'circle_id')  # plain DROP COLUMN (SQLite 3.35+)
