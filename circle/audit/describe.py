@@ -68,6 +68,20 @@ FIELD_LABELS = {
     "phone": _l("Phone"),
     "display_name": _l("Display name"),
     "shop_name": _l("Shop name"),
+    "owner_name": _l("Owner"),
+    "address": _l("Address"),
+    "circle": _l("Business circle"),
+    "community": _l("Community"),
+    "merchant": _l("Merchant"),
+    "category": _l("Category"),
+    "source": _l("Source"),
+    "work_order_no": _l("12345 work-order no."),
+    "assignee": _l("Assigned to"),
+    "relation": _l("Relation"),
+    "priority": _l("Priority"),
+    "sort_order": _l("Sort order"),
+    "kind": _l("Kind"),
+    "format": _l("Format"),
 }
 
 
@@ -124,13 +138,24 @@ def object_choices() -> dict:
 
 
 def field_label(object_type: str, field: str) -> str:
+    """A field's label: the editing view's own, else a common one (``circle_id`` is labelled
+    as its relation ``circle``)."""
     entry = _registry().get(object_type)
-    if entry and field in entry[1]:
-        return str(entry[1][field])
-    if field in FIELD_LABELS:
-        return str(FIELD_LABELS[field])
-    # A column no view labels: its name made readable (ids of related rows, mostly).
+    labels = entry[1] if entry else {}
+    for name in (field, field.removesuffix("_id")):
+        if name in labels:
+            return str(labels[name])
+        if name in FIELD_LABELS:
+            return str(FIELD_LABELS[name])
+    # A column nobody labels: its name made readable.
     return field.removesuffix("_id").replace("_", " ")
+
+
+def _labelled(object_type: str, field: str) -> bool:
+    entry = _registry().get(object_type)
+    labels = entry[1] if entry else {}
+    return any(name in labels or name in FIELD_LABELS
+               for name in (field, field.removesuffix("_id")))
 
 
 def value_text(field: str, value) -> str:
@@ -169,6 +194,9 @@ def describe(record) -> list[tuple[str, str, str | None]]:
     the record states a value rather than a change (a creation, a deletion, a call)."""
     rows = []
     for field, value in (record.changes or {}).items():
+        if record.action in (AuditAction.CREATE, AuditAction.DELETE) and \
+                not _labelled(record.object_type, field):
+            continue  # bookkeeping columns of a whole row (tokens, stamps): not for people
         label = field_label(record.object_type, field)
         is_change = (isinstance(value, list) and len(value) == 2
                      and record.action in (AuditAction.UPDATE, AuditAction.STEP)
