@@ -10,7 +10,7 @@ from datetime import datetime
 from urllib.parse import quote as url_quote
 
 import sqlalchemy as sa
-from flask import abort, g, has_request_context, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.actions import action
 from flask_admin.babel import gettext as admin_gettext
@@ -25,7 +25,8 @@ from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
-from wtforms import StringField
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField, StringField
 from wtforms.validators import StopValidation, ValidationError
 
 from circle.audit.recording import audit_context
@@ -49,6 +50,10 @@ from circle.validators import (
     normalise_credit_code,
     normalise_phone,
 )
+
+EDIT_CONFLICT = _l("Someone else changed this record while you were editing it; your "
+                   "changes were not saved. Reload the page to see the latest values, "
+                   "then make your changes again.")
 
 
 def _datetime_formatter(view, value, name):
@@ -604,9 +609,48 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
         with self._audited():
             return super().create_model(form)
 
+    # --- optimistic locking: the edit form carries the row version the person saw --------
+
+    def _versioned(self) -> bool:
+        return "version" in sa.inspect(self.model).columns
+
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        if self._versioned():
+            # The version is compared, never typed: a hidden field, not a form column.
+            if hasattr(form_class, "version"):
+                delattr(form_class, "version")
+            form_class.row_version = HiddenField()
+        return form_class
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if "row_version" in form and obj is not None and request.method == "GET":
+            form.row_version.data = obj.version  # the row as this page shows it
+        return form
+
     def update_model(self, form, model):
+        """Save, unless someone else saved the row since this form was shown."""
+        if "row_version" in form and self._versioned():
+            seen = parse_int(form.row_version.data, minimum=1)
+            if seen != model.version:
+                flash(EDIT_CONFLICT, "error")
+                return False
         with self._audited():
             return super().update_model(form, model)
+
+    def handle_view_exception(self, exc) -> bool:
+        # The row changed between loading and saving (its UPDATE matched no row).
+        if isinstance(exc, StaleDataError):
+            flash(EDIT_CONFLICT, "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    def get_list_columns(self):
+        return [c for c in super().get_list_columns() if c[0] != "version"]
+
+    def get_details_columns(self):
+        return [c for c in super().get_details_columns() if c[0] != "version"]
 
     def delete_model(self, model):
         with self._audited():

@@ -74,7 +74,7 @@ MEANING: dict[Cap, str] = {
     Cap.CALL_ISSUE_MERCHANT: "the numbers of an issue's merchant as one-tap links on the desk "
                              "and boards",
     Cap.SEE_TIMELINE_LOG: "every issue event, across issues",
-    Cap.SEE_AUDIT_LOG: "the audit log",
+    Cap.SEE_AUDIT_LOG: "the activity log (a leader: the records of the circles in scope)",
     Cap.EDIT_MERCHANTS: "create and edit merchants with their emergency contacts",
     Cap.DELETE_MERCHANTS: "delete merchants",
     Cap.IMPORT_MERCHANTS: "import merchants from CSV or XLSX",
@@ -132,7 +132,7 @@ PERMISSIONS: dict[Cap, frozenset[str]] = {
     # Leaders oversee; they do not phone merchants, and see numbers masked.
     Cap.CALL_ISSUE_MERCHANT: _EVERYONE - {Role.LEADER},
     Cap.SEE_TIMELINE_LOG: _ADMIN,
-    Cap.SEE_AUDIT_LOG: _ADMIN,
+    Cap.SEE_AUDIT_LOG: _LEADERS,
     Cap.EDIT_MERCHANTS: _HANDLERS,
     Cap.DELETE_MERCHANTS: _ADMIN,
     Cap.IMPORT_MERCHANTS: _COMMUNITY,

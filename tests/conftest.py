@@ -175,6 +175,9 @@ def runner(app):
 _CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+_ROW_VERSION_RE = re.compile(r'<input[^>]*name="row_version"[^>]*value="(\d+)"')
+
+
 def csrf_token_from(html: str) -> str:
     """Read the CSRF token out of a page, the way a browser submits it."""
     match = _CSRF_RE.search(html)
@@ -197,9 +200,16 @@ class Browser:
         return csrf_token_from(response.get_data(as_text=True))
 
     def submit(self, url: str, data: dict, *, form_url: str | None = None, **kwargs):
-        """GET the form page for its CSRF token, then POST ``data`` with it."""
+        """GET the form page for its CSRF token, then POST ``data`` with it — and, as a
+        browser does, the row version an admin edit form carries (unless ``data`` has it)."""
         payload = dict(data)
-        payload["csrf_token"] = self.token(form_url or url)
+        response = self.client.get(form_url or url)
+        assert response.status_code == 200, (form_url or url, response.status_code)
+        html = response.get_data(as_text=True)
+        payload["csrf_token"] = csrf_token_from(html)
+        version = _ROW_VERSION_RE.search(html)
+        if version and "row_version" not in payload:
+            payload["row_version"] = version.group(1)
         return self.client.post(url, data=payload, **kwargs)
 
     def login(self, username: str, password: str = "correct-horse-battery"):

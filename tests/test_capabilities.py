@@ -43,7 +43,14 @@ from circle.reports import importing
 from circle.timeutil import utcnow
 from circle.validators import mask_phone
 from tests import factories as f
-from tests.conftest import Browser, IsolatedClient, _reset_schema, make_app, make_people
+from tests.conftest import (
+    _ROW_VERSION_RE,
+    Browser,
+    IsolatedClient,
+    _reset_schema,
+    make_app,
+    make_people,
+)
 
 ROLES = ("admin", "specialist", "liaison", "staff", "leader")
 
@@ -162,6 +169,13 @@ class Case:
 
     def post(self, url: str, data: dict | None = None, **kwargs):
         payload = {"csrf_token": self.world.tokens[self.role], **(data or {})}
+        if "/edit/" in url and "row_version" not in payload:
+            # An edit form carries the row version it showed (optimistic locking); a role
+            # the form refuses gets none, and its post is refused as before.
+            page = self.browser.client.get(url)
+            version = _ROW_VERSION_RE.search(page.get_data(as_text=True))
+            if version:
+                payload["row_version"] = version.group(1)
         return self.browser.client.post(url, data=payload, **kwargs)
 
 

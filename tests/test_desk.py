@@ -628,10 +628,15 @@ def test_unknown_action_or_missing_version(app, browser, db, data):
     assert issue.status == Status.REGISTERED
 
 
-def test_actions_are_post_only(app, browser, db, data):
+def test_actions_are_taken_by_post_only(app, browser, db, data):
+    # Opening an action's address (a reload, a link) shows the desk and changes nothing.
     issue = register(db, data)
     browser.login("liaison")
-    assert browser.get(f"{desk_url(issue)}/escalate").status_code == 405
+    response = browser.get(f"{desk_url(issue)}/escalate")
+    assert response.status_code == 302 and response.headers["Location"].startswith(
+        desk_url(issue))
+    db.session.refresh(issue)
+    assert issue.status == Status.REGISTERED
 
 
 # --- escaping ---------------------------------------------------------------------------------

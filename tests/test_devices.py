@@ -13,7 +13,6 @@ from circle.accounts.models import LoginDevice
 from tests.conftest import Browser, csrf_token_from
 from tests.factories import TEST_PASSWORD
 
-
 PHONE = ("Mozilla/5.0 (Linux; Android 13; V2227A) AppleWebKit/537.36 (KHTML, like Gecko) "
          "Chrome/116.0 Mobile Safari/537.36 wxwork/4.1.20")
 DESKTOP = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

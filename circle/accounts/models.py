@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from circle.extensions import db
 from circle.org.models import BusinessCircle, Community, Street
 from circle.timeutil import UTCDateTime, utcnow
+from circle.versioning import Versioned
 
 
 def hash_password(password: str) -> str:
@@ -71,7 +72,7 @@ def password_problem(password: str, user_inputs=()) -> str | None:
     return None
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Versioned, db.Model):
     """A person who logs in to the panel."""
 
     __audited__ = True  # admin changes are written to the audit log

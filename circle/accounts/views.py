@@ -17,8 +17,10 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from circle.accounts.models import User
+from circle.audit.recording import login_failed
 from circle.extensions import db, limiter
 from circle.i18n import safe_next
+from circle.issues.workflow import StaleIssue
 from circle.timeutil import utcnow
 from circle.transaction import unit_of_work
 
@@ -120,16 +122,36 @@ def login():
             user = authenticate(form.username.data, form.password.data)
         if user is None:
             _record_failed_address()
+            with unit_of_work():  # the activity log: the name tried and the address
+                login_failed.send(current_app._get_current_object(),
+                                  username=form.username.data or "")
             flash(_("Wrong username or password, or the account is disabled."), "error")
         else:
-            user.last_login_at = utcnow()
-            user.start_login(days=current_app.config["CIRCLE_REMEMBER_DAYS"],
-                             user_agent=request.user_agent.string,
-                             remote_addr=request.remote_addr or "")
-            db.session.commit()
-            login_user(user, remember=form.remember.data)
+            _sign_in(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), url_for("admin.index")))
     return render_template("auth/login.html", form=form), 200
+
+
+def _sign_in(user: User, *, remember: bool) -> None:
+    """Sign ``user`` in and note it (last login, the activity log) in one commit.
+
+    The account row is versioned (an admin's edit and a sign-in cannot overwrite each
+    other); a sign-in on another device that saved the row first only means trying the
+    bookkeeping once more on the fresh row.
+    """
+    for attempt in range(3):
+        try:
+            with unit_of_work():
+                user.last_login_at = utcnow()
+                user.start_login(days=current_app.config["CIRCLE_REMEMBER_DAYS"],
+                                 user_agent=request.user_agent.string,
+                                 remote_addr=request.remote_addr or "")
+                login_user(user, remember=remember)  # logged by its signal
+            return
+        except StaleIssue:
+            if attempt == 2:
+                raise
+            db.session.refresh(user)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -142,8 +164,8 @@ def logout():
     (我的登录设备) is where one device alone is signed out.
     """
     with unit_of_work():
-        current_user._get_current_object().end_sessions()
-    logout_user()
+        current_user.end_sessions()
+        logout_user()  # logged by its signal, in the same commit
     flash(_("You have been signed out."), "info")
     return redirect(url_for("auth.login"))
 

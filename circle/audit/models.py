@@ -18,11 +18,16 @@ class AuditAction:
     EXPORT = "export"
     IMPORT = "import"
     API = "api"  # a call to the 12345 API
-    ALL = (CREATE, UPDATE, DELETE, EXPORT, IMPORT, API)
+    STEP = "step"  # a step of the loop (the issue timeline's event, copied here)
+    LOGIN = "login"
+    LOGOUT = "logout"
+    LOGIN_FAILED = "login_fail"  # the name tried and the address; never the password
+    ALL = (CREATE, UPDATE, DELETE, EXPORT, IMPORT, API, STEP, LOGIN, LOGOUT, LOGIN_FAILED)
 
 
 class AuditRecord(db.Model):
-    """Who changed which object when, and each field from what to what.
+    """Who changed which object when, and each field from what to what: the one activity
+    log of the panel (admin edits, workflow steps, imports, exports, API calls, sign-ins).
 
     Rows are only ever added: the ORM refuses to update or delete them (see
     :mod:`circle.audit.recording`) and the admin view is read-only.
@@ -47,3 +52,7 @@ class AuditRecord(db.Model):
     object_repr: Mapped[str] = mapped_column(sa.String(200), default="")
     # {"field": [old, new]} for updates; {"field": value} for creates and deletes.
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # The business circle the object belongs to (issues, merchants…), for row scope: a
+    # street leader reads the records of their street's circles. No foreign key: a record
+    # outlives the circle it names.
+    circle_id: Mapped[int | None] = mapped_column(index=True)

@@ -6,6 +6,7 @@ user's circles; the capability each view needs is named on it (``Cap.SEE_ISSUES`
 """
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -93,9 +94,14 @@ def timeline_formatter(view, context, model, name):
 
 
 def desk_link(view, context, model, name):
-    """The issue number, linking to the issue desk where the work is done."""
-    return Markup('<a href="%s">#%s</a>') % (row_url("desk.issue", "issue_id", model.id),
+    """The issue number, linking to the issue desk where the work is done, with the 重办
+    mark (and count) of a re-handled issue."""
+    link = Markup('<a href="%s">#%s</a>') % (row_url("desk.issue", "issue_id", model.id),
                                              model.id)
+    if model.rehandle_count:
+        link += Markup(' <span class="badge badge-warning rehandle-badge">%s ×%s</span>') % (
+            gettext("Re-handled"), model.rehandle_count)
+    return link
 
 
 ISSUE_LABELS = {
@@ -133,6 +139,8 @@ class IssueView(ScopedModelView):
     edit_capability = Cap.EDIT_ISSUES
     column_list = ("id", "work_order_no", "merchant", "circle", "category", "severity",
                    "level", "status", "reported_at", "assignee")
+    # The number column's 重办 mark reads the count (loaded with the page, not per row).
+    list_load_also = ("rehandle_count",)
     column_details_list = ("id", "work_order_no", "merchant", "circle", "category", "source",
                            "severity", "description", "level", "highest_level", "status",
                            "reporter", "assignee", "reported_at", "first_on_site_at",

@@ -31,6 +31,7 @@ from circle.issues.models import (
     Status,
     Symposium,
 )
+from circle.issues.steps import next_actions
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.permissions import Cap, issue_in_scope
 from circle.timeutil import utcnow
@@ -65,6 +66,15 @@ class IssueDeskView(CircleBaseView):
         """The desk page of one issue (404 when it does not exist or is out of scope)."""
         issue = self._issue_or_404(issue_id)
         return self._render(issue)
+
+    @expose("/<int:issue_id>/<action>", methods=["GET"])
+    def action_page(self, issue_id: int, action: str):
+        """An action's address opened (a reload, a bookmark, a shared link): the desk."""
+        if action not in ACTION_FORMS:
+            abort(404)
+        self._issue_or_404(issue_id)
+        anchor = "callback" if action == "callback" else f"action-{action}"
+        return redirect(url_for(".issue", issue_id=issue_id, _anchor=anchor))
 
     @expose("/<int:issue_id>/<action>", methods=["POST"])
     def act(self, issue_id: int, action: str):
@@ -139,10 +149,14 @@ class IssueDeskView(CircleBaseView):
         actor = current_user._get_current_object()
         _load_records(issue)
         allowed = workflow.allowed_actions(issue, actor)
+        leading = next_actions(issue.status, allowed)
+        # The loop's next step first (expanded), then the other allowed actions.
+        order = [*leading, *(name for name in ACTION_FORMS if name not in leading)]
         forms = []
-        for name, form_class in ACTION_FORMS.items():
+        for name in order:
             if name not in allowed:
                 continue
+            form_class = ACTION_FORMS[name]
             form = failed if failed is not None and failed.action == name else \
                 form_class(issue, actor)
             forms.append((name, form))
@@ -152,6 +166,10 @@ class IssueDeskView(CircleBaseView):
             "circle/desk.html",
             issue=issue,
             forms=forms,
+            next_actions=leading,
+            # A re-shown form was posted to its action's address: desk.js puts the desk's
+            # own address back in the address bar (reloading it never re-posts or 405s).
+            replace_url=url_for(".issue", issue_id=issue.id) if failed is not None else None,
             failed_action=failed.action if failed is not None else None,
             response_state=sla.response_state(issue, now, calendar),
             resolution_state=sla.resolution_state(issue, now, calendar),

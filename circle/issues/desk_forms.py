@@ -23,7 +23,6 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
-    TextAreaField,
 )
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -37,6 +36,7 @@ from circle.issues.workflow import MAX_PHOTOS_PER_VISIT, human_size
 from circle.labels import CONTACT_CHANNEL_LABELS, RATING_LABELS, VISIT_OUTCOME_LABELS, choices
 from circle.org.models import BusinessCircle, Community, Department
 from circle.permissions import Cap, can
+from circle.textlimits import LimitedTextAreaField
 from circle.timeutil import local_zone, to_local, utcnow
 
 TEXT_MAX = 4000
@@ -82,8 +82,8 @@ class CheckboxListField(SelectMultipleField):
 
 
 def _text(label, *, description=None):
-    return TextAreaField(label, validators=[Optional(), Length(max=TEXT_MAX)],
-                         filters=[_strip], description=description)
+    return LimitedTextAreaField(label, validators=[Optional()], max_chars=TEXT_MAX,
+                                filters=[_strip], description=description)
 
 
 class DeskForm(FlaskForm):

@@ -12,6 +12,7 @@ from circle.extensions import db
 from circle.merchants.models import Merchant
 from circle.org.models import BusinessCircle, Department, ReferenceData
 from circle.timeutil import UTCDateTime, utcnow
+from circle.versioning import Versioned
 
 
 class Severity:
@@ -91,14 +92,14 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class IssueCategory(ReferenceData, db.Model):
+class IssueCategory(ReferenceData, Versioned, db.Model):
     """What an issue is about (power supply, property dispute, ...)."""
 
     __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "issue_category"
 
 
-class IssueSource(ReferenceData, db.Model):
+class IssueSource(ReferenceData, Versioned, db.Model):
     """How an issue reached us (12345 work order, walk-in, ...)."""
 
     __audited__ = True  # admin changes are written to the audit log
@@ -116,7 +117,7 @@ class ContactChannel:
     ALL = (PHONE, ON_SITE)
 
 
-class ReturnBasis(ReferenceData, db.Model):
+class ReturnBasis(ReferenceData, Versioned, db.Model):
     """The grounds on which an issue may be returned (退单依据): not the community's remit,
     belongs to another district, a matter for the courts… An admin-edited list."""
 
@@ -451,7 +452,7 @@ class SiteVisitPhoto(db.Model):
     uploaded_by: Mapped[User | None] = relationship()
 
 
-class SlaPolicy(db.Model):
+class SlaPolicy(Versioned, db.Model):
     """The service promise per severity (小事不过晌、大事不过夜、难事不过周), edited by an admin.
 
     Resolution: a deadline rule (:class:`DeadlineRule`) with its N (``amount``), or for the
@@ -495,7 +496,7 @@ class SlaPolicy(db.Model):
         return self.severity
 
 
-class WorkSchedule(db.Model):
+class WorkSchedule(Versioned, db.Model):
     """作息时间: the working sessions of a working day and the registration cut-offs of the
     deadline rules — one row for the whole year, plus any seasons (夏季作息) that override it
     between two dates (``MM-DD``, both included; a season may run over the new year)."""
@@ -539,7 +540,7 @@ class DayKind:
     ALL = (HOLIDAY, WORKDAY)
 
 
-class CalendarDay(db.Model):
+class CalendarDay(Versioned, db.Model):
     """An exception to the Monday–Friday week, from the official holiday schedule."""
 
     __audited__ = True  # admin changes are written to the audit log

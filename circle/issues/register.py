@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from circle.accounts.models import User
@@ -33,6 +33,7 @@ from circle.issues.models import DeadlineRule, IssueCategory, IssueSource, Sever
 from circle.labels import SEVERITY_LABELS, duration_label, response_label, rule_label
 from circle.merchants.models import Merchant
 from circle.permissions import Cap, issue_in_scope, may_see_full_phone, scope_by_circle
+from circle.textlimits import LimitedTextAreaField
 from circle.timeutil import local_zone, utcnow
 from circle.transaction import unit_of_work
 from circle.validators import mask_phone
@@ -169,10 +170,10 @@ class RegisterIssueForm(FlaskForm):
         validators=[Length(max=MAX_WORK_ORDER_LENGTH)],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
     )
-    description = TextAreaField(
+    description = LimitedTextAreaField(
         _l("What is the problem?"),
-        validators=[DataRequired(message=_l("Describe the problem.")),
-                    Length(max=MAX_DESCRIPTION_LENGTH)],
+        validators=[DataRequired(message=_l("Describe the problem."))],
+        max_chars=MAX_DESCRIPTION_LENGTH,
     )
     # The form's one-time key: the same form posted twice registers one issue.
     registration_key = HiddenField(validators=[Length(max=REGISTRATION_KEY_LENGTH)])

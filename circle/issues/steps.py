@@ -313,6 +313,22 @@ STEPS: dict[str, Step] = {step.name: step for step in (
          doc="The merchant presses \"still not solved\" while the issue is open."),
 )}
 
+#: The loop's next step from each status, as desk actions in the order people take them:
+#: the desk offers these first, expanded, and every other allowed action below them (after
+#: 签收 the specialist sees 先行联系 and the on-site visit, not 签收 again). A leader's
+#: decision on a waiting request is next wherever it is allowed (:data:`NEXT_ANYWHERE`).
+NEXT_ACTIONS: dict[str, tuple[str, ...]] = {
+    Status.REGISTERED: ("confirm", "escalate", "resolve_level1"),
+    Status.ESCALATED: ("accept",),
+    Status.DISPATCHED: ("first_contact", "visit"),
+    Status.ON_SITE: ("first_contact", "resolve", "visit"),
+    Status.JOINT_OFFICE: ("first_contact", "visit", "resolve"),
+    Status.SYMPOSIUM: ("first_contact", "symposium", "resolve"),
+    Status.RESOLVED: ("callback",),
+    Status.ON_HOLD: ("resume",),
+}
+NEXT_ANYWHERE: tuple[str, ...] = ("decide_extension", "decide_return")
+
 #: The desk's actions (each a form), in the order the desk offers them.
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(
     step.action for step in STEPS.values() if step.action))
@@ -321,6 +337,25 @@ ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(
 def steps_of(action: str) -> list[Step]:
     """The steps a desk action may take (the visit logs ``arrive`` or ``visit``…)."""
     return [step for step in STEPS.values() if step.action == action]
+
+
+def next_actions(status: str, allowed) -> list[str]:
+    """Of the ``allowed`` desk actions, those that move an issue in ``status`` on, in the
+    order :data:`NEXT_ACTIONS` declares."""
+    wanted = (*NEXT_ANYWHERE, *NEXT_ACTIONS.get(status, ()))
+    return [action for action in dict.fromkeys(wanted) if action in allowed]
+
+
+def _check_next_actions() -> None:
+    # Each declared next step must be a desk action that can start from that status.
+    for status, actions in NEXT_ACTIONS.items():
+        for action in actions:
+            if not any(status in step.sources for step in steps_of(action)):
+                raise LookupError(f"{action!r} is declared next from {status!r}, "
+                                  "but none of its steps starts there")
+
+
+_check_next_actions()
 
 
 #: The timeline's label of every event (the same event may end several steps).

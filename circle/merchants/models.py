@@ -11,9 +11,10 @@ from circle.accounts.models import User
 from circle.extensions import db
 from circle.org.models import BusinessCircle
 from circle.timeutil import UTCDateTime, utcnow
+from circle.versioning import Versioned
 
 
-class Merchant(db.Model):
+class Merchant(Versioned, db.Model):
     """A shop or small business in a business circle."""
 
     __audited__ = True  # admin changes are written to the audit log
@@ -55,7 +56,7 @@ class Merchant(db.Model):
         return self.shop_name
 
 
-class EmergencyContact(db.Model):
+class EmergencyContact(Versioned, db.Model):
     """Someone a merchant calls first when something goes wrong, in priority order."""
 
     __audited__ = True  # admin changes are written to the audit log

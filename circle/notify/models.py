@@ -14,6 +14,7 @@ from circle.extensions import db
 from circle.issues.models import Issue
 from circle.org.models import Community
 from circle.timeutil import UTCDateTime, utcnow
+from circle.versioning import Versioned
 
 
 class Notice(db.Model):
@@ -106,7 +107,7 @@ class Delivery(db.Model):
     webhook: Mapped[WecomWebhook | None] = relationship()
 
 
-class WecomWebhook(db.Model):
+class WecomWebhook(Versioned, db.Model):
     """A community's WeCom (企业微信) group robot: its webhook address holds a secret key."""
 
     __audited__ = True  # admin changes are written to the audit log

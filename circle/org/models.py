@@ -10,9 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from circle.extensions import db
 from circle.timeutil import UTCDateTime, utcnow
+from circle.versioning import Versioned
 
 
-class Street(db.Model):
+class Street(Versioned, db.Model):
     """街道 — the street office above several communities; its leaders approve exceptions
     (extensions, returns) and supervise issues (督办)."""
 
@@ -32,7 +33,7 @@ class Street(db.Model):
         return self.name
 
 
-class Community(db.Model):
+class Community(Versioned, db.Model):
     """社区 — a residential community that runs one or more business circles."""
 
     __audited__ = True  # admin changes are written to the audit log
@@ -57,7 +58,7 @@ class Community(db.Model):
         return self.name
 
 
-class BusinessCircle(db.Model):
+class BusinessCircle(Versioned, db.Model):
     """商圈 — a shop street or cluster of shops within a community."""
 
     __audited__ = True  # admin changes are written to the audit log
@@ -95,14 +96,14 @@ class ReferenceData:
         return self.name
 
 
-class DepartmentKind(ReferenceData, db.Model):
+class DepartmentKind(ReferenceData, Versioned, db.Model):
     """The kinds of department (power supply, property company, ...)."""
 
     __audited__ = True  # admin changes are written to the audit log
     __tablename__ = "department_kind"
 
 
-class Department(db.Model):
+class Department(Versioned, db.Model):
     """职能部门/单位 — a department or unit convened for a joint on-site office."""
 
     __audited__ = True  # admin changes are written to the audit log
@@ -131,7 +132,7 @@ class MemberRole:
     ALL = (ADVISOR, COLLECTOR)
 
 
-class CircleMember(db.Model):
+class CircleMember(Versioned, db.Model):
     """A public advisor (群众建议员) or opinion collector (民意收集员) of a circle."""
 
     __audited__ = True  # admin changes are written to the audit log

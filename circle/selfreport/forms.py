@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, TextAreaField
+from wtforms import HiddenField, MultipleFileField, RadioField, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from circle.inputs import parse_id
@@ -12,6 +12,7 @@ from circle.issues.admin import active_rows
 from circle.issues.models import IssueCategory, Rating, Severity
 from circle.issues.register import REGISTRATION_KEY_LENGTH
 from circle.labels import RATING_LABELS
+from circle.textlimits import LimitedTextAreaField
 
 MAX_DESCRIPTION = 1000
 MAX_COMMENT = 500
@@ -35,10 +36,10 @@ class ReportForm(FlaskForm):
     category = SelectField(_l("What kind of problem?"), coerce=parse_id, validate_choice=False)
     severity = RadioField(_l("How urgent?"), choices=SEVERITY_HINTS, default=Severity.SMALL,
                           validate_choice=False)
-    description = TextAreaField(
+    description = LimitedTextAreaField(
         _l("What happened?"), filters=[_strip],
-        validators=[DataRequired(message=_l("Describe the problem.")),
-                    Length(max=MAX_DESCRIPTION)])
+        validators=[DataRequired(message=_l("Describe the problem."))],
+        max_chars=MAX_DESCRIPTION)
     photos = MultipleFileField(_l("Photos (up to three, optional)"),
                                render_kw={"accept": "image/jpeg,image/png"})
     registration_key = HiddenField(validators=[Length(max=REGISTRATION_KEY_LENGTH)])
@@ -75,12 +76,12 @@ class RateForm(FlaskForm):
     rating = RadioField(_l("How satisfied are you?"),
                         choices=[(r, RATING_LABELS[r]) for r in Rating.ALL],
                         validators=[InputRequired(message=_l("Choose a rating."))])
-    comments = TextAreaField(_l("Anything to add? (optional)"), filters=[_strip],
-                             validators=[Optional(), Length(max=MAX_COMMENT)])
+    comments = LimitedTextAreaField(_l("Anything to add? (optional)"), filters=[_strip],
+                                    validators=[Optional()], max_chars=MAX_COMMENT)
 
 
 class NotSolvedForm(FlaskForm):
     """"Still not solved": one tap, an optional word."""
 
-    note = TextAreaField(_l("What is still wrong? (optional)"), filters=[_strip],
-                         validators=[Optional(), Length(max=MAX_COMMENT)])
+    note = LimitedTextAreaField(_l("What is still wrong? (optional)"), filters=[_strip],
+                                validators=[Optional()], max_chars=MAX_COMMENT)

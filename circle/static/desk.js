@@ -5,9 +5,17 @@
  * - After a failed submission, the first error is scrolled into view.
  * - A form cannot be sent twice by a double tap on a slow connection.
  * - Photos over the limits are refused on the phone, before a long upload.
+ * - A form shown again with its errors was answered at its action's address: the desk's own
+ *   address goes back into the address bar, so a reload or a copied link opens the desk.
  */
 (function () {
   "use strict";
+
+  var desk = document.querySelector("[data-replace-url]");
+  if (desk && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", desk.getAttribute("data-replace-url") +
+                                window.location.hash);
+  }
 
   function fieldValue(form, name) {
     var checked = form.querySelector('input[name="' + name + '"]:checked');
