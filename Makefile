@@ -33,7 +33,7 @@ run: $(BIN)/.installed-runtime
 
 # The test command lints first: a lint error fails it as a failing test does.
 test: lint
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --durations=10 $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -24,9 +24,11 @@ def issue_by_work_order(app, number):
 
 
 def open_action(s, action: str):
-    """Open one of the desk's collapsible action forms and return the form."""
+    """Open one of the desk's collapsible action forms and return the form. The loop's next
+    step for the user is already open (clicking its summary would fold it)."""
     details = s.page.locator(f"details#action-{action}")
-    details.locator("summary").click()
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
     return details.locator("form")
 
 
