@@ -7,17 +7,15 @@ the capability it needs, never a role.
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote as url_quote
 
 import sqlalchemy as sa
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.actions import action
-from flask_admin.babel import gettext as admin_gettext
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterConverter, FilterEqual
-from flask_admin.model import template, typefmt
+from flask_admin.contrib.sqla.filters import FilterConverter
+from flask_admin.model import typefmt
 from flask_admin.model.filters import convert
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -26,29 +24,31 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import HiddenField, StringField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms import HiddenField
 
+from circle.adminfields import CreditCode, Normalised, PhoneField, PhoneNumber  # noqa: F401
+from circle.adminfilters import (  # noqa: F401  (the admin views import them from here)
+    ClauseFilter,
+    CommunityFilter,
+    IdEqualFilter,
+    choice_filter,
+    related_filter,
+    restrict_to_user,
+)
+from circle.adminrows import fast_row_actions
 from circle.audit.recording import audit_context
 from circle.biglists import BigListMixin
-from circle.extensions import db
 from circle.inputs import clean_value, parse_id, parse_int
-from circle.org.models import BusinessCircle
 from circle.permissions import (
     Cap,
     can,
     circle_ids_subquery,
     circle_in_scope,
     may_see_full_phone,
-    scope_by_circle,
-    scope_communities,
 )
 from circle.timeutil import format_local, local_zone
 from circle.validators import (
-    InvalidValue,
     mask_phone,
-    normalise_credit_code,
-    normalise_phone,
 )
 
 EDIT_CONFLICT = _l("Someone else changed this record while you were editing it; your "
@@ -169,284 +169,6 @@ class CircleFilterConverter(FilterConverter):
         for flt in filters:
             flt.clean = (lambda clean: lambda value: _as_local(clean(value)))(flt.clean)
         return filters
-
-
-class FastRowAction(template.BaseListRowAction):
-    """A row's view or edit icon, rendered in Python from a URL built once per page.
-
-    Flask-Admin renders each row's icons through template macros that each call
-    ``url_for``: on a list of 50 rows that was a fifth of the page's time. The URL of the
-    first row is built as Flask-Admin builds it, with a placeholder id; every row then
-    substitutes its own (an id, quoted). The HTML is that of ``row_actions.link``.
-    """
-
-    _PLACEHOLDER = "__circle_row__"
-
-    def __init__(self, endpoint: str, icon_class: str, title):
-        super().__init__(title=title)
-        self.endpoint, self.icon_class = endpoint, icon_class
-        self._patterns: dict[str, str] = {}
-
-    def url(self, context, row_id) -> str:
-        return_url = context.resolve("return_url")
-        pattern = self._patterns.get(return_url)
-        if pattern is None:
-            pattern = context.resolve("get_url")(self.endpoint, id=self._PLACEHOLDER,
-                                                 url=return_url)
-            self._patterns[return_url] = pattern
-        return pattern.replace(self._PLACEHOLDER, url_quote(str(row_id), safe=""), 1)
-
-    def render(self, context, row_id, row):
-        # ``%`` escapes each value as ``format`` does, in C rather than string.Formatter.
-        return Markup('<a class="icon" href="%s" title="%s"><span class="%s"></span></a>'
-                      ) % (self.url(context, row_id), self.title or "", self.icon_class)
-
-
-class FastDeleteRowAction(template.BaseListRowAction):
-    """A row's delete button (a POST form with the CSRF token), rendered in Python.
-
-    The same form as circle's ``row_actions.delete_row`` (templates/admin/model/
-    row_actions.html): the token and the return URL are rendered once per page.
-    """
-
-    def __init__(self, title):
-        super().__init__(title=title)
-        self._parts: tuple | None = None
-
-    def _page_parts(self, context):
-        if self._parts is None:
-            form = context.resolve("delete_form")
-            return_url = context.resolve("return_url")
-            token = Markup("")
-            if getattr(form, "csrf_token", None):
-                token = Markup(form.csrf_token())
-            elif callable(context.resolve("csrf_token")):
-                token = Markup('<input type="hidden" name="csrf_token" value="{}"/>').format(
-                    context.resolve("csrf_token")())
-            self._parts = (context.resolve("get_url")(".delete_view"),
-                           form.url(value=return_url), token,
-                           admin_gettext("Are you sure you want to delete this record?"))
-        return self._parts
-
-    def render(self, context, row_id, row):
-        action_url, url_input, token, question = self._page_parts(context)
-        return Markup(
-            '<form class="icon" method="POST" action="%s">'
-            '<input id="id" name="id" type="hidden" value="%s">%s%s'
-            '<button data-confirm="%s" title="%s">'
-            '<span class="fa fa-trash glyphicon glyphicon-trash"></span></button></form>'
-        ) % (action_url, row_id, url_input, token, question, self.title or "")
-
-
-def fast_row_actions(actions: list) -> list:
-    """Flask-Admin's view, edit and delete row actions replaced by :class:`FastRowAction`
-    and :class:`FastDeleteRowAction` (same links, same form); others kept as they are."""
-    fast = []
-    for row_action in actions:
-        kind = type(row_action)
-        if kind is template.ViewRowAction:
-            row_action = FastRowAction(
-                ".details_view", "fa fa-eye glyphicon glyphicon-eye-open", row_action.title)
-        elif kind is template.EditRowAction:
-            row_action = FastRowAction(
-                ".edit_view", "fa fa-pencil glyphicon glyphicon-pencil", row_action.title)
-        elif kind is template.DeleteRowAction:
-            row_action = FastDeleteRowAction(row_action.title)
-        fast.append(row_action)
-    return fast
-
-
-class _RowsAsOptions:
-    """Filter options (id, name) read from a reference table once per list page.
-
-    Flask-Admin caches filter options when the view is built, before any database exists;
-    an iterable that queries on iteration keeps the dropdown current — and limited to what
-    the signed-in user may see. Only the two columns are selected (never the rows as ORM
-    objects: a thousand circles cost a fifth of a list page), and the pairs are kept for
-    the rest of the request, which iterates them more than once.
-    """
-
-    def __init__(self, model, order_by, label=None):
-        self.model, self.order_by = model, order_by
-        self.label = label if label is not None else model.name
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __iter__(self):
-        cache = g.setdefault("circle_filter_options", {})
-        key = (self.model, str(self.order_by), str(self.label),
-               getattr(current_user, "id", None))
-        if key not in cache:
-            stmt = sa.select(self.model.id, self.label)
-            stmt = restrict_to_user(stmt, self.model, current_user).order_by(self.order_by)
-            cache[key] = [(str(row_id), str(name)) for row_id, name in db.session.execute(stmt)]
-        return iter(cache[key])
-
-
-def restrict_to_user(stmt, model, user):
-    """Limit a query on circles or communities to those the user works in."""
-    from circle.org.models import Community
-
-    if model is BusinessCircle:
-        return scope_by_circle(stmt, BusinessCircle.id, user)
-    if model is Community:
-        return scope_communities(stmt, Community.id, user)
-    return stmt
-
-
-_rows_as_options = _RowsAsOptions
-
-
-class IdEqualFilter(FilterEqual):
-    """Equality on an integer column; anything but an id is ignored, never a 500."""
-
-    def validate(self, value) -> bool:
-        return parse_id(value) is not None
-
-    def clean(self, value) -> int:
-        return parse_id(value)
-
-
-def related_filter(column, name, model, order_by=None):
-    """A dropdown filter on a foreign key, offering the related rows by name."""
-    return IdEqualFilter(column, name,
-                         options=_rows_as_options(model, order_by or model.name))
-
-
-def choice_filter(column, name, labels: dict):
-    """A dropdown filter on a coded column, offering the translated labels."""
-    options = [(str(value), label) for value, label in labels.items()]
-    if all(isinstance(value, int) for value in labels):
-        return IdEqualFilter(column, name, options=options)
-
-    class ChoiceEqualFilter(FilterEqual):
-        def validate(self, value) -> bool:
-            return value in labels
-
-    return ChoiceEqualFilter(column, name, options=options)
-
-
-class ClauseFilter(BaseSQLAFilter):
-    """A dropdown filter whose options each stand for a SQL condition, built when the list
-    is read (a group of statuses, "overdue now", "re-handled").
-
-    ``clauses`` maps each option's value to its label and a function of no argument that
-    returns the condition; an unknown value is ignored, never a 500.
-    """
-
-    def __init__(self, column, name, clauses: dict):
-        super().__init__(column, name,
-                         options=[(value, label) for value, (label, _) in clauses.items()])
-        self.clauses = clauses
-
-    def validate(self, value) -> bool:
-        return value in self.clauses
-
-    def apply(self, query, value, alias=None):
-        return query.filter(self.clauses[value][1]())
-
-    def operation(self):
-        return admin_lazy_gettext("equals")
-
-
-class CommunityFilter(BaseSQLAFilter):
-    """Rows whose circle belongs to the chosen community (no join, so no repeated rows)."""
-
-    def __init__(self, circle_column, name):
-        from circle.org.models import Community
-
-        super().__init__(circle_column, name,
-                         options=_rows_as_options(Community, Community.name))
-
-    def validate(self, value) -> bool:
-        return parse_id(value) is not None
-
-    def clean(self, value) -> int:
-        return parse_id(value)
-
-    def apply(self, query, value, alias=None):
-        circles = sa.select(BusinessCircle.id).where(BusinessCircle.community_id == value)
-        return query.filter(self.get_column(alias).in_(circles))
-
-    def operation(self):
-        return admin_lazy_gettext("equals")
-
-
-class Normalised:
-    """WTForms validator that replaces the field's data by its normalised form.
-
-    ``normalise`` raises :class:`~circle.validators.InvalidValue` with a translated message;
-    an empty value becomes ``empty`` when the field is optional.
-    """
-
-    normalise = staticmethod(lambda value: value)
-
-    def __init__(self, optional: bool = False, empty=""):
-        self.optional, self.empty = optional, empty
-
-    def __call__(self, form, field):
-        if self.optional and not (field.data or "").strip():
-            field.data = self.empty
-            return
-        try:
-            field.data = self.normalise(field.data)
-        except InvalidValue as exc:
-            raise ValidationError(str(exc.args[0])) from None
-
-
-class PhoneNumber(Normalised):
-    """A mainland mobile or landline number, stored in its canonical form."""
-
-    normalise = staticmethod(normalise_phone)
-
-
-class PhoneField(StringField):
-    """A phone number input that keeps a stored number from a user who may see it only masked.
-
-    For a user without :attr:`~circle.permissions.Cap.SEE_FULL_PHONE` an existing number is
-    not sent to the browser: the box starts empty with the masked number as placeholder, and
-    left empty it keeps the stored number (its validators are skipped and the model is not
-    touched). Typing a number replaces it, checked as usual. Use through ``form_overrides``.
-    """
-
-    hidden = False
-
-    def process(self, formdata, *args, **kwargs):
-        super().process(formdata, *args, **kwargs)
-        self.hidden = (bool(self.object_data) and has_request_context()
-                       and not may_see_full_phone(current_user))
-        if self.hidden:
-            self.render_kw = {**(self.render_kw or {}),
-                              "placeholder": mask_phone(self.object_data)}
-            self.description = _l("Shown masked. Leave empty to keep the number, or type a "
-                                  "new one.")
-
-    def _submitted_blank(self) -> bool:
-        return not (self.raw_data and (self.raw_data[0] or "").strip())
-
-    def _value(self):
-        if self.hidden:
-            return "" if self._submitted_blank() else self.raw_data[0]
-        return super()._value()
-
-    def pre_validate(self, form):
-        if self.hidden and self._submitted_blank():
-            raise StopValidation()  # the stored number stays; nothing to check
-
-    def populate_obj(self, obj, name):
-        if self.hidden and self._submitted_blank():
-            return
-        super().populate_obj(obj, name)
-
-
-class CreditCode(Normalised):
-    """An optional unified social credit code (empty means none: NULL, not "")."""
-
-    normalise = staticmethod(normalise_credit_code)
-
-    def __init__(self):
-        super().__init__(optional=True, empty=None)
 
 
 class AccessMixin:
