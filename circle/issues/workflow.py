@@ -43,12 +43,9 @@ from circle.accounts.models import Role, User
 from circle.extensions import db
 from circle.issues import sla
 from circle.issues.models import (
-    Callback,
-    CallbackChannel,
     ContactChannel,
     Issue,
     IssueEvent,
-    Rating,
     Severity,
     SiteVisit,
     SiteVisitPhoto,
@@ -521,85 +518,6 @@ def withdraw_issue(issue: Issue, actor: User, *, reason: str, expected_version: 
     return issue
 
 
-# --- after resolution: the callback -------------------------------------------------------
-
-def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool | None = None,
-                    rating: str | None = None, comments: str = "",
-                    called_at: datetime | None = None, expected_version: int | None,
-                    channel: str = CallbackChannel.PHONE,
-                    now: datetime | None = None) -> Callback:
-    """回访: record one call to the merchant.
-
-    Not reached: step ``callback_missed``; the third failed attempt is ``unreachable`` and
-    closes the issue (counted apart as unreachable; a rating given before still counts).
-    Reached: the merchant's two answers — resolved or not, and the five-level rating — are
-    recorded; a dissatisfied
-    rating or "not resolved" is ``rehandle`` (重办 at level 2 with a new resolution clock),
-    otherwise ``close``.
-    """
-    now = now or utcnow()
-    called_at = called_at or now
-    if not reached:
-        attempts = (issue.callback_attempts or 0) + 1
-        name = ("unreachable" if attempts >= CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE
-                else "callback_missed")
-    else:
-        satisfied = bool(resolved) and rating in Rating.SATISFIED_SET
-        name = "close" if satisfied else "rehandle"
-    name = _CHANNEL_STEPS.get((channel, name), name)
-    _check(issue, actor, name, expected_version)
-    if called_at > now + CLOCK_SKEW:
-        raise InvalidInput(_l("The call time cannot be in the future."), field="called_at")
-    if issue.resolved_at and called_at < issue.resolved_at.replace(second=0, microsecond=0):
-        raise InvalidInput(_l("The call time cannot be before the issue was resolved."),
-                           field="called_at")
-    comments = _text(comments)
-    if reached:
-        _require(name, resolved=resolved, rating=rating)
-        # "Still not solved" on the tracking page may come without a rating.
-        if rating not in Rating.ALL and not (rating is None and name == "self_rehandle"):
-            raise InvalidInput(_l("Record the merchant's satisfaction rating."), field="rating")
-    callback = Callback(called_at=called_at, called_by=_person(actor), reached=bool(reached),
-                        comments=comments, round=issue.rehandle_count or 0, channel=channel)
-    issue.callbacks.append(callback)
-    if not reached:
-        issue.callback_attempts = attempts
-        if name == "unreachable":
-            issue.callback_unreachable = True
-            issue.closed_at = now
-            note = _l("Merchant not reached after %(n)d calls", n=attempts)
-        else:
-            note = _l("Call %(n)d: merchant not reached", n=attempts)
-        _take(issue, actor, name, now, note=str(note))
-        _flush()
-        return callback
-    callback.resolved_per_merchant = bool(resolved)
-    callback.rating = rating
-    issue.rating = rating or issue.rating
-    issue.callback_unreachable = False
-    from circle.labels import CALLBACK_CHANNEL_LABELS, RATING_LABELS
-
-    said = RATING_LABELS[rating] if rating else _l("Not solved")
-    note = f"{said}; {comments}".strip("; ")
-    if channel != CallbackChannel.PHONE:
-        note = f"{CALLBACK_CHANNEL_LABELS[channel]}: {note}"
-    if STEPS[name].event == "rehandle":  # by phone, or the merchant's own "not solved"
-        issue.rehandle_count = (issue.rehandle_count or 0) + 1
-        issue.callback_attempts = 0
-        issue.closed_at = None
-        sla.restart_resolution_clock(issue, now, sla.load_calendar())
-    else:
-        issue.closed_at = now
-    _take(issue, actor, name, now, note=note)
-    _flush()
-    return callback
-
-
-#: The steps a callback takes when the merchant answers on the tracking page instead.
-_CHANNEL_STEPS = {(CallbackChannel.SELF, "close"): "self_close",
-                  (CallbackChannel.SELF, "rehandle"): "self_rehandle"}
-
-
 def record_edit(issue: Issue, actor: User, changed: list[str]) -> None:
     """Add the timeline row saying which registration fields someone corrected."""
     if changed:
@@ -619,7 +537,6 @@ ACTION_FUNCTIONS: dict[str, Callable] = {
     "hold": put_on_hold,
     "resume": resume_issue,
     "withdraw": withdraw_issue,
-    "callback": record_callback,
 }
 
 
@@ -637,81 +554,18 @@ def issue_with_key(registration_key: str) -> Issue | None:
     return db.session.scalar(sa.select(Issue).where(Issue.registration_key == registration_key))
 
 
-def possible_duplicates(merchant_id: int | None, category_id: int | None, window: timedelta,
-                        *, now: datetime | None = None, exclude: int | None = None):
-    """The merchant's open (or resolved, awaiting the callback) issues of this category
-    registered within ``window`` before ``now``: 可能重复, newest first."""
-    if merchant_id is None or category_id is None:
-        return []
-    now = now or utcnow()
-    stmt = sa.select(Issue).where(
-        Issue.merchant_id == merchant_id, Issue.category_id == category_id,
-        Issue.status.in_((*Status.OPEN, Status.RESOLVED)), Issue.reported_at >= now - window,
-    ).order_by(Issue.reported_at.desc(), Issue.id.desc())
-    if exclude is not None:
-        stmt = stmt.where(Issue.id != exclude)
-    return list(db.session.scalars(stmt))
 
-
-def merge_issue(issue: Issue, actor: User, *, original: Issue | None, note: str = "",
-                expected_version: int | None, now: datetime | None = None) -> Issue:
-    """Merge the duplicate ``issue`` into ``original``: the duplicate closes as merged (it
-    leaves every queue and rate, its clocks stop), both timelines say so, and the
-    merchant's tracking link of the duplicate leads to the original."""
-    now = now or utcnow()
-    _check(issue, actor, "merge", expected_version)
-    _require("merge", original=original)
-    if original.id == issue.id:
-        raise InvalidInput(_l("An issue cannot be merged into itself."), field="original")
-    if not issue_in_scope(actor, original):
-        raise InvalidInput(_l("No issue with this number in your business circles."),
-                           field="original")
-    if original.status not in STEPS["merged_in"].sources:
-        raise InvalidInput(_l("Issue #%(id)d is already closed or withdrawn; merge into an "
-                              "issue that is still being handled.", id=original.id),
-                           field="original")
-    _check(original, actor, "merged_in", None)
-    issue.hold_started_at = None
-    issue.status_before_hold = None
-    issue.closed_at = now
-    issue.merged_into = original
-    _take(issue, actor, "merge", now, note=f"→ #{original.id} {_text(note)}".strip())
-    _take(original, actor, "merged_in", now, note=f"#{issue.id} {_text(note)}".strip())
-    _flush()
-    return issue
-
-
-def awaits_confirmation(issue: Issue) -> bool:
-    """A merchant's own report (source 商户扫码) that no liaison has confirmed yet."""
-    from circle.reference import SELF_REPORT
-
-    return (issue.source is not None and issue.source.name == SELF_REPORT
-            and not any(e.action == "confirm" for e in issue.events))
-
-
-def confirm_issue(issue: Issue, actor: User, *, note: str = "",
-                  expected_version: int | None, now: datetime | None = None) -> Issue:
-    """The liaison accepts a merchant's own report into the loop (it stays at level 1)."""
-    now = now or utcnow()
-    _check(issue, actor, "confirm", expected_version)  # the step's `when`: a self-report
-    _take(issue, actor, "confirm", now, note=_text(note))
-    _flush()
-    return issue
-
-
-def nudge_issue(issue: Issue, actor, *, note: str = "", now: datetime | None = None) -> Issue:
-    """The merchant says, on the tracking page, that the open issue is still not solved."""
-    now = now or utcnow()
-    _check(issue, actor, "self_nudge", None)
-    _take(issue, actor, "self_nudge", now, note=_text(note))
-    _flush()
-    return issue
-
-
-ACTION_FUNCTIONS.update(merge=merge_issue, confirm=confirm_issue)
-
-# The 12345 work-order lifecycle's steps live in their own module; imported last, as it
-# builds on everything above (and adds its desk actions to ACTION_FUNCTIONS).
+# Duplicates and the merchant's own reports (circle.issues.cases) and the 12345 work-order
+# lifecycle (circle.issues.lifecycle) live in their own modules; imported last, as they build
+# on everything above (and add their desk actions to ACTION_FUNCTIONS).
+from circle.issues.callback import record_callback  # noqa: E402, F401  (re-exported)
+from circle.issues.cases import (  # noqa: E402, F401  (re-exported: callers read them here)
+    awaits_confirmation,
+    confirm_issue,
+    merge_issue,
+    nudge_issue,
+    possible_duplicates,
+)
 from circle.issues.lifecycle import (  # noqa: E402, F401  (re-exported: callers read them here)
     chase_overdue_supervisions,
     decide_extension,
