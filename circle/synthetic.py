@@ -36,6 +36,15 @@ from circle.issues.models import (
 from circle.issues.sla import Terms, add_time, load_calendar
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.org.models import BusinessCircle, Community, Street
+from circle.synthetic_words import (
+    _GIVEN,
+    _MOBILE,
+    _PROBLEMS,
+    _SHOP_KINDS,
+    _SHOP_WORDS,
+    _STREETS,
+    _SURNAMES,
+)
 from circle.timeutil import utcnow
 from circle.validators import CREDIT_CODE_CHARS, credit_code_check_char
 
@@ -43,23 +52,6 @@ MERCHANTS_PER_CIRCLE = 100
 CIRCLES_PER_COMMUNITY = 20
 SYNTHETIC_PASSWORD = "synthetic-bench-2024"
 
-_SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾田董袁潘于蒋蔡余杜叶程"
-_GIVEN = ("建华", "秀英", "志强", "丽娟", "海燕", "文博", "玉梅", "国庆", "春霞", "明", "磊",
-          "敏", "婷婷", "伟", "芳", "军", "静", "强", "晓东", "红梅", "德明", "桂兰", "立新",
-          "凤英", "宏伟", "雪梅", "俊杰", "慧", "淑珍", "振国", "保华", "金凤", "子涵", "浩然")
-_SHOP_WORDS = ("鑫源", "惠民", "福满", "兴旺", "好邻居", "万家", "金桥", "华联", "利民", "佳佳",
-               "永盛", "宏达", "新天地", "家和", "康乐", "四季", "百信", "顺发", "聚福", "阳光")
-_SHOP_KINDS = (("超市", "零售"), ("便利店", "零售"), ("冷冻食品店", "食品"), ("饺子馆", "餐饮"),
-               ("面馆", "餐饮"), ("烧烤店", "餐饮"), ("理发店", "美发"), ("药店", "医药"),
-               ("五金店", "五金"), ("水果店", "生鲜"), ("奶茶店", "饮品"), ("洗衣店", "生活服务"),
-               ("手机维修", "维修"), ("眼镜店", "眼镜"), ("宠物店", "宠物"), ("快递驿站", "快递"),
-               ("建材店", "建材"), ("母婴店", "母婴"), ("烟酒店", "零售"), ("文具店", "文具"))
-_STREETS = ("经十西路", "长清大学路", "海棠路", "紫薇路", "丹凤街", "峰山路", "芙蓉路", "清河街")
-_PROBLEMS = ("门店频繁跳闸，冷柜断电", "店门口下水道堵塞返味", "物业擅自提高公摊电费",
-             "营业执照地址变更咨询", "门前占道经营影响通行", "油烟净化设施整改咨询",
-             "燃气表计量异常", "消防通道被杂物占用", "夜间施工噪音扰民", "供水压力不足")
-_MOBILE = ("134", "135", "137", "138", "139", "150", "151", "152", "155", "156", "158", "159",
-           "176", "177", "181", "182", "186", "187", "188", "189", "199")
 # Status mix by age, as in a mature deployment: a fresh working set still open, older
 # issues almost all closed, and a long tail of issues on hold or waiting for a symposium's
 # agreed deadline. ``(age in days up to, weights)``; ages are uniform over the history.
