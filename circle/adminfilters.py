@@ -55,9 +55,6 @@ def restrict_to_user(stmt, model, user):
     return stmt
 
 
-_rows_as_options = _RowsAsOptions
-
-
 class IdEqualFilter(FilterEqual):
     """Equality on an integer column; anything but an id is ignored, never a 500."""
 
@@ -71,7 +68,7 @@ class IdEqualFilter(FilterEqual):
 def related_filter(column, name, model, order_by=None):
     """A dropdown filter on a foreign key, offering the related rows by name."""
     return IdEqualFilter(column, name,
-                         options=_rows_as_options(model, order_by or model.name))
+                         options=_RowsAsOptions(model, order_by or model.name))
 
 
 def choice_filter(column, name, labels: dict):
@@ -117,7 +114,7 @@ class CommunityFilter(BaseSQLAFilter):
         from circle.org.models import Community
 
         super().__init__(circle_column, name,
-                         options=_rows_as_options(Community, Community.name))
+                         options=_RowsAsOptions(Community, Community.name))
 
     def validate(self, value) -> bool:
         return parse_id(value) is not None

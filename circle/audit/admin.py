@@ -21,8 +21,6 @@ from circle.audit.recording import record
 from circle.permissions import Cap
 from circle.timeutil import format_local, to_local
 
-# Kept for importers of the old name.
-ACTION_LABELS = words.ACTION_LABELS
 EXPORT_FORMATS = ("csv", "xlsx")
 EXPORT_MAX_ROWS = 100_000
 
