@@ -17,12 +17,13 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.model import typefmt
 from flask_admin.model.filters import convert
+from flask_admin.tools import rec_getattr
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
@@ -66,10 +67,24 @@ def yes_no(value) -> str:
 
 
 def _bool_icon_formatter(view, value, name):
-    # Flask-Admin's own writes the column's code and true/false into the tooltip.
-    icon = "fa-check-circle" if value else "fa-minus-circle"
-    return Markup('<span class="fa {}" title="{}" aria-label="{}"></span>').format(
-        icon, yes_no(value), yes_no(value))
+    # Flask-Admin's own writes the column's code and true/false into the tooltip. The two
+    # icons are rendered once per request (a list shows one per row).
+    return Markup(translated(_BOOL_ICONS)[bool(value)])
+
+
+class _BoolIcon:
+    """A yes/no icon whose words are translated when it is made into text."""
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __str__(self):
+        icon = "fa-check-circle" if self.value else "fa-minus-circle"
+        return Markup('<span class="fa %s" title="%s" aria-label="%s"></span>') % (
+            icon, yes_no(self.value), yes_no(self.value))
+
+
+_BOOL_ICONS = {True: _BoolIcon(True), False: _BoolIcon(False)}
 
 
 def _bool_text_formatter(view, value, name):
@@ -116,7 +131,8 @@ def translated(labels: dict) -> dict:
     """``labels`` (values to lazy strings) translated once per request: a list shows a
     label in every row, and each lazy string would look the translation up again."""
     cache = g.setdefault("circle_translated_labels", {})
-    key = (id(labels), str(get_locale()))
+    # The locale itself (hashed by its parts), not its name: str() of it was most of the cost.
+    key = (id(labels), get_locale())
     found = cache.get(key)
     if found is None or found[0] is not labels:
         found = cache[key] = (labels, {value: str(text) for value, text in labels.items()})
@@ -271,11 +287,15 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
         return super().get_column_name(field)
 
     def _get_column_by_idx(self, idx):
-        # A column index past the list (or of a column that is not sortable) sorts by
-        # nothing, as if no sort was asked.
+        # A column index past the list, or of a column that is not sortable, is read as no
+        # sort asked: the list keeps its default order (Flask-Admin dropped every ORDER BY
+        # for an unsortable column, so rows came in whatever order the database chose).
         if idx is None or not 0 <= idx < len(self._list_columns):
             return None
-        return super()._get_column_by_idx(idx)
+        column = super()._get_column_by_idx(idx)
+        if column is None or column[0] not in self._sortable_columns:
+            return None
+        return column
 
     def init_actions(self) -> None:
         """Every bulk action receives the selected rows' ids as integers, the rest dropped.
@@ -291,11 +311,61 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
     @pass_context
     def list_row_values(self, context, model) -> list[tuple[str, object]]:
         """Each list column's name and the value shown for ``model``, as stock's
-        ``get_value`` (formatters, then type formatters) gives them, in one call."""
-        formatters, type_formatters = self.column_formatters, self.column_type_formatters
-        return [(name, self._get_list_value(context, model, name, formatters,
-                                            type_formatters))
-                for name, _label in self._list_columns]
+        ``_get_list_value`` gives them (the column's formatter, else its value; a choice's
+        label; else the type formatter of the value), in one call per row.
+
+        Stock looks each cell's formatter up again and tries every type formatter in turn;
+        here each column's way to its value is decided once (:meth:`_list_cells`) and the
+        type formatter once per type of value.
+        """
+        cells, by_type = self._list_cells()
+        values = []
+        for name, formatter, choices_map in cells:
+            if formatter is not None:
+                value = formatter(self, context, model, name)
+            else:
+                value = rec_getattr(model, name)
+            if choices_map:
+                values.append((name, choices_map.get(value) or value))
+                continue
+            kind = type(value)
+            type_formatter = by_type.get(kind, _UNKNOWN)
+            if type_formatter is _UNKNOWN:
+                type_formatter = by_type[kind] = next(
+                    (fmt for typeobj, fmt in self.column_type_formatters.items()
+                     if isinstance(value, typeobj)), None)
+            values.append((name, value if type_formatter is None
+                           else type_formatter(self, value, name)))
+        return values
+
+    @pass_context
+    def list_row_html(self, context, row, pk, checkbox: bool, row_actions) -> Markup:
+        """A list row's cells as the template wrote them (checkbox, icons, one ``<td>`` per
+        column), built in Python: the template loop cost more than the values."""
+        parts = []
+        if checkbox:
+            parts.append(Markup('<td>\n    <input type="checkbox" name="rowid" '
+                                'class="action-checkbox" value="%s" title="%s" />\n</td>')
+                         % (pk, translated(_ROW_TEXTS)["select"]))
+        if self.column_display_actions:
+            parts.append(Markup('<td class="list-buttons-column">%s</td>') % Markup("").join(
+                action.render(context, pk, row) for action in row_actions))
+        parts.extend(Markup('<td class="col-%s">%s</td>') % cell
+                     for cell in self.list_row_values(context, row))
+        return Markup("\n").join(parts)
+
+    def _list_cells(self) -> tuple[list, dict]:
+        """``(name, column formatter or None, choices map or None)`` per list column, and
+        the type formatters found so far by type, kept while the view's columns stay."""
+        key = (self._list_columns, self.column_formatters, self.column_type_formatters)
+        cached = getattr(self, "_circle_list_cells", None)
+        if cached is None or cached[0] is not key[0] or cached[1] is not key[1] \
+                or cached[2] is not key[2]:
+            formatters = self.column_formatters or {}
+            cells = [(name, formatters.get(name), self._column_choices_map.get(name))
+                     for name, _label in self._list_columns]
+            cached = self._circle_list_cells = (*key, cells, {})
+        return cached[3], cached[4]
 
     def get_list_row_actions(self):
         """The row icons, rendered without a template macro per row
@@ -388,6 +458,12 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
         with self._audited():
             return super().action_delete(ids)
 
+
+#: Words of every list row, translated once per page.
+_ROW_TEXTS = {"select": admin_lazy_gettext("Select record")}
+
+#: A type formatter not looked up yet (``None`` means the type has none).
+_UNKNOWN = object()
 
 _UNORDERABLE_TYPES = (sa.JSON, sa.LargeBinary, sa.ARRAY)
 
@@ -495,11 +571,12 @@ class IssueRecordView(ScopedModelView):
         return obj.issue.circle_id
 
     def get_query(self):
-        # Each row shows its issue, which names its merchant: load both with the page.
+        # Each row shows its issue, which names its merchant: joined to the page's rows
+        # (read by their keys, see circle/biglists.py, so an OFFSET never joins).
         from circle.issues.models import Issue
 
         return super().get_query().options(
-            selectinload(self.model.issue).joinedload(Issue.merchant))
+            joinedload(self.model.issue).joinedload(Issue.merchant))
 
 
 class CircleBaseView(AccessMixin, BaseView):

@@ -14,10 +14,11 @@ Flask-Admin's list view does three things whose cost grows with the table:
   (``SELECT count(*) FROM (SELECT id … LIMIT cap + 1)``); beyond it the list shows
   "100,000+" and the pager stops there (bounded page depth). Anyone looking further back
   than 2,000 pages narrows the list with a filter or a search instead.
-- **Lean pages.** The page query selects rows of the model only, and of them only the
-  columns the list shows (``load_only``: an issue has fifty columns, the list ten); related
-  rows shown in the list are loaded afterwards for that page alone (``selectinload``), so an
-  ``OFFSET`` skips index entries, not joined rows.
+- **Lean pages.** The page's query selects the keys of its rows alone, so that an
+  ``OFFSET`` skips index entries, not joined rows; a second query reads those rows with only
+  the columns the list shows (``load_only``: an issue has fifty columns, the list ten) and,
+  joined to them, the many-to-one relations the list shows (other relations are loaded for
+  that page alone, ``selectinload``).
 - **Indexed search.** The search box matches each configured column
   (:attr:`search_columns`) either by prefix, through an index — on SQLite as a range on
   the column's ordinary index, on PostgreSQL as ``LIKE 'term%'`` on a ``text_pattern_ops``
@@ -43,7 +44,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash
 from flask_babel import gettext
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from circle.extensions import db
 
@@ -197,11 +198,31 @@ class BigListMixin:
         pk = getattr(self.model, self._primary_key)
         matching = query.limit(None).offset(None).order_by(None).with_entities(pk)
         count = capped_count(matching, self.list_count_cap)
-        if self._page_relations:
-            query = query.options(*(selectinload(r) for r in self._page_relations))
-        if execute:
-            query = query.options(load_only(*self._list_load_columns()))
-        return count, (query.all() if execute else query)
+        if not execute:
+            if self._page_relations:
+                query = query.options(*(selectinload(r) for r in self._page_relations))
+            return count, query
+        return count, self._page_rows(query)
+
+    def _page_rows(self, query) -> list:
+        """The page's rows, in the list's order: their keys first (the list's query with its
+        filters, sort, offset and limit, selecting the key alone, which an OFFSET skips
+        through in the index), then those rows with the columns shown and, joined to them,
+        their many-to-one relations shown (the others, and the query's own options, loaded
+        per page)."""
+        pk = getattr(self.model, self._primary_key)
+        ids = [row[0] for row in query.with_entities(pk).all()]
+        if not ids:
+            return []
+        options = [load_only(*self._list_load_columns())]
+        for relation in self._page_relations:
+            many_to_one = relation.property.direction.name == "MANYTOONE"
+            options.append(joinedload(relation) if many_to_one else selectinload(relation))
+        rows = query.limit(None).offset(None).order_by(None).filter(pk.in_(ids)).options(
+            *options).all()
+        position = {key: index for index, key in enumerate(ids)}
+        rows.sort(key=lambda row: position[getattr(row, self._primary_key)])
+        return rows
 
     def _list_load_columns(self) -> list:
         """The model's columns a list page reads: those shown, the keys of the relations

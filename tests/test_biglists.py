@@ -165,9 +165,11 @@ def test_search_asks_for_the_matching_keys_first(app, admin_browser, db, data):
     db.session.commit()
     with recorded_sql(app, db) as statements:
         assert admin_browser.get("/admin/issue/?search=福满").status_code == 200
-    on_issues = [s for s in statements if "FROM issue" in s]
+    on_issues = [" ".join(s.split()) for s in statements if "FROM issue" in s]
     assert any("count(*)" in s for s in on_issues)
-    assert all("shop_name" not in s for s in on_issues)
+    # No condition on the shop name (the page's rows do show it, joined to them).
+    conditions = [s.split(" WHERE ", 1)[1] for s in on_issues if " WHERE " in s]
+    assert conditions and all("shop_name" not in c for c in conditions)
 
 
 def test_too_broad_a_search_lists_the_first_matches_and_says_so(admin_browser, db, data,

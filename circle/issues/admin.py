@@ -10,7 +10,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from circle.adminkit import (
@@ -410,9 +410,9 @@ class IssueEventView(IssueRecordView):
 
     def get_query(self):
         # Each row names its actor, and its issue (and so its merchant, loaded by
-        # IssueRecordView): loaded for the page after it is chosen, so that an OFFSET never
-        # joins the rows it skips.
-        return super().get_query().options(selectinload(IssueEvent.actor))
+        # IssueRecordView): joined to the page's rows once they are chosen by their keys,
+        # so that an OFFSET never joins the rows it skips (circle/biglists.py).
+        return super().get_query().options(joinedload(IssueEvent.actor))
 
     column_list = ("created_at", "issue", "actor", "action", "from_status", "to_status",
                    "from_level", "to_level", "note")
