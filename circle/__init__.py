@@ -202,6 +202,9 @@ def register_template_context(app: Flask) -> None:
     app.add_template_filter(mask_phone, "mask_phone")
     # Templates ask the permission table, never a role: {% if can(current_user, "export") %}.
     app.add_template_global(can, "can")
+    from circle.adminmenu import cached_menu
+
+    app.add_template_global(cached_menu, "cached_menu")
     app.add_template_filter(zone_label, "zone_label")
 
     @app.context_processor
