@@ -182,6 +182,49 @@ def test_sections_are_cut_to_the_most_urgent_rows(app, db, data):
     assert [r.issue.id for r in sections[0].rows] == [issues[1].id, issues[3].id]
 
 
+def test_a_section_pages_through_its_rows_most_urgent_first(app, db, data):
+    now = utcnow()
+    issues = [escalated(data.east, due_in=timedelta(hours=h)) for h in (5, 1, 4, 2, 3)]
+    db.session.commit()
+    by_urgency = [issue.id for issue in sorted(issues, key=lambda i: i.resolution_due_at)]
+    shown = []
+    for page in range(3):
+        [section] = dispatch_board(data.users["specialist"], now, limit=2,
+                                   pages={"escalated": page})
+        assert (section.total, section.pages, section.page) == (5, 3, page)
+        assert section.first == page * 2 + 1 and section.last == min(5, page * 2 + 2)
+        shown += [r.issue.id for r in section.rows]
+    assert shown == by_urgency  # every row once, in urgency order, across the pages
+    # A page past the end shows the last one; a negative one, the first.
+    [last] = dispatch_board(data.users["specialist"], now, limit=2,
+                            pages={"escalated": 99})
+    assert last.page == 2 and [r.issue.id for r in last.rows] == by_urgency[4:]
+    [first] = dispatch_board(data.users["specialist"], now, limit=2,
+                             pages={"escalated": -3})
+    assert first.page == 0 and [r.issue.id for r in first.rows] == by_urgency[:2]
+
+
+def test_board_pager_links_keep_the_other_sections_pages(specialist, db, data, monkeypatch):
+    monkeypatch.setattr(boards, "ROWS_PER_STATUS", 2)
+    escalating = [escalated(data.east, due_in=timedelta(hours=h)) for h in (1, 2, 3)]
+    dispatched = [escalated(data.east, status="dispatched", due_in=timedelta(hours=h),
+                            assignee=data.users["specialist"]) for h in (1, 2, 3)]
+    db.session.commit()
+    html = specialist.get(BOARD + "?dispatched=1").get_data(as_text=True)
+    # The escalated section's first page, the dispatched section's second.
+    assert row(escalating[0]) in html and row(escalating[2]) not in html
+    assert row(dispatched[2]) in html and row(dispatched[0]) not in html
+    assert text("Issues %(first)d–%(last)d of %(total)d, the most urgent first",
+                first=3, last=3, total=3) in html
+    assert 'href="/admin/dispatch/?dispatched=1&amp;escalated=1#status-escalated"' in html
+    assert 'href="/admin/dispatch/?dispatched=0#status-dispatched"' in html
+    # A page number that is not one shows the first page; one past the end, the last.
+    for junk in ("-1", "abc", "99999999999999999999", "１"):
+        answer = specialist.get(BOARD + "?escalated=" + junk)
+        assert answer.status_code == 200 and row(escalating[0]) in answer.get_data(as_text=True)
+    assert row(escalating[2]) in specialist.get(BOARD + "?escalated=7").get_data(as_text=True)
+
+
 def test_a_board_of_every_community_is_cut_shorter(app, db, data, monkeypatch):
     """An administrator's board spans every community: its sections keep fewer rows."""
     monkeypatch.setattr(boards, "ROWS_PER_STATUS", 3)

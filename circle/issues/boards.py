@@ -21,7 +21,7 @@ from circle import labels
 from circle.accounts.models import Role, User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
-from circle.inputs import parse_id
+from circle.inputs import parse_id, parse_int
 from circle.issues import sla, workflow
 from circle.issues.models import Issue, Status
 from circle.merchants.models import Merchant
@@ -32,11 +32,12 @@ from circle.transaction import unit_of_work
 
 #: The board's sections, in workflow order: every open status an escalated issue can have.
 BOARD_STATUSES = tuple(status for status in Status.OPEN if status != Status.REGISTERED)
-#: A section longer than this is cut (with a note): nobody works through more on one page.
-ROWS_PER_STATUS = 200
-#: The same on a board of every community (an administrator's), fifty times as long:
-#: the most urgent rows of the city, and a page that still loads at once.
-CITY_ROWS_PER_STATUS = 50
+#: A section shows this many rows per page, the most urgent first; the section's pager
+#: reaches the rest. The board's cost is bounded by its pages, not by the open work.
+ROWS_PER_STATUS = 50
+#: The same on a board of every community (an administrator's): shorter pages, so that
+#: the whole board of eight sections still reads at a glance.
+CITY_ROWS_PER_STATUS = 25
 CALLBACK_ROWS = 200
 UNREACHABLE_WINDOW = timedelta(days=30)
 
@@ -70,10 +71,25 @@ class BoardSection:
     status: str
     rows: list[BoardRow]
     total: int
+    page: int = 0  # which page of the section (0: the most urgent rows)
+    page_size: int = ROWS_PER_STATUS
 
     @property
     def truncated(self) -> bool:
         return self.total > len(self.rows)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first(self) -> int:
+        """The position (from 1) of the page's first row in the section."""
+        return self.page * self.page_size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.page * self.page_size + len(self.rows)
 
 
 def _board_filter(user: User, stmt):
@@ -96,16 +112,17 @@ def active_specialists() -> dict[int, list[User]]:
     return by_community
 
 
-def dispatch_board(user: User, now: datetime, *,
-                   limit: int | None = None) -> list[BoardSection]:
+def dispatch_board(user: User, now: datetime, *, limit: int | None = None,
+                   pages: dict[str, int] | None = None) -> list[BoardSection]:
     """The escalated, still open issues ``user`` may see, in one section per status.
 
     Sections follow the workflow order and only statuses with issues appear. Within a
     section rows are sorted by :func:`circle.issues.sla.urgency_key` (overdue first, then
-    the nearest resolution deadline); at most ``limit`` rows per section are loaded, the
-    most urgent ones (by default :data:`ROWS_PER_STATUS`, or :data:`CITY_ROWS_PER_STATUS`
-    for a user who sees every community). The query count does not grow with the number
-    of rows.
+    the nearest resolution deadline) and cut into pages of ``limit`` rows (by default
+    :data:`ROWS_PER_STATUS`, or :data:`CITY_ROWS_PER_STATUS` for a user who sees every
+    community); ``pages`` says which page of a section to show (the first, the most urgent
+    rows, by default; a page past the end shows the last). Only the pages shown are loaded:
+    the query count and the rows do not grow with the open work.
     """
     if limit is None:
         limit = CITY_ROWS_PER_STATUS if circle_ids_subquery(user) is None else ROWS_PER_STATUS
@@ -115,13 +132,21 @@ def dispatch_board(user: User, now: datetime, *,
     ).all())
     if not totals:
         return []
+    wanted = {status: min(max(0, (pages or {}).get(status, 0)), (total - 1) // limit)
+              for status, total in totals.items()}
     # Rank within each status in SQL, in the order urgency_key gives (earliest deadline
     # first, none last), so that the cut keeps the most urgent rows.
     rank = sa.func.row_number().over(
         partition_by=Issue.status,
         order_by=(Issue.resolution_due_at.is_(None), Issue.resolution_due_at, Issue.id),
     )
-    ranked = _board_filter(user, sa.select(Issue.id, rank.label("rank"))).subquery()
+    ranked = _board_filter(user, sa.select(Issue.id, Issue.status.label("section"),
+                                           rank.label("rank"))).subquery()
+    # Each section's page: its rows ranked past the pages before it, up to one page.
+    shown = sa.or_(*(
+        sa.and_(ranked.c.section == status, ranked.c.rank > page * limit,
+                ranked.c.rank <= (page + 1) * limit)
+        for status, page in wanted.items()))
     assigning = can(user, Cap.ASSIGN_OTHERS)
     loads = [
         joinedload(Issue.merchant).selectinload(Merchant.emergency_contacts),
@@ -136,7 +161,7 @@ def dispatch_board(user: User, now: datetime, *,
     issues = db.session.scalars(
         sa.select(Issue)
         .join(ranked, ranked.c.id == Issue.id)
-        .where(ranked.c.rank <= limit)
+        .where(shown)
         .options(*loads)
     ).unique().all()
     calendar = sla.load_calendar()
@@ -152,7 +177,8 @@ def dispatch_board(user: User, now: datetime, *,
             assignees=specialists.get(issue.circle.community_id, []) if assigning else [],
         ))
     return [
-        BoardSection(status=status, rows=by_status.get(status, []), total=totals[status])
+        BoardSection(status=status, rows=by_status.get(status, []), total=totals[status],
+                     page=wanted[status], page_size=limit)
         for status in BOARD_STATUSES
         if totals.get(status)
     ]
@@ -254,9 +280,19 @@ class DispatchBoardView(CircleBaseView):
     def index(self):
         """The board of the specialist's community (all communities for an admin)."""
         now = utcnow()
-        sections = dispatch_board(current_user, now)
+        # ``?escalated=2``: the third page of that section (pages count from 0, as the
+        # section's pager writes them; anything unreadable is the first page).
+        pages = {status: parse_int(request.args.get(status), minimum=0) or 0
+                 for status in BOARD_STATUSES if status in request.args}
+        sections = dispatch_board(current_user, now, pages=pages)
         counts = {section.status: section.total for section in sections}
+
+        def page_url(status: str, page: int) -> str:
+            # The other sections stay on the pages they show.
+            return url_for(".index", **{**pages, status: page}, _anchor=f"status-{status}")
+
         return self.render("circle/dispatch.html", sections=sections, counts=counts,
+                           page_url=page_url,
                            board_statuses=BOARD_STATUSES, now=now,
                            can_assign=can(current_user, Cap.ASSIGN_OTHERS),
                            severity_names=translated(labels.SEVERITY_LABELS),
