@@ -269,6 +269,24 @@ def test_missing_description_gets_a_message(client, db, shop):
     assert response.status_code == 200 and issues(db) == []
 
 
+def test_a_long_report_is_refused_with_its_length_and_kept(client, db, shop):
+    """No script on the merchant's page: the limit is told in words under the field, and a
+    longer text (a 20,000-character paste) is refused with its length, not cut."""
+    from circle.selfreport.forms import MAX_DESCRIPTION
+
+    page = client.get(f"/r/{shop.token}").get_data(as_text=True)
+    assert text("At most %(n)d characters.", n=MAX_DESCRIPTION) in page
+    assert "<script" not in page and " maxlength=" not in page
+    paste = "冷" * 20_000
+    response = client.post(f"/r/{shop.token}", data=report_payload(client, shop.token,
+                                                                  description=paste))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and issues(db) == []
+    assert text("This text has %(length)d characters; at most %(max)d are accepted. "
+                "Shorten it (nothing was saved).", length=20_000, max=MAX_DESCRIPTION) in html
+    assert paste in html  # kept in the field, to shorten
+
+
 def test_reports_are_rate_limited_per_link(tmp_path):
     from circle.extensions import db as _db
     from circle.reference import install_reference_data
