@@ -1,19 +1,28 @@
 """List filters of the admin: dropdowns of reference rows read as (id, name) pairs once per
 request and limited to the user's scope, equality on ids, fixed choices, named clauses and
-"in this community" — all ignoring what is not a valid value instead of answering 500."""
+"in this community", moments kept elsewhere (a call of the issue) — all ignoring what is not
+a valid value instead of answering 500."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import g
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
+from flask_admin.contrib.sqla.filters import (
+    BaseSQLAFilter,
+    DateTimeBetweenFilter,
+    DateTimeSmallerFilter,
+    FilterEqual,
+)
 from flask_login import current_user
 
 from circle.extensions import db
 from circle.inputs import parse_id
 from circle.org.models import BusinessCircle
 from circle.permissions import scope_by_circle, scope_communities
+from circle.timeutil import local_zone
 
 
 class _RowsAsOptions:
@@ -89,13 +98,15 @@ class ClauseFilter(BaseSQLAFilter):
     is read (a group of statuses, "overdue now", "re-handled").
 
     ``clauses`` maps each option's value to its label and a function of no argument that
-    returns the condition; an unknown value is ignored, never a 500.
+    returns the condition; an unknown value is ignored, never a 500. ``link_key`` names
+    the filter for links (:mod:`circle.reports.issue_links`) when its column does not.
     """
 
-    def __init__(self, column, name, clauses: dict):
+    def __init__(self, column, name, clauses: dict, link_key: str | None = None):
         super().__init__(column, name,
                          options=[(value, label) for value, (label, _) in clauses.items()])
         self.clauses = clauses
+        self.link_key = link_key
 
     def validate(self, value) -> bool:
         return value in self.clauses
@@ -128,3 +139,47 @@ class CommunityFilter(BaseSQLAFilter):
 
     def operation(self):
         return admin_lazy_gettext("equals")
+
+
+def as_local(value):
+    """Attach the configured zone to naive datetimes typed into a filter."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=local_zone())
+    if isinstance(value, (list, tuple)):
+        return type(value)(as_local(item) for item in value)
+    return value
+
+
+class _MomentFilter:
+    """A date filter on a moment the row does not hold itself (the time of one call of an
+    issue): ``where(test, drive=...)`` turns a test of the moment's column into the row's
+    condition — one that reads the moments in range first (``drive``, for a range) or one
+    checked for each row the other filters keep (an open bound). Typed times are local,
+    like every date filter's."""
+
+    def __init__(self, column, name, link_key: str, where):
+        super().__init__(column, name)
+        self.link_key, self.where = link_key, where
+
+    def clean(self, value):
+        return as_local(super().clean(value))
+
+
+class MomentBetweenFilter(_MomentFilter, DateTimeBetweenFilter):
+    def apply(self, query, value, alias=None):
+        start, end = value
+        return query.filter(self.where(lambda moment: moment.between(start, end),
+                                       drive=True))
+
+
+class MomentSmallerFilter(_MomentFilter, DateTimeSmallerFilter):
+    def apply(self, query, value, alias=None):
+        return query.filter(self.where(lambda moment: moment < value, drive=False))
+
+
+def moment_filters(column, name, link_key: str, where) -> list:
+    """"Between" and "smaller than" filters on a moment found by ``where`` (see
+    :class:`_MomentFilter`); ``column`` is the row's own column the filters hang on
+    (the list joins nothing for them)."""
+    return [cls(column, name, link_key, where)
+            for cls in (MomentBetweenFilter, MomentSmallerFilter)]

@@ -32,7 +32,9 @@ from circle.adminfilters import (  # noqa: F401  (the admin views import them fr
     ClauseFilter,
     CommunityFilter,
     IdEqualFilter,
+    as_local,
     choice_filter,
+    moment_filters,
     related_filter,
     restrict_to_user,
 )
@@ -47,7 +49,7 @@ from circle.permissions import (
     circle_in_scope,
     may_see_full_phone,
 )
-from circle.timeutil import format_local, local_zone
+from circle.timeutil import format_local
 from circle.validators import (
     mask_phone,
 )
@@ -163,15 +165,6 @@ def row_url(endpoint: str, arg: str, row_id: int) -> str:
     return pattern.replace(str(_ROW_ID_PLACEHOLDER), str(int(row_id)), 1)
 
 
-def _as_local(value):
-    """Attach the configured zone to naive datetimes typed into a filter."""
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=local_zone())
-    if isinstance(value, (list, tuple)):
-        return type(value)(_as_local(item) for item in value)
-    return value
-
-
 class CircleFilterConverter(FilterConverter):
     """Filters for :class:`~circle.timeutil.UTCDateTime` columns.
 
@@ -183,7 +176,7 @@ class CircleFilterConverter(FilterConverter):
     def conv_utc_datetime(self, column, name, **kwargs):
         filters = self.conv_datetime(column, name, **kwargs)
         for flt in filters:
-            flt.clean = (lambda clean: lambda value: _as_local(clean(value)))(flt.clean)
+            flt.clean = (lambda clean: lambda value: as_local(clean(value)))(flt.clean)
         return filters
 
 

@@ -399,9 +399,11 @@ def figure(html: str, name: str, row: str | None = None) -> str:
     return match.group(1).strip()
 
 
-def link(html: str, name: str, row: str | None = None) -> str:
+def link(html: str, name: str, row: str | None = None, attr: str = "figure") -> str:
+    """The address of a figure (``attr``: or of a rate's ``numerator-of`` or
+    ``denominator-of``), inside a row."""
     html = within(html, row)
-    match = re.search(rf'<a href="([^"]+)" data-figure="{name}"', html)
+    match = re.search(rf'<a href="([^"]+)" data-{attr}="{name}"', html)
     assert match, name
     return htmllib.unescape(match.group(1))
 
@@ -595,21 +597,17 @@ def test_count_links_list_exactly_the_issues_behind_them(app, browser, ds, data,
         ds.e4.id, ds.e5.id, ds.e6.id, ds.e8.id, ds.e9.id}
     # The withdrawn ones of the period.
     assert listed_ids(browser, link(html, "withdrawn")) == {ds.e5.id}
-
-
-def test_closest_lists_contain_every_issue_counted(browser, ds, data, fixed_now):
-    """Rates link to the closest list (marked approx-link); a count never does."""
-    browser.login("specialist")
-    html = page(browser)
-    assert 'class="figure-link approx-link rate-value' in html
-    east = f'now-by-circle:data-circle="{data.east.id}"'
-    level2 = listed_ids(browser, link(html, "level_2", east))
-    assert level2 == {ds.e4.id, ds.e10.id}  # the open ones at level 2
-
-
-#: A figure's link on the page: its address, its name, its classes, its number.
-FIGURE_LINK = re.compile(r'<a href="([^"]+)" data-figure="([^"]+)"\s+class="([^"]*)"[^>]*>'
-                         r'\s*([^<]*?)\s*</a>')
+    # The open ones at level 2, per circle.
+    assert listed_ids(browser, link(html, "level_2", east)) == {ds.e4.id, ds.e10.id}
+    # A rate opens the issues it is about: first rated in the period (E10, reported
+    # before it, too), and under it the satisfied ones.
+    east = f'rates-by-circle:data-circle="{data.east.id}"'
+    rated = {ds.e1.id, ds.e3.id, ds.e10.id}
+    assert listed_ids(browser, link(html, "first_satisfaction_rate", east)) == rated
+    assert listed_ids(browser, link(html, "first_satisfaction_rate", east,
+                                    "denominator-of")) == rated
+    assert listed_ids(browser, link(html, "first_satisfaction_rate", east,
+                                    "numerator-of")) == {ds.e1.id, ds.e10.id}
 
 
 @pytest.fixture
@@ -620,31 +618,131 @@ def list_now(monkeypatch):
     monkeypatch.setattr(issue_admin, "utcnow", lambda: NOW)
 
 
-@pytest.mark.parametrize("role", ["admin", "specialist", "liaison", "staff", "leader"])
-def test_every_count_links_to_a_list_of_exactly_that_many(browser, ds, data, fixed_now,
-                                                          list_now, role):
-    """当前超时 5 must not open 29 issues: each count's list (every card, row, week and
-    category) holds as many issues as the figure says."""
-    browser.login(role)
-    html = page(browser)
-    checked = 0
-    for url, name, classes, value in FIGURE_LINK.findall(html):
-        if name in rates.RATES or name == "unreachable":
-            # A rate links to the closest list, as the page says; so does the count of
-            # unreachable merchants (dated by their closing call, which the list cannot
-            # filter by).
-            assert "approx-link" in classes, name
-            continue
-        assert "approx-link" not in classes, name
+@pytest.fixture
+def every_count(db, ds, data):
+    """The fixed dataset and issues that make every count of the period non-zero, with
+    calls exactly on the period's edges."""
+    east, west = data.east, data.west
+
+    def issue(circle, reported, **fields):
+        return f.IssueFactory(merchant=f.MerchantFactory(circle=circle), reported_at=reported,
+                              category=ds.categories[0], **fields)
+
+    def call(issue_, when, *, resolved, rating, round_=0):
+        db.session.add(Callback(issue=issue_, called_at=when, reached=True,
+                                resolved_per_merchant=resolved, rating=rating, round=round_))
+
+    i = SimpleNamespace()
+    # R1: returned (退单): reported, in no other count.
+    i.r1 = issue(east, at(6, 4, 11), status="returned", closed_at=at(6, 5))
+    # L1: escalated: signed for in time, first contact late, extended and chased.
+    i.l1 = issue(east, at(6, 5, 9), status="dispatched", level=2, highest_level=2,
+                 sign_due_at=at(6, 5, 10), signed_at=at(6, 5, 9, 30),
+                 contact_due_at=at(6, 5, 12), contacted_at=at(6, 5, 13),
+                 resolution_due_at=at(6, 30), extension_count=1, chase_count=2)
+    # L2: transferred in, never signed for; contacted in time.
+    i.l2 = issue(west, at(6, 12), status="escalated", level=2, highest_level=2,
+                 sign_due_at=at(6, 12, 10), contact_due_at=at(6, 12, 11),
+                 contacted_at=at(6, 12, 10, 30), resolution_due_at=at(6, 30))
+    # M1: merged into E4 as a duplicate (so withdrawn).
+    i.m1 = issue(east, at(6, 13), status="withdrawn", merged_into_id=ds.e4.id,
+                 closed_at=at(6, 13, 12))
+    # X1: reported and resolved in the period, first rated at 00:00 the day after it: out.
+    i.x1 = issue(east, at(6, 14, 8), status="closed", resolved_at=at(6, 16, 20),
+                 resolution_due_at=at(6, 16, 18), closed_at=at(6, 17, 0), rating="satisfied")
+    call(i.x1, at(6, 17, 0), resolved=True, rating="satisfied")
+    # X2: reported before the period; its dissatisfied first rating at 00:00 on the first
+    # day sent it back; re-handled and rated satisfied later in the period.
+    i.x2 = issue(west, at(5, 28), status="closed", level=2, highest_level=2,
+                 resolved_at=at(6, 5, 12), resolution_due_at=at(6, 6), closed_at=at(6, 6),
+                 rehandle_count=1, rating="satisfied")
+    call(i.x2, at(6, 3, 0), resolved=False, rating="dissatisfied")
+    call(i.x2, at(6, 6), resolved=True, rating="satisfied", round_=1)
+    db.session.commit()
+    return i
+
+
+#: A count on the page: its address, its name, its number.
+COUNT_LINK = re.compile(r'<a href="([^"]+)" data-figure="([^"]+)"\s+'
+                        r'class="figure-link(?! rate-value)[^"]*">\s*(\d+)\s*</a>')
+#: A rate: the percentage's address and name, then its fraction's two links and numbers.
+RATE_LINK = re.compile(
+    r'<a href="([^"]+)" data-figure="([^"]+)"\s+class="figure-link rate-value[^"]*">[^<]*</a>'
+    r'\s*<span class="rate-fraction[^"]*"><a href="([^"]+)" data-numerator-of="\2"\s+'
+    r'class="figure-link">(\d+)</a>/<a href="([^"]+)" data-denominator-of="\2"\s+'
+    r'class="figure-link">(\d+)</a></span>')
+
+
+def page_links(html: str) -> dict[str, int]:
+    """Every link of a number on the page, as {address: the number it shows}: each count,
+    and each rate's numerator and denominator (the percentage opens the denominator's)."""
+    links: dict[str, int] = {}
+
+    def add(url, value):
         url = htmllib.unescape(url)
-        response = browser.get(url + "&page_size=100" if "?" in url else url)
-        assert response.status_code == 200, (name, url)
-        listed = set(re.findall(r"/admin/issue/details/\?id=(\d+)",
-                                response.get_data(as_text=True)))
-        assert len(listed) == int(value), (name, url, value, listed)
-        checked += 1
-    # The open-work cards and rows, the period's counts, weeks and categories.
-    assert checked >= 20
+        assert links.setdefault(url, int(value)) == int(value), url  # one list, one count
+
+    counts, found_rates = COUNT_LINK.findall(html), RATE_LINK.findall(html)
+    for url, _, value in counts:
+        add(url, value)
+    for percent_url, name, numerator_url, numerator, denominator_url, denominator in found_rates:
+        assert percent_url == denominator_url, name
+        add(numerator_url, numerator)
+        add(denominator_url, denominator)
+    # Nothing escapes: every data-figure on the page is one of those.
+    assert len(counts) + len(found_rates) == html.count("data-figure=")
+    assert "approx-link" not in html
+    return links
+
+
+def list_total(browser, url: str) -> int:
+    """The issue list's total (Flask-Admin's count, shown in the "List (n)" tab; no number
+    when there is none), checked against the rows it lists."""
+    assert url.startswith("/admin/issue/?"), url
+    response = browser.get(url + "&page_size=100")
+    assert response.status_code == 200, url
+    html = response.get_data(as_text=True)
+    assert "alert-danger" not in html, url  # no filter value refused
+    match = re.search(r'class="nav-link active">[^<(]*\((\d+)\)</a>', html)
+    total = int(match.group(1)) if match else 0
+    assert len(set(re.findall(r"/admin/issue/details/\?id=(\d+)", html))) == total, url
+    return total
+
+
+def test_every_count_is_counted_in_the_period(every_count, data):
+    from circle.reports.counts import COUNTS
+
+    counts = queries.period_figures(data.users["admin"], START, END, NOW).overall
+    assert [c.name for c in COUNTS if getattr(counts, c.name) == 0] == []
+
+
+@pytest.mark.parametrize("role, query", [
+    ("admin", PERIOD_ARGS),  # one row per community
+    ("admin", "community"),  # narrowed to our community: one row per circle
+    ("specialist", PERIOD_ARGS), ("liaison", PERIOD_ARGS), ("leader", PERIOD_ARGS),
+])
+def test_every_number_links_to_a_list_of_exactly_that_many(app, browser, every_count, data,
+                                                           fixed_now, list_now, role, query):
+    """当前超时 5 must not open 29 issues: every number of the page — each card, row, week
+    and category, each rate's numerator and denominator — opens a list holding as many
+    issues as it says, for the user who reads it; a 0 opens an empty list."""
+    browser.login(role)
+    if query == "community":
+        query = f"{PERIOD_ARGS}&community={data.community.id}"
+    links = page_links(page(browser, query))
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "issue")
+    index, flt = next((i, flt) for i, flt in enumerate(view._filters)
+                      if getattr(flt, "link_key", None) == "count")
+    counted_as = re.compile(rf"&?flt\d+_{view.get_filter_arg(index, flt)}=[^&]*")
+    closest_differs = 0
+    for url, value in links.items():
+        assert list_total(browser, url) == value, (url, value)
+        # The closest list (the same period and row, whatever is counted) would not do.
+        if counted_as.search(url):
+            closest = counted_as.sub("", url).replace("?&", "?")
+            closest_differs += list_total(browser, closest) != value
+    assert len(links) >= 60 and 0 in links.values()
+    assert closest_differs >= 20
 
 
 def test_links_use_the_list_view_filters_found_at_runtime(app, ds, data):

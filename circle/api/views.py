@@ -39,7 +39,7 @@ from circle.issues.callbacks import (
 from circle.issues.models import Callback, Issue, IssueEvent, Rating, Status
 from circle.issues.register import duplicate_window
 from circle.issues.workflow import possible_duplicates
-from circle.reports.figures import counted_issue
+from circle.reports.counts import counted_issue
 from circle.timeutil import utcnow
 
 log = logging.getLogger(__name__)

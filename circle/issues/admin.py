@@ -5,6 +5,8 @@ user's circles; the capability each view needs is named on it (``Cap.SEE_ISSUES`
 ``Cap.EDIT_ISSUES``, ``Cap.SEE_TIMELINE_LOG``, ``Cap.ADMINISTER_REFERENCE_DATA``).
 """
 
+from functools import partial
+
 import sqlalchemy as sa
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -23,6 +25,7 @@ from circle.adminkit import (
     ScopedModelView,
     choice_filter,
     label_formatter,
+    moment_filters,
     related_filter,
     row_url,
 )
@@ -63,6 +66,7 @@ from circle.labels import (
 )
 from circle.org.models import BusinessCircle
 from circle.permissions import Cap
+from circle.reports.counts import COUNTS, DATINGS, dated_clause, issue_clause
 from circle.timeutil import format_local, utcnow
 
 #: The statuses of each group of the "status group" filter (labels: STATUS_GROUP_LABELS).
@@ -169,6 +173,13 @@ class IssueView(ScopedModelView):
         related_filter(Issue.source_id, _l("Source"), IssueSource, IssueSource.sort_order),
         "reported_at",
         "resolved_at",
+        # What each dashboard figure counts, and the call-dated figures' periods
+        # (circle.reports.counts): every figure links to exactly its issues.
+        ClauseFilter(Issue.id, _l("Counted as"), {
+            count.name: (count.label, lambda name=count.name: issue_clause(name))
+            for count in COUNTS}, link_key="count"),
+        *(flt for dated, dating in DATINGS.items() if dating.label is not None
+          for flt in moment_filters(Issue.id, dating.label, dated, partial(dated_clause, dated))),
     )
     column_sortable_list = ("id", "reported_at", "level", "status", "severity")
     column_formatters = {

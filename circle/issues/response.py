@@ -61,7 +61,7 @@ def response_on_time(issue) -> bool | None:
 
 def responded_clause(issue=Issue):
     """The issue has a response deadline and has been responded to (not yet withdrawal-
-    filtered: callers apply :func:`circle.reports.figures.counted_issue`)."""
+    filtered: callers apply :func:`circle.reports.counts.counted_issue`)."""
     return issue.response_due_at.is_not(None) & issue.responded_at.is_not(None)
 
 

@@ -71,7 +71,7 @@ from circle.labels import CALLBACK_CHANNEL_LABELS, LEVEL_LABELS, RATING_LABELS, 
 from circle.merchants.models import Merchant
 from circle.org.models import BusinessCircle, Community
 from circle.permissions import scope_by_circle
-from circle.reports.figures import counted_issue
+from circle.reports.counts import counted_issue
 from circle.spreadsheet import FORMULA_TRIGGERS, safe_cell
 
 #: The rating filter's extra value: the merchant could not be reached.

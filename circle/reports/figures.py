@@ -2,7 +2,7 @@
 
 The dashboard's rates count issues by the date of the event each one is about
 (registration, latest resolution, the first rating, the final rating, the call that found
-the merchant unreachable; see :mod:`circle.reports.rates`). Counting
+the merchant unreachable), each count declared once in :mod:`circle.reports.counts`. Counting
 them from the issue and callback tables costs time in proportion to the issues in the
 period — tens of thousands for a district's month at a million issues. Instead each
 ``(day, circle)`` keeps its counts in :class:`CircleDayFigures`, and the dashboard sums
@@ -36,26 +36,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from circle.extensions import db
-from circle.issues.callbacks import (
-    final_rating_clause,
-    first_rating_clause,
-    unreachable_call_clause,
-)
-from circle.issues.models import Callback, Issue, Rating, Status
-from circle.issues.response import responded_clause, responded_on_time_clause
+from circle.issues.models import Callback, Issue
+from circle.reports.counts import COUNTS, DATINGS, FIELDS, dating_conditions
 from circle.timeutil import local_zone
-
-#: The counts kept per day and circle, by the event that dates them.
-REPORTED_FIELDS = ("reported", "withdrawn", "settled", "responded", "responded_on_time",
-                   # the 12345 work-order lifecycle (circle/issues/lifecycle.py)
-                   "returned", "sign_required", "signed_on_time", "contact_required",
-                   "contacted_on_time", "extended", "chased",
-                   # one case per problem (circle/selfreport)
-                   "merged")
-RESOLVED_FIELDS = ("resolved", "resolved_with_deadline", "resolved_on_time", "called_back")
-CALLBACK_FIELDS = ("first_rated", "first_satisfied", "first_rehandled",
-                   "rated", "satisfied", "confirmed", "unreachable")
-FIELDS = REPORTED_FIELDS + RESOLVED_FIELDS + CALLBACK_FIELDS
 
 
 def _count_column(name):
@@ -140,107 +123,28 @@ def _restrict(stmt, column, circle_column, circle_id, start, end):
     return stmt
 
 
-def counted_issue(issue=Issue):
-    """The issue counts in the figures: every rate leaves withdrawn issues (duplicates and
-    invalid registrations) and returned ones (退单, not the community's remit) out, whenever
-    that happened; only the counts of issues reported (and of the withdrawn and returned
-    among them) include them."""
-    return issue.status.not_in(Status.LEFT)
+def _counts_dated(dialect, dated, circle_id=None, start=None, end=None):
+    """Per circle and day of the ``dated`` date (a key of
+    :data:`~circle.reports.counts.DATINGS`): every stored count so dated, each
+    ``count_if`` its condition over the issues (or their dating calls) that date counts."""
+    dating = DATINGS[dated]
+    day = _day_of(dating.moment, dialect).label("day")
+    counts = [count for count in COUNTS if count.stored and count.dated == dated]
+    columns = [(sa.func.count() if count.condition is None else count_if(count.condition())
+                ).label(count.name) for count in counts]
+    stmt = sa.select(Issue.circle_id, day, *columns)
+    if dating.call is not None:
+        stmt = stmt.select_from(Callback).join(Issue, Issue.id == Callback.issue_id)
+    stmt = stmt.where(*dating_conditions(dated)).group_by(Issue.circle_id, day)
+    return _restrict(stmt, dating.moment, Issue.circle_id, circle_id, start, end)
 
 
-def _reported_counts(dialect, circle_id=None, start=None, end=None):
-    """Per circle and day of registration: reported, withdrawn, returned, settled,
-    responses (:mod:`circle.issues.response`), and the 12345 lifecycle's counts: issues that
-    had to be signed for and contacted first (and how many in time), extended, chased."""
-    day = _day_of(Issue.reported_at, dialect).label("day")
-    counted = counted_issue()
-    responded = sa.and_(counted, responded_clause())
-    sign_required = sa.and_(counted, Issue.sign_due_at.is_not(None))
-    contact_required = sa.and_(counted, Issue.contact_due_at.is_not(None))
-    stmt = sa.select(
-        Issue.circle_id, day,
-        sa.func.count().label("reported"),
-        count_if(Issue.status == Status.WITHDRAWN).label("withdrawn"),
-        count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
-        count_if(responded).label("responded"),
-        count_if(sa.and_(responded, responded_on_time_clause())).label("responded_on_time"),
-        count_if(Issue.status == Status.RETURNED).label("returned"),
-        count_if(sign_required).label("sign_required"),
-        count_if(sa.and_(sign_required, Issue.signed_at <= Issue.sign_due_at)
-                 ).label("signed_on_time"),
-        count_if(contact_required).label("contact_required"),
-        count_if(sa.and_(contact_required, Issue.contacted_at <= Issue.contact_due_at)
-                 ).label("contacted_on_time"),
-        count_if(sa.and_(counted, Issue.extension_count > 0)).label("extended"),
-        count_if(sa.and_(counted, Issue.chase_count > 0)).label("chased"),
-        count_if(Issue.merged_into_id.is_not(None)).label("merged"),
-    ).group_by(Issue.circle_id, day)
-    return _restrict(stmt, Issue.reported_at, Issue.circle_id, circle_id, start, end)
-
-
-def _resolved_counts(dialect, circle_id=None, start=None, end=None):
-    """Per circle and day of the latest resolution: resolved, on time, called back."""
-    day = _day_of(Issue.resolved_at, dialect).label("day")
-    # Whether the latest resolution has had a callback attempt, read from the issue itself:
-    # a re-handling resets the attempt counter, a failed call counts an attempt, and only a
-    # callback closes an issue (satisfied, or unreachable after repeated calls).
-    called_back = sa.or_(Issue.status == Status.CLOSED, Issue.callback_attempts > 0)
-    stmt = sa.select(
-        Issue.circle_id, day,
-        sa.func.count().label("resolved"),
-        sa.func.count(Issue.resolution_due_at).label("resolved_with_deadline"),
-        count_if(Issue.resolved_at <= Issue.resolution_due_at).label("resolved_on_time"),
-        count_if(called_back).label("called_back"),
-    ).where(Issue.resolved_at.is_not(None), counted_issue()).group_by(Issue.circle_id, day)
-    return _restrict(stmt, Issue.resolved_at, Issue.circle_id, circle_id, start, end)
-
-
-def _calls(dialect, which, circle_id, start, end, *columns):
-    """Per circle and day of the call: ``columns`` over the calls of counted issues for
-    which ``which`` holds (a clause of :mod:`circle.issues.callbacks`)."""
-    day = _day_of(Callback.called_at, dialect).label("day")
-    stmt = sa.select(Issue.circle_id, day, *columns).join(
-        Issue, Issue.id == Callback.issue_id,
-    ).where(which, counted_issue()).group_by(Issue.circle_id, day)
-    return _restrict(stmt, Callback.called_at, Issue.circle_id, circle_id, start, end)
-
-
-def _first_rating_counts(dialect, circle_id=None, start=None, end=None):
-    """Per day of each issue's first rating: first ratings, satisfied ones, and the issues
-    sent back for re-handling (fixed once the first rating is recorded: see
-    :mod:`circle.issues.callbacks`)."""
-    return _calls(
-        dialect, first_rating_clause(Callback), circle_id, start, end,
-        sa.func.count().label("first_rated"),
-        count_if(Callback.rating.in_(Rating.SATISFIED_SET)).label("first_satisfied"),
-        # Only a rating sends an issue back, and a rating that does not closes it for good:
-        # an issue was re-handled exactly when its first rating sent it back.
-        count_if(Issue.rehandle_count > 0).label("first_rehandled"),
-    )
-
-
-def _final_rating_counts(dialect, circle_id=None, start=None, end=None):
-    """Per day of each issue's final rating: final ratings, satisfied, confirmed solved."""
-    return _calls(
-        dialect, final_rating_clause(Callback), circle_id, start, end,
-        sa.func.count().label("rated"),
-        count_if(Callback.rating.in_(Rating.SATISFIED_SET)).label("satisfied"),
-        count_if(Callback.resolved_per_merchant.is_(True)).label("confirmed"),
-    )
-
-
-def _unreachable_counts(dialect, circle_id=None, start=None, end=None):
-    """Per day of the call that closed it: issues closed as unreachable."""
-    return _calls(dialect, unreachable_call_clause(Callback, Issue), circle_id, start, end,
-                  sa.func.count().label("unreachable"))
-
-
-#: Which counts each kind of date dates, and the queries that count them.
+#: Which counts each kind of date dates, and the dates (queries) that count them.
 KINDS = {
-    "reported": (REPORTED_FIELDS, (_reported_counts,)),
-    "resolved": (RESOLVED_FIELDS, (_resolved_counts,)),
-    "callback": (CALLBACK_FIELDS,
-                 (_first_rating_counts, _final_rating_counts, _unreachable_counts)),
+    kind: (tuple(count.name for count in COUNTS
+                 if count.stored and DATINGS[count.dated].kind == kind),
+           tuple(dated for dated, dating in DATINGS.items() if dating.kind == kind))
+    for kind in dict.fromkeys(dating.kind for dating in DATINGS.values())
 }
 
 
@@ -253,8 +157,8 @@ def count_raw(connection, circle_id=None, day=None, kinds=tuple(KINDS)
     fields = [name for kind in kinds for name in KINDS[kind][0]]
     totals: dict[tuple[date, int], dict] = defaultdict(lambda: dict.fromkeys(fields, 0))
     for kind in kinds:
-        for query in KINDS[kind][1]:
-            for row in connection.execute(query(dialect, circle_id, start, end)):
+        for dated in KINDS[kind][1]:
+            for row in connection.execute(_counts_dated(dialect, dated, circle_id, start, end)):
                 values = totals[row.day, row.circle_id]
                 for name, value in row._mapping.items():
                     if name in values:

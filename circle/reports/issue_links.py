@@ -19,6 +19,7 @@ from flask_admin.contrib.sqla.filters import (
 )
 
 from circle.adminkit import ClauseFilter, CommunityFilter
+from circle.reports.counts import COUNT
 from circle.reports.periods import Period
 from circle.timeutil import local_zone
 
@@ -44,6 +45,7 @@ class IssueListLinks:
         # The page builds hundreds of links with the same few filters.
         self._found: dict[tuple[str, str], str | None] = {}
         self._base: str | None = None
+        self._periods: dict[tuple, tuple[str, str]] = {}
 
     def _arg(self, column_key: str, kind: str) -> str | None:
         if (column_key, kind) not in self._found:
@@ -55,7 +57,9 @@ class IssueListLinks:
         if view is None or not view._filters:
             return None
         for index, flt in enumerate(view._filters):
-            if getattr(getattr(flt, "column", None), "key", None) != column_key:
+            key = getattr(flt, "link_key", None) or getattr(
+                getattr(flt, "column", None), "key", None)
+            if key != column_key:
                 continue
             if (kind == "community" and isinstance(flt, CommunityFilter)) or (
                     kind == "clause" and isinstance(flt, ClauseFilter)) or (
@@ -70,25 +74,27 @@ class IssueListLinks:
                  status: str | None = None, group: str | None = None,
                  overdue: bool = False, rehandled: bool | None = None,
                  level: int | None = None, category: int | None = None,
+                 count: str | None = None,
                  first: date | None = None, last: date | None = None,
-                 dated: str = "reported_at", zone: ZoneInfo | None = None) -> str:
+                 zone: ZoneInfo | None = None) -> str:
         """The list URL for the given criteria; ``group`` is a status group of the list's
         "status group" filter (``open``, ``settled``, ``left``), ``overdue`` keeps the
         issues overdue when the list is read, ``rehandled`` those re-handled (or not);
-        ``first``/``last`` are local days of registration, matched exactly as
-        ``[first 00:00, day after last 00:00)``."""
+        ``count`` the issues a figure's count counts (:data:`circle.reports.counts.COUNTS`);
+        ``first``/``last`` are local days of the date that dates the count (registration
+        without one), matched exactly as ``[first 00:00, day after last 00:00)``."""
         if circle is None and community is None:
             community = self.community
+        dated = COUNT[count].dated if count is not None else "reported_at"
         criteria = [("circle_id", "equal", circle), ("circle_id", "community", community),
                     ("status", "equal", status), ("status", "clause", group),
                     ("resolution_due_at", "clause", "yes" if overdue else None),
                     ("rehandle_count", "clause",
                      None if rehandled is None else ("yes" if rehandled else "no")),
-                    ("level", "equal", level), ("category_id", "equal", category)]
+                    ("level", "equal", level), ("category_id", "equal", category),
+                    ("count", "clause", count)]
         if first is not None and last is not None:
-            period = Period(first, last, zone or local_zone())
-            fmt = "%Y-%m-%d %H:%M:%S"
-            since, until = period.local_start.strftime(fmt), period.local_end.strftime(fmt)
+            since, until = self._bounds(first, last, zone)
             # BETWEEN includes both ends; "smaller than" then drops the next day's midnight.
             criteria += [(dated, "between", f"{since} to {until}"),
                          (dated, "smaller", until)]
@@ -103,3 +109,13 @@ class IssueListLinks:
             self._base = url_for(f"{self.endpoint}.index_view")
         # Encoded as werkzeug encodes a URL's query (the same characters kept).
         return self._base + ("?" + urlencode(args, safe="!$'()*,/:;?@") if args else "")
+
+    def _bounds(self, first: date, last: date, zone: ZoneInfo | None) -> tuple[str, str]:
+        """The local times typed into the list's date filters for a period (each period's
+        are computed once: a page links to every count of a few periods)."""
+        if (first, last, zone) not in self._periods:
+            period = Period(first, last, zone or local_zone())
+            fmt = "%Y-%m-%d %H:%M:%S"
+            self._periods[first, last, zone] = (period.local_start.strftime(fmt),
+                                                period.local_end.strftime(fmt))
+        return self._periods[first, last, zone]

@@ -6,7 +6,9 @@ weekly trend (table and chart), the issue-list links and "How the figures are co
 all read from it; :class:`PeriodCounts` answers each rate by name. A new rate over counts
 that exist is one entry in :data:`FIGURES`.
 
-The counts come from :mod:`circle.reports.figures`, pre-aggregated per circle and local day.
+The counts are declared in :mod:`circle.reports.counts` (what each counts, and by which date;
+the issue list filters by the same declaration, so every figure links to exactly its
+issues) and come from :mod:`circle.reports.figures`, pre-aggregated per circle and local day.
 Which date puts an issue in a period depends on the count — each uses the moment its event
 happened (the callbacks as :mod:`circle.issues.callbacks` declares them, the response as
 :mod:`circle.issues.response` does). Withdrawn issues are in no rate.
@@ -27,11 +29,9 @@ unreachable                 ``Callback.called_at`` of the call that closed it (i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from flask_babel import lazy_gettext as _l
-
-from circle.issues.models import Status
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,6 @@ class Figure:
     definition: object | None = None  # shown under "How the figures are counted"
     numerator: str | None = None  # for a rate: the PeriodCounts count divided…
     denominator: str | None = None  # …by this one
-    #: The issue-list link lists exactly the issues counted (otherwise it opens the
-    #: closest list, marked as such). Rates always link to the closest list.
-    exact: bool = False
-    criteria: dict = field(default_factory=dict)  # link criteria besides period and unit
     card: bool = False  # a card of its own among the period's figures
     #: In the row of cards that leads the period: the first one large, the others beside it.
     headline: bool = False
@@ -103,17 +99,15 @@ FIGURES = (
     Figure("reported", _l("Issues reported"),
            _l("Issues registered in the period (by registration time), withdrawn ones "
               "included."),
-           exact=True, card=True, column=True, note="withdrawn", trend=Trend("reported")),
+           card=True, column=True, note="withdrawn", trend=Trend("reported")),
     Figure("withdrawn", _l("Withdrawn"),
            _l("Issues registered in the period and withdrawn since (duplicates, invalid "
               "registrations). A withdrawn issue is left out of every rate below, in every "
-              "period, whenever it was withdrawn."),
-           exact=True, criteria={"status": Status.WITHDRAWN}),
+              "period, whenever it was withdrawn.")),
     Figure("returned", _l("Returned (退单)"),
            _l("Issues registered in the period and since returned (退单) with a leader's "
               "approval because they are not the community's remit. Like withdrawn issues, "
-              "a returned issue is left out of every rate below except the return rate."),
-           exact=True, criteria={"status": Status.RETURNED}),
+              "a returned issue is left out of every rate below except the return rate.")),
     Figure("resolution_rate", _l("Resolution rate (解决率)"),
            _l("Of the issues registered in the period, less the withdrawn and returned ones: "
               "the share that is now resolved or closed."),
@@ -138,8 +132,7 @@ FIGURES = (
               "merchant has not been contacted yet counts as not contacted in time."),
            numerator="contacted_on_time", denominator="contact_required", card=True,
            column=True),
-    Figure("resolved", _l("Issues resolved"), column=True, trend=Trend("resolved"),
-           exact=True, criteria={"dated": "resolved_at", "group": "counted"}),
+    Figure("resolved", _l("Issues resolved"), column=True, trend=Trend("resolved")),
     Figure("on_time_resolution_rate", _l("On-time resolution rate (按期办结率)"),
            _l("Of the issues resolved in the period (by the time of their latest resolution; "
               "not withdrawn or returned; with a resolution deadline): the share resolved no "
@@ -200,8 +193,7 @@ FIGURES = (
            _l("Of the issues registered in the period: the share merged into another issue "
               "as a duplicate of the same problem (one case per problem). Merged issues are "
               "withdrawn, so they are left out of every other rate."),
-           numerator="merged", denominator="reported", card=True, column=True,
-           criteria={"status": Status.WITHDRAWN}),
+           numerator="merged", denominator="reported", card=True, column=True),
     Figure("confirmed_rate", _l("Merchant-confirmed resolution rate"),
            _l("Of the same final ratings as the final satisfaction rate: the share in which "
               "the merchant said the problem was solved."),
@@ -302,8 +294,8 @@ DEFINITIONS = [
         "series is dated like its figure: reported by registration, resolved by resolution, "
         "first-callback satisfaction by the first rating.")),
     (_l("Links"),
-     _l("A count opens the list of exactly those issues. Rates, and figures the issue list "
-        "cannot filter on (open, overdue, resolution or callback time), open the closest "
-        "list — shown with a dotted underline — such as the circle's issues registered in "
-        "the period.")),
+     _l("Every number opens the list of exactly the issues it counts, as many as it says: "
+        "a count its issues; a rate the issues it is about (the number after the slash); "
+        "the number before the slash the issues in its share. The issue list's filter "
+        "\"Counted as\" and its filters on rating and call times do the same by hand.")),
 ]
