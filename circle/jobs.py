@@ -175,11 +175,19 @@ def _digest(now: datetime) -> str:
     return str(send_digests(now))
 
 
+def _purge_staged(now: datetime) -> str:
+    from circle.issues.staging import purge_expired
+
+    return str(purge_expired(now))
+
+
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("sla_scan", _every("CIRCLE_NOTIFY_SCAN_SECONDS"), _scan),
     Periodic("digest", _daily_at("CIRCLE_NOTIFY_DIGEST_AT"), _digest),
     # 催办: the supervision orders whose deadline passed before today, once a day.
     Periodic("chase", _daily, _chase),
+    # Photos kept from failed desk forms that nobody sent again (circle/issues/staging.py).
+    Periodic("staged_uploads", _daily, _purge_staged),
 )
 
 

@@ -26,6 +26,7 @@ from circle.issues.models import (  # noqa: F401
     Symposium,
     VisitOutcome,
 )
+from circle.issues.staging import StagedUpload  # noqa: F401
 from circle.merchants.models import EmergencyContact, Merchant  # noqa: F401
 from circle.notify import models as _notify_models  # noqa: F401  (notifications, outbox, jobs)
 from circle.org.models import (  # noqa: F401

@@ -21,9 +21,10 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
-from circle.issues import sla, workflow
+from circle.issues import sla, staging, workflow
 from circle.issues.callbacks import effective_callback
-from circle.issues.desk_forms import ACTION_FORMS, DeskForm, human_size, photo_max_bytes
+from circle.issues.desk_forms import ACTION_FORMS, DeskForm
+from circle.issues.desk_photos import KEPT_FIELD, REMOVE_FIELD, photo_max_bytes
 from circle.issues.models import (
     Issue,
     IssuePhoto,
@@ -102,16 +103,17 @@ class IssueDeskView(CircleBaseView):
             flash(refused.message, "error")
             return redirect(desk_url)
         if not form.validate():
-            return self._render(issue, failed=form)
+            return self._render_again(issue, form)
         try:
             with unit_of_work():
                 workflow.ACTION_FUNCTIONS[action](issue, actor, **form.inputs(),
                                                   expected_version=version)
+                form.discard_kept()
         except workflow.InvalidInput as exc:
             # Keep what was typed (a phone user may have attached photos): show the form
             # again with the workflow's reasons next to the fields they name.
             _show_refusal(form, exc)
-            return self._render(db.session.get(Issue, issue_id), failed=form)
+            return self._render_again(db.session.get(Issue, issue_id), form)
         except workflow.WorkflowError as exc:
             flash(exc.message, "error")
             return redirect(desk_url)
@@ -135,7 +137,21 @@ class IssueDeskView(CircleBaseView):
             abort(404)
         return _image_response(photo)
 
+    @expose("/kept-photo/<token>")
+    def kept_photo(self, token: str):
+        """A photo kept from a failed form, to the user who attached it (404 for others)."""
+        row = staging.visible_to(current_user.id, token)
+        if row is None or not issue_in_scope(current_user, db.session.get(Issue, row.issue_id)):
+            abort(404)
+        return _image_response(row)
+
     # --- helpers ---------------------------------------------------------------------------
+
+    def _render_again(self, issue: Issue, form: DeskForm):
+        """A posted form shown again with its errors, its photos kept for the next try."""
+        with unit_of_work():
+            form.keep_uploads()
+        return self._render(issue, failed=form)
 
     def _issue_or_404(self, issue_id: int) -> Issue:
         """The issue, if it exists and the user may see it; 404 either way, so that an
@@ -181,8 +197,9 @@ class IssueDeskView(CircleBaseView):
                 issue.merchant_id, issue.category_id,
                 timedelta(days=current_app.config["CIRCLE_DUPLICATE_WINDOW_DAYS"]),
                 now=now, exclude=issue.id) if issue.status != Status.WITHDRAWN else [],
-            photo_limit=human_size(photo_max_bytes()),
+            photo_limit=workflow.human_size(photo_max_bytes()),
             max_photos=workflow.MAX_PHOTOS_PER_VISIT,
+            kept_field=KEPT_FIELD, remove_field=REMOVE_FIELD,
         ))
         # Forms carry the version the user saw; a cached page would post a stale one.
         response.headers["Cache-Control"] = "no-store"

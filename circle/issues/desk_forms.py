@@ -18,7 +18,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     IntegerField,
-    MultipleFileField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -30,9 +29,9 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from circle.accounts.models import Role, User
 from circle.extensions import db
+from circle.issues.desk_photos import PhotoFormMixin, photo_max_bytes, photos_field
 from circle.issues.models import Issue, ReturnBasis
 from circle.issues.steps import ACTIONS, steps_of
-from circle.issues.workflow import MAX_PHOTOS_PER_VISIT, human_size
 from circle.labels import CONTACT_CHANNEL_LABELS, RATING_LABELS, VISIT_OUTCOME_LABELS, choices
 from circle.org.models import BusinessCircle, Community, Department
 from circle.permissions import Cap, can
@@ -48,11 +47,6 @@ YES_NO = [(YES, _l("Yes")), (NO, _l("No"))]
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
-
-
-def photo_max_bytes() -> int:
-    """The largest photo accepted (``CIRCLE_PHOTO_MAX_BYTES``)."""
-    return current_app.config["CIRCLE_PHOTO_MAX_BYTES"]
 
 
 class LocalDateTimeField(DateTimeLocalField):
@@ -125,6 +119,12 @@ class DeskForm(FlaskForm):
 
     def setup(self) -> None:
         """Fill in the choices that depend on the issue (overridden where needed)."""
+
+    def keep_uploads(self) -> None:
+        """The form is shown again with errors: keep what a file input cannot refill."""
+
+    def discard_kept(self) -> None:
+        """The action succeeded: drop what :meth:`keep_uploads` kept."""
 
     def inputs(self) -> dict:
         """The step function's keyword arguments, read from the form's fields."""
@@ -208,18 +208,7 @@ class AcceptForm(DeskForm):
         return {"assignee": self.chosen_assignee()}
 
 
-def _read_photos(form, field):
-    """Read the uploaded files (the workflow checks their type and size).
-
-    Each is read to one byte past the limit: enough for the workflow to know it is too
-    large, and no more in memory.
-    """
-    files = [f for f in (field.data or []) if getattr(f, "filename", None)]
-    limit = photo_max_bytes()
-    form.photo_uploads = [(storage.filename, storage.read(limit + 1)) for storage in files]
-
-
-class VisitForm(DeskForm):
+class VisitForm(PhotoFormMixin, DeskForm):
     """现场查看 / 联合现场办公: arrival, what was found, the outcome, who came, photos."""
 
     action = "visit"
@@ -234,8 +223,7 @@ class VisitForm(DeskForm):
                     description=_l("Needed when the problem was resolved on site."))
     attendees = CheckboxListField(_l("Attendees"), coerce=int)
     departments = CheckboxListField(_l("Departments"), coerce=int)
-    photos = MultipleFileField(_l("Photos (JPEG or PNG)"), validators=[_read_photos],
-                               render_kw={"accept": "image/jpeg,image/png"})
+    photos = photos_field(_l("Photos (JPEG or PNG)"))
 
     def setup(self) -> None:
         issue = self.issue
@@ -258,23 +246,7 @@ class VisitForm(DeskForm):
         if issue.level >= 3:
             self.departments.description = _l("At least one department for a joint on-site "
                                               "office.")
-        # (filename, bytes) pairs, filled in by the photo check.
-        self.photo_uploads: list[tuple[str, bytes]] = []
-        # For desk.js: refuse oversized photos on the phone, before a long upload ends in
-        # an error page that loses everything typed (the server checks again).
-        limit, total = photo_max_bytes(), current_app.config.get("MAX_CONTENT_LENGTH")
-        self.photos.render_kw = {
-            **(self.photos.render_kw or {}),
-            "data-max-bytes": limit,
-            "data-max-files": MAX_PHOTOS_PER_VISIT,
-            "data-max-total": total or "",
-            "data-size-message": str(_l("Each photo may be at most %(limit)s.",
-                                        limit=human_size(limit))),
-            "data-count-message": str(_l("At most %(n)d photos per visit.",
-                                         n=MAX_PHOTOS_PER_VISIT)),
-            "data-total-message": str(_l("Together the photos are too large; send fewer "
-                                         "at a time.")),
-        }
+        self.setup_photos()
 
     def inputs(self) -> dict:
         return {
@@ -282,7 +254,7 @@ class VisitForm(DeskForm):
             "findings": self.findings.data or "", "summary": self.summary.data or "",
             "attendees": chosen_users(self.attendees),
             "departments": chosen_departments(self.departments),
-            "photos": self.photo_uploads, "photo_max_bytes": photo_max_bytes(),
+            "photos": self.photo_inputs(), "photo_max_bytes": photo_max_bytes(),
         }
 
 

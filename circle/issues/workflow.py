@@ -336,8 +336,9 @@ def accept_issue(issue: Issue, actor: User, *, assignee: User | None = None, not
     return issue
 
 
-def _photo(upload, actor: User, max_bytes: int) -> SiteVisitPhoto:
-    """Check one uploaded file by its content (JPEG or PNG) and size."""
+def photo_type(upload, max_bytes: int) -> str:
+    """The content type of one uploaded ``(filename, bytes)``, checked by its content (JPEG
+    or PNG) and size; :class:`InvalidInput` naming the file otherwise."""
     filename, data = upload
     content_type = next((t for magic, t in PHOTO_TYPES.items() if data.startswith(magic)), None)
     if content_type is None:
@@ -346,8 +347,14 @@ def _photo(upload, actor: User, max_bytes: int) -> SiteVisitPhoto:
     if len(data) > max_bytes:
         raise InvalidInput(_l("%(name)s is larger than %(limit)s.", name=filename or "?",
                               limit=human_size(max_bytes)), field="photos")
-    return SiteVisitPhoto(content_type=content_type, size=len(data), data=data,
-                          original_name=(filename or "")[:200], uploaded_by=actor)
+    return content_type
+
+
+def _photo(upload, actor: User, max_bytes: int) -> SiteVisitPhoto:
+    """One uploaded file, checked, as a photo of a visit."""
+    filename, data = upload
+    return SiteVisitPhoto(content_type=photo_type(upload, max_bytes), size=len(data),
+                          data=data, original_name=(filename or "")[:200], uploaded_by=actor)
 
 
 #: What a visit's outcome chains after logging it, by the level the visit was at.

@@ -4,7 +4,8 @@
  *   while that radio of the same form has one of those values (the server checks anyway).
  * - After a failed submission, the first error is scrolled into view.
  * - A form cannot be sent twice by a double tap on a slow connection.
- * - Photos over the limits are refused on the phone, before a long upload.
+ * - Photos over the limits are refused on the phone, before a long upload (the photos kept
+ *   from a failed submission count against the number allowed).
  * - A form shown again with its errors was answered at its action's address: the desk's own
  *   address goes back into the address bar, so a reload or a copied link opens the desk.
  */
@@ -38,8 +39,12 @@
     var maxFiles = parseInt(input.getAttribute("data-max-files"), 10);
     var maxTotal = parseInt(input.getAttribute("data-max-total"), 10);
     var total = files.reduce(function (sum, file) { return sum + file.size; }, 0);
+    // Photos kept from a failed submission count too, unless their remove box is ticked.
+    var form = input.form;
+    var kept = form ? form.querySelectorAll('input[name="kept_photos"]').length -
+      form.querySelectorAll('input[name="remove_photos"]:checked').length : 0;
     var message = "";
-    if (maxFiles && files.length > maxFiles) {
+    if (maxFiles && files.length + kept > maxFiles) {
       message = input.getAttribute("data-count-message");
     } else if (maxBytes && files.some(function (file) { return file.size > maxBytes; })) {
       message = input.getAttribute("data-size-message");
