@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import BooleanField, StringField
 from wtforms.validators import (
     DataRequired,
@@ -293,9 +293,11 @@ class DeliveryLogView(ReadOnlyModelView):
     column_details_list = column_list
 
     def get_query(self):
+        # Joined to the page's rows once they are chosen by their keys (circle/biglists.py):
+        # a selectinload here would conflict with the list's own joins.
         return super().get_query().options(
-            selectinload(Delivery.notice), selectinload(Delivery.user),
-            selectinload(Delivery.webhook).selectinload(WecomWebhook.community))
+            joinedload(Delivery.notice), joinedload(Delivery.user),
+            joinedload(Delivery.webhook).joinedload(WecomWebhook.community))
 
 
 def register(admin, db) -> None:
