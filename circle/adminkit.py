@@ -22,7 +22,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
@@ -108,7 +108,8 @@ def phone_html(phone: str | None):
         return ""
     if not _sees_full_phones():
         return mask_phone(phone)
-    return Markup('<a href="tel:%s">%s</a>') % (phone, phone)
+    phone = escape(phone)
+    return Markup(f'<a href="tel:{phone}">{phone}</a>')
 
 
 def _sees_full_phones() -> bool:
@@ -334,18 +335,23 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
     @pass_context
     def list_row_html(self, context, row, pk, checkbox: bool, row_actions) -> Markup:
         """A list row's cells as the template wrote them (checkbox, icons, one ``<td>`` per
-        column), built in Python: the template loop cost more than the values."""
+        column), built in Python: the template loop cost more than the values.
+
+        Each value is escaped once and the row joined as plain text, made :class:`Markup`
+        once: ``Markup % …`` and ``Markup.join`` wrap and re-check every piece, which
+        cost a fifth of a merchant page.
+        """
         parts = []
         if checkbox:
-            parts.append(Markup('<td>\n    <input type="checkbox" name="rowid" '
-                                'class="action-checkbox" value="%s" title="%s" />\n</td>')
-                         % (pk, translated(_ROW_TEXTS)["select"]))
+            parts.append('<td>\n    <input type="checkbox" name="rowid" class="action-checkbox"'
+                         f' value="{escape(pk)}" title="{escape(translated(_ROW_TEXTS)["select"])}"'
+                         ' />\n</td>')
         if self.column_display_actions:
-            parts.append(Markup('<td class="list-buttons-column">%s</td>') % Markup("").join(
-                action.render(context, pk, row) for action in row_actions))
-        parts.extend(Markup('<td class="col-%s">%s</td>') % cell
-                     for cell in self.list_row_values(context, row))
-        return Markup("\n").join(parts)
+            icons = "".join([action.render(context, pk, row) for action in row_actions])
+            parts.append(f'<td class="list-buttons-column">{icons}</td>')
+        parts.extend([f'<td class="col-{escape(name)}">{escape(value)}</td>'
+                      for name, value in self.list_row_values(context, row)])
+        return Markup("\n".join(parts))
 
     def _list_cells(self) -> tuple[list, dict]:
         """``(name, column formatter or None, choices map or None)`` per list column, and

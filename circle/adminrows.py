@@ -8,7 +8,7 @@ from urllib.parse import quote as url_quote
 
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.model import template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 class FastRowAction(template.BaseListRowAction):
@@ -37,9 +37,10 @@ class FastRowAction(template.BaseListRowAction):
         return pattern.replace(self._PLACEHOLDER, url_quote(str(row_id), safe=""), 1)
 
     def render(self, context, row_id, row):
-        # ``%`` escapes each value as ``format`` does, in C rather than string.Formatter.
-        return Markup('<a class="icon" href="%s" title="%s"><span class="%s"></span></a>'
-                      ) % (self.url(context, row_id), self.title or "", self.icon_class)
+        # Each value escaped once, the link made Markup once (``Markup %`` wraps every piece).
+        return Markup(f'<a class="icon" href="{escape(self.url(context, row_id))}" '
+                      f'title="{escape(self.title or "")}"><span class="{escape(self.icon_class)}">'
+                      '</span></a>')
 
 
 class FastDeleteRowAction(template.BaseListRowAction):
@@ -71,11 +72,11 @@ class FastDeleteRowAction(template.BaseListRowAction):
     def render(self, context, row_id, row):
         action_url, url_input, token, question = self._page_parts(context)
         return Markup(
-            '<form class="icon" method="POST" action="%s">'
-            '<input id="id" name="id" type="hidden" value="%s">%s%s'
-            '<button data-confirm="%s" title="%s">'
-            '<span class="fa fa-trash glyphicon glyphicon-trash"></span></button></form>'
-        ) % (action_url, row_id, url_input, token, question, self.title or "")
+            f'<form class="icon" method="POST" action="{escape(action_url)}">'
+            f'<input id="id" name="id" type="hidden" value="{escape(row_id)}">'
+            f'{escape(url_input)}{escape(token)}'
+            f'<button data-confirm="{escape(question)}" title="{escape(self.title or "")}">'
+            '<span class="fa fa-trash glyphicon glyphicon-trash"></span></button></form>')
 
 
 def fast_row_actions(actions: list) -> list:
