@@ -258,6 +258,12 @@ def scope_communities(stmt, community_column, user: User):
     return stmt.where(community_column == user.community_id)
 
 
+def sees_whole_communities(user: User) -> bool:
+    """Whether the user's scope is made of whole communities (every circle of each
+    community it reaches): true for all but liaisons, whose circles are their own."""
+    return user.role != Role.LIAISON and user.role != MERCHANT_LINK
+
+
 def may_see_full_phone(user: User | None) -> bool:
     """Whether phone numbers are shown to ``user`` in full (else masked)."""
     return can(user, Cap.SEE_FULL_PHONE)

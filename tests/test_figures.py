@@ -6,9 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from circle.issues.models import Callback, Issue, IssueCategory, IssueSource
+from circle.org.models import BusinessCircle
 from circle.reports.figures import (
     FIELDS,
     CircleDayFigures,
+    CommunityDayFigures,
     count_raw,
     rebuild_figures,
 )
@@ -26,9 +28,28 @@ def counted(db):
             if any(values.values())}
 
 
+def stored_by_community(db):
+    return {(row.day, row.community_id): {name: getattr(row, name) for name in FIELDS}
+            for row in db.session.scalars(sa.select(CommunityDayFigures))}
+
+
+def summed_by_community(db):
+    """The circles' stored rows added up per community and day, from the circles' current
+    communities."""
+    community_of = dict(db.session.execute(
+        sa.select(BusinessCircle.id, BusinessCircle.community_id)).all())
+    sums: dict = {}
+    for (day, circle_id), values in stored(db).items():
+        row = sums.setdefault((day, community_of[circle_id]), dict.fromkeys(FIELDS, 0))
+        for name, value in values.items():
+            row[name] += value
+    return {key: values for key, values in sums.items() if any(values.values())}
+
+
 def assert_consistent(db):
     db.session.commit()
     assert stored(db) == counted(db)
+    assert stored_by_community(db) == summed_by_community(db)
 
 
 def _register(data, actor, circle, **kwargs):
@@ -101,6 +122,30 @@ def test_rolled_back_changes_leave_no_trace(db, data):
     db.session.flush()
     db.session.rollback()
     assert stored(db) == before == counted(db)
+    assert stored_by_community(db) == summed_by_community(db)
+
+
+def test_community_rows_follow_their_circles(db, data):
+    """Each community's day is the sum of its circles' days: two circles of one community
+    on one day, then a circle moved to another community takes its counts with it."""
+    admin = data.users["admin"]
+    moment = datetime(2026, 4, 7, 2, 0, tzinfo=timezone.utc)
+    _register(data, admin, data.east, now=moment)
+    _register(data, admin, data.west, now=moment)
+    _register(data, admin, data.west, now=moment + timedelta(days=1))
+    assert_consistent(db)
+    day = moment.date()
+    assert stored_by_community(db)[day, data.community.id]["reported"] == 2
+    assert stored_by_community(db)[day + timedelta(days=1), data.community.id]["reported"] == 1
+
+    other = f.CommunityFactory(name="第二社区")
+    data.west.community = other
+    assert_consistent(db)
+    assert stored_by_community(db)[day, data.community.id]["reported"] == 1
+    assert stored_by_community(db)[day, other.id]["reported"] == 1
+    # The old community's day that only the moved circle had is gone, not left at zero.
+    assert (day + timedelta(days=1), data.community.id) not in stored_by_community(db)
+    assert stored_by_community(db)[day + timedelta(days=1), other.id]["reported"] == 1
 
 
 def test_demo_data_and_synthetic_data_are_consistent(db, data):
@@ -126,7 +171,9 @@ def test_rebuild_recounts_everything(db, data, runner):
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert stored(db) == counted(db)
+    assert stored_by_community(db) == summed_by_community(db)
     assert rebuild_figures() == len(counted(db))
+    assert stored_by_community(db) == summed_by_community(db) != {}
 
 
 def test_concurrent_transactions_on_one_day_and_circle(app, db, data):
@@ -170,6 +217,8 @@ def test_concurrent_transactions_on_one_day_and_circle(app, db, data):
     db.session.expire_all()
     assert stored(db)[moment.date(), data.east.id]["reported"] == 3
     assert stored(db) == counted(db)
+    assert stored_by_community(db)[moment.date(), data.community.id]["reported"] == 3
+    assert stored_by_community(db) == summed_by_community(db)
 
 
 # --- figures that cannot hide dissatisfaction ----------------------------------------------

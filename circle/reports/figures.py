@@ -1,4 +1,5 @@
-"""Pre-aggregated dashboard figures: one row per business circle and local day.
+"""Pre-aggregated dashboard figures: one row per business circle (and per community) and
+local day.
 
 The dashboard's rates count issues by the date of the event each one is about
 (registration, latest resolution, the first rating, the final rating, the call that found
@@ -6,16 +7,21 @@ the merchant unreachable), each count declared once in :mod:`circle.reports.coun
 them from the issue and callback tables costs time in proportion to the issues in the
 period — tens of thousands for a district's month at a million issues. Instead each
 ``(day, circle)`` keeps its counts in :class:`CircleDayFigures`, and the dashboard sums
-at most ``days × circles`` small rows.
+at most ``days × circles`` small rows; each ``(day, community)`` keeps the sum of its
+circles' rows in :class:`CommunityDayFigures`, which a view over many communities sums
+instead (``days × communities``).
 
 **Kept correct on every change.** Whenever a flush touches an issue or a callback — any
 workflow transition, an administrator's edit, the API, an import — the ``(day, circle)``
 keys the issue counts in, before and after the change, are marked; before the transaction
 commits they are recounted from the issue and callback tables (a few indexed rows each) and
-written back. Recounting rather than adding deltas means a row is always exactly what the
-raw tables say, whatever changed. On PostgreSQL each row is locked (``SELECT … FOR
-UPDATE``) before it is recounted, so two transactions touching the same day and circle
-queue up and the second recounts with the first one's changes committed. On SQLite,
+written back, then their communities' rows are summed again from the circles' rows (also
+when a circle moves to another community). Recounting rather than adding deltas means a
+row is always exactly what the raw tables say, whatever changed. On PostgreSQL each row is
+locked (``SELECT … FOR UPDATE``) before it is recounted — every circle row first, then
+every community row, each set in one order, so that no two transactions wait on each other
+in a circle — so two transactions touching the same day and circle (or community) queue up
+and the second recounts with the first one's changes committed. On SQLite,
 writers are serialised by the database lock.
 
 Bulk writes that bypass the ORM (``flask circle gen-synthetic``) call
@@ -37,6 +43,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from circle.extensions import db
 from circle.issues.models import Callback, Issue
+from circle.org.models import BusinessCircle
 from circle.reports.counts import COUNTS, DATINGS, FIELDS, dating_conditions
 from circle.timeutil import local_zone
 
@@ -45,19 +52,9 @@ def _count_column(name):
     return mapped_column(name, sa.Integer, default=0, server_default="0", nullable=False)
 
 
-class CircleDayFigures(db.Model):
-    """The dashboard's counts for one business circle and one local day."""
+class DayCounts:
+    """The dashboard's counts of one local day, as columns (see :mod:`circle.reports.counts`)."""
 
-    __tablename__ = "circle_day_figures"
-    __table_args__ = (
-        sa.Index("ix_circle_day_figures_circle_day", "circle_id", "day"),
-        # Stored in primary-key order on SQLite, so that a period is one contiguous range.
-        {"sqlite_with_rowid": False},
-    )
-
-    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
-    circle_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("business_circle.id", ondelete="CASCADE"), primary_key=True)
     reported: Mapped[int] = _count_column("reported")
     withdrawn: Mapped[int] = _count_column("withdrawn")
     settled: Mapped[int] = _count_column("settled")
@@ -82,6 +79,38 @@ class CircleDayFigures(db.Model):
     extended: Mapped[int] = _count_column("extended")
     chased: Mapped[int] = _count_column("chased")
     merged: Mapped[int] = _count_column("merged")
+
+
+class CircleDayFigures(DayCounts, db.Model):
+    """The dashboard's counts for one business circle and one local day."""
+
+    __tablename__ = "circle_day_figures"
+    __table_args__ = (
+        sa.Index("ix_circle_day_figures_circle_day", "circle_id", "day"),
+        # Stored in primary-key order on SQLite, so that a period is one contiguous range.
+        {"sqlite_with_rowid": False},
+    )
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("business_circle.id", ondelete="CASCADE"), primary_key=True)
+
+
+class CommunityDayFigures(DayCounts, db.Model):
+    """The same counts for one community and one local day: the sum of its circles' rows,
+    rewritten whenever one of them is. A district's dashboard sums these (fifty
+    communities) rather than a thousand circles' rows, so that its cost does not grow
+    with the number of circles."""
+
+    __tablename__ = "community_day_figures"
+    __table_args__ = (
+        sa.Index("ix_community_day_figures_community_day", "community_id", "day"),
+        {"sqlite_with_rowid": False},
+    )
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
 
 
 # --- local days ------------------------------------------------------------------------
@@ -203,6 +232,7 @@ def count_raw(connection, circle_id=None, day=None, kinds=tuple(KINDS)
 
 # --- keeping the rows correct ----------------------------------------------------------
 
+
 _PENDING = "circle_figures_pending"
 
 
@@ -212,8 +242,10 @@ _DATED_BY = {Issue: ("circle_id", "reported_at", "resolved_at"), Callback: ("cal
 
 def _pending(session) -> dict:
     """``issues``: ids written in this transaction; ``keys``: ``{(day, circle): kinds}``
-    to recount besides theirs."""
-    return session.info.setdefault(_PENDING, {"issues": set(), "keys": defaultdict(set)})
+    to recount besides theirs; ``moved``: ``{circle: community before}`` of circles that
+    may have moved to another community (both communities' rows are summed again)."""
+    return session.info.setdefault(_PENDING, {"issues": set(), "keys": defaultdict(set),
+                                              "moved": {}})
 
 
 def _merge(keys: dict, more: dict) -> None:
@@ -236,6 +268,15 @@ def _mark_old_keys(session, flush_context, instances):
     issue_ids.discard(None)
     if issue_ids:
         _merge(_pending(session)["keys"], _current_keys(session.connection(), issue_ids))
+    # A circle given another community: its community as the database has it now (the
+    # old value may not be loaded), compared with the new one before commit.
+    for obj in session.dirty:
+        if isinstance(obj, BusinessCircle) and obj.id is not None and any(
+                sa.inspect(obj).attrs[name].history.added for name in ("community_id",
+                                                                       "community")):
+            old = session.connection().scalar(
+                sa.select(BusinessCircle.community_id).where(BusinessCircle.id == obj.id))
+            _pending(session)["moved"].setdefault(obj.id, old)
 
 
 @event.listens_for(Session, "after_flush")
@@ -255,18 +296,66 @@ def _recount(session):
     if session.new or session.dirty or session.deleted:
         session.flush()  # commit flushes after this hook: flush now to see every change
     pending = session.info.pop(_PENDING, None)
-    if not pending or not (pending["issues"] or pending["keys"]):
+    if not pending or not (pending["issues"] or pending["keys"] or pending["moved"]):
         return
     connection = session.connection()
     keys = pending["keys"]
     _merge(keys, _current_keys(connection, pending["issues"]))
+    circles = CircleDayFigures.__table__
     # Each key is recounted only for the kinds of date that put an issue there: a
     # registration recounts its day's registrations, not that day's calls.
     for (day, circle_id), kinds in sorted(keys.items()):  # one order everywhere: no deadlocks
         kinds = [kind for kind in KINDS if kind in kinds]
-        _lock(connection, day, circle_id)
+        key = {"day": day, "circle_id": circle_id}
+        _lock(connection, circles, key)
         values = count_raw(connection, circle_id, day, kinds).get((day, circle_id))
-        _write(connection, day, circle_id, kinds, values)
+        if values is None:
+            values = {name: 0 for kind in kinds for name in KINDS[kind][0]}
+        _write(connection, circles, key, values)
+    # Then (after every circle row, in one order: no deadlocks) the communities' rows
+    # those circles add up to.
+    for day, community_id in sorted(_community_keys(connection, keys, pending["moved"])):
+        key = {"day": day, "community_id": community_id}
+        _lock(connection, CommunityDayFigures.__table__, key)
+        values = connection.execute(_community_sum(), key).one()._asdict()
+        _write(connection, CommunityDayFigures.__table__, key,
+               {name: int(value or 0) for name, value in values.items()})
+
+
+def _community_keys(connection, circle_keys, moved) -> set[tuple[date, int]]:
+    """The ``(day, community)`` rows to sum again: those of the recounted circles' days,
+    and, for a circle moved to another community, every day it has counts on in both."""
+    circle_ids = {circle_id for _day, circle_id in circle_keys} | set(moved)
+    community_of = dict(connection.execute(
+        sa.select(BusinessCircle.id, BusinessCircle.community_id)
+        .where(BusinessCircle.id.in_(circle_ids))).all()) if circle_ids else {}
+    keys = {(day, community_of[circle_id]) for day, circle_id in circle_keys
+            if circle_id in community_of}
+    table = CircleDayFigures.__table__
+    for circle_id, old in moved.items():
+        new = community_of.get(circle_id)
+        if new == old or new is None:
+            continue
+        for (day,) in connection.execute(sa.select(table.c.day)
+                                         .where(table.c.circle_id == circle_id)):
+            keys.update(((day, old), (day, new)))
+    return keys
+
+
+_COMMUNITY_SUM: list = []
+
+
+def _community_sum() -> sa.Select:
+    """One community's counts on one day, summed from its circles' rows (built once)."""
+    if not _COMMUNITY_SUM:
+        table = CircleDayFigures.__table__
+        _COMMUNITY_SUM.append(
+            sa.select(*[sa.func.sum(table.c[name]).label(name) for name in FIELDS])
+            .select_from(table.join(BusinessCircle.__table__,
+                                    BusinessCircle.__table__.c.id == table.c.circle_id))
+            .where(table.c.day == sa.bindparam("day"),
+                   BusinessCircle.__table__.c.community_id == sa.bindparam("community_id")))
+    return _COMMUNITY_SUM[0]
 
 
 @event.listens_for(Session, "after_rollback")
@@ -295,28 +384,23 @@ def _current_keys(connection, issue_ids) -> dict[tuple[date, int], set[str]]:
     return keys
 
 
-def _insert(dialect_name):
-    table = CircleDayFigures.__table__
+def _insert(dialect_name, table):
     return (postgresql.insert(table) if dialect_name == "postgresql"
             else sqlite.insert(table))
 
 
-def _lock(connection, day, circle_id) -> None:
-    """Make sure the row exists and, on PostgreSQL, hold its lock until commit."""
-    table = CircleDayFigures.__table__
-    connection.execute(_insert(connection.dialect.name)
-                       .values(day=day, circle_id=circle_id).on_conflict_do_nothing())
+def _lock(connection, table, key: dict) -> None:
+    """Make sure the row of ``key`` exists and, on PostgreSQL, hold its lock until commit."""
+    connection.execute(_insert(connection.dialect.name, table)
+                       .values(**key).on_conflict_do_nothing())
     if connection.dialect.name == "postgresql":
         connection.execute(sa.select(table.c.day).where(
-            table.c.day == day, table.c.circle_id == circle_id).with_for_update())
+            *(table.c[name] == value for name, value in key.items())).with_for_update())
 
 
-def _write(connection, day, circle_id, kinds, values) -> None:
-    """Store the recounted counts of ``kinds``; a row left with nothing is removed."""
-    table = CircleDayFigures.__table__
-    where = sa.and_(table.c.day == day, table.c.circle_id == circle_id)
-    if values is None:
-        values = {name: 0 for kind in kinds for name in KINDS[kind][0]}
+def _write(connection, table, key: dict, values: dict) -> None:
+    """Store the counts of ``values``; a row left with nothing is removed."""
+    where = sa.and_(*(table.c[name] == value for name, value in key.items()))
     connection.execute(table.update().where(where).values(**values))
     if not any(values.values()):
         connection.execute(table.delete().where(
@@ -340,4 +424,18 @@ def rebuild_figures_on(connection) -> int:
             for (day, circle_id), values in totals.items() if any(values.values())]
     for start in range(0, len(rows), 5000):
         connection.execute(table.insert(), rows[start:start + 5000])
+    rebuild_community_figures_on(connection)
     return len(rows)
+
+
+def rebuild_community_figures_on(connection) -> None:
+    """Write every community's rows again as the sums of its circles' rows."""
+    circles, communities = CircleDayFigures.__table__, CommunityDayFigures.__table__
+    connection.execute(communities.delete())
+    circle_table = BusinessCircle.__table__
+    connection.execute(communities.insert().from_select(
+        ["day", "community_id", *FIELDS],
+        sa.select(circles.c.day, circle_table.c.community_id,
+                  *[sa.func.sum(circles.c[name]) for name in FIELDS])
+        .select_from(circles.join(circle_table, circle_table.c.id == circles.c.circle_id))
+        .group_by(circles.c.day, circle_table.c.community_id)))
