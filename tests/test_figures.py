@@ -9,9 +9,11 @@ from circle.issues.models import Callback, Issue, IssueCategory, IssueSource
 from circle.org.models import BusinessCircle
 from circle.reports.figures import (
     FIELDS,
+    CategoryDayFigures,
     CircleDayFigures,
     CommunityDayFigures,
     count_raw,
+    local_day,
     rebuild_figures,
 )
 from tests import factories as f
@@ -46,10 +48,29 @@ def summed_by_community(db):
     return {key: values for key, values in sums.items() if any(values.values())}
 
 
+def stored_by_category(db):
+    return {(row.day, row.community_id, row.category_id):
+            (row.reported, row.withdrawn, row.settled)
+            for row in db.session.scalars(sa.select(CategoryDayFigures))}
+
+
+def counted_by_category(db):
+    """Every issue counted in Python by its local day of registration, its circle's
+    community now, its category and its status."""
+    counts: dict = {}
+    for issue in db.session.scalars(sa.select(Issue)):
+        key = (local_day(issue.reported_at), issue.circle.community_id, issue.category_id)
+        reported, withdrawn, settled = counts.get(key, (0, 0, 0))
+        counts[key] = (reported + 1, withdrawn + (issue.status in ("withdrawn", "returned")),
+                       settled + (issue.status in ("resolved", "closed")))
+    return counts
+
+
 def assert_consistent(db):
     db.session.commit()
     assert stored(db) == counted(db)
     assert stored_by_community(db) == summed_by_community(db)
+    assert stored_by_category(db) == counted_by_category(db)
 
 
 def _register(data, actor, circle, **kwargs):
@@ -123,6 +144,7 @@ def test_rolled_back_changes_leave_no_trace(db, data):
     db.session.rollback()
     assert stored(db) == before == counted(db)
     assert stored_by_community(db) == summed_by_community(db)
+    assert stored_by_category(db) == counted_by_category(db)
 
 
 def test_community_rows_follow_their_circles(db, data):
@@ -146,6 +168,21 @@ def test_community_rows_follow_their_circles(db, data):
     # The old community's day that only the moved circle had is gone, not left at zero.
     assert (day + timedelta(days=1), data.community.id) not in stored_by_community(db)
     assert stored_by_community(db)[day + timedelta(days=1), other.id]["reported"] == 1
+    assert sum(reported for (_day, community, _category), (reported, _w, _s)
+               in stored_by_category(db).items() if community == other.id) == 2
+
+
+def test_category_rows_follow_a_change_of_category_and_status(db, data):
+    admin = data.users["admin"]
+    issue = _register(data, admin, data.east)
+    assert_consistent(db)
+    other = f.db.session.scalars(sa.select(IssueCategory).where(
+        IssueCategory.id != issue.category_id)).first()
+    issue.category_id = other.id
+    assert_consistent(db)
+    wf.withdraw_issue(issue, admin, reason="商户已自行解决", expected_version=issue.version)
+    assert_consistent(db)
+    assert list(stored_by_category(db).values()) == [(1, 1, 0)]
 
 
 def test_demo_data_and_synthetic_data_are_consistent(db, data):
@@ -174,6 +211,7 @@ def test_rebuild_recounts_everything(db, data, runner):
     assert stored_by_community(db) == summed_by_community(db)
     assert rebuild_figures() == len(counted(db))
     assert stored_by_community(db) == summed_by_community(db) != {}
+    assert stored_by_category(db) == counted_by_category(db) != {}
 
 
 def test_concurrent_transactions_on_one_day_and_circle(app, db, data):

@@ -221,6 +221,19 @@ def test_figures_are_recounted_by_the_new_rules(empty_app):
             "satisfied": 1}
         assert rows[local_day(t0 + 3 * day), 1]["rated"] == 1
         assert rows[local_day(t0 + 6 * day), 1]["unreachable"] == 1
+        # 0020 fills the communities' and categories' rows with its own SQL: the same rows
+        # as the app writes when it rebuilds them.
+        from circle.reports.figures import rebuild_community_figures_on
+
+        def rollups():
+            return [sorted(tuple(row) for row in db.session.execute(sa.text(
+                f"SELECT * FROM {table}")).all())
+                for table in ("community_day_figures", "category_day_figures")]
+
+        migrated = rollups()
+        rebuild_community_figures_on(db.session.connection())
+        assert migrated == rollups() and all(migrated)
+        db.session.rollback()
         downgrade(revision="0008_user_is_service_account")
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("circle_day_figures")}
         assert "callbacks" in columns and "first_rated" not in columns

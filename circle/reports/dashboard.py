@@ -26,6 +26,7 @@ from circle.reports.dashboard_queries import (
     open_now,
     period_figures,
     visible_circles,
+    visible_communities,
 )
 from circle.reports.issue_links import IssueListLinks
 from circle.reports.periods import Week, parse_period, preset_periods
@@ -51,23 +52,17 @@ class Unit:
         return {self.kind: self.id}
 
 
-def table_units(circles: list[CircleInfo], now: NowFigures, period: PeriodFigures,
-                drill_url) -> list[Unit]:
-    """Rows of the per-circle tables: circles, or communities when circles span several
-    (``drill_url(community_id)`` opens the dashboard for one of them). ``now`` and
-    ``period`` are counted by the same unit (:func:`by_community`)."""
-    if not by_community(circles):
+def table_units(communities: dict[int, str], circles: list[CircleInfo] | None,
+                now: NowFigures, period: PeriodFigures, drill_url) -> list[Unit]:
+    """Rows of the per-circle tables: the ``circles`` of one community or, when ``circles``
+    is None, the ``communities`` (``drill_url(community_id)`` opens the dashboard for one
+    of them). ``now`` and ``period`` are counted by the same unit."""
+    if circles is not None:
         return [Unit("circle", c.id, c.name, now.by_unit.get(c.id, NowCounts()),
                      period.by_unit.get(c.id, PeriodCounts())) for c in circles]
-    names = {circle.community_id: circle.community for circle in circles}
     return [Unit("community", community, name, now.by_unit.get(community, NowCounts()),
                  period.by_unit.get(community, PeriodCounts()), drill_url(community))
-            for community, name in names.items()]
-
-
-def by_community(circles: list[CircleInfo]) -> bool:
-    """Whether the tables show communities: the circles span more than one."""
-    return len({circle.community_id for circle in circles}) > 1
+            for community, name in communities.items()]
 
 
 TREND_FIGURES = [figure for figure in FIGURES if figure.trend]
@@ -101,12 +96,6 @@ def _category_chart(categories: list[CategoryRow]) -> dict:
     }
 
 
-def _selected_community(args, circles: list[CircleInfo]) -> int | None:
-    """The community asked for in ``community``, if it is one the user sees; else None."""
-    wanted = parse_id(args.get("community"))
-    return wanted if wanted in {circle.community_id for circle in circles} else None
-
-
 def dashboard_context(user, args) -> dict:
     """Template variables for the landing page, from the query string (``from``, ``to``,
     and ``community`` to narrow a many-community view to one community)."""
@@ -114,16 +103,20 @@ def dashboard_context(user, args) -> dict:
     now = utcnow()
     today = now.astimezone(zone).date()
     period, period_error = parse_period(args, today, zone)
-    circles = visible_circles(user)
-    communities = {circle.community_id: circle.community for circle in circles}
-    community = _selected_community(args, circles)
-    within = None
-    if community is not None and len(communities) > 1:
-        circles = [circle for circle in circles if circle.community_id == community]
-        within = [circle.id for circle in circles]
-    else:
+    communities = visible_communities(user)
+    # Over several communities the tables show communities (their circles only once one is
+    # picked: ``community``); within one, its circles.
+    grouped = len(communities) > 1
+    community = parse_id(args.get("community")) if grouped else None
+    if community not in communities:
         community = None
-    grouped = by_community(circles)
+    circles, within = None, None
+    if community is not None:
+        circles = visible_circles(user, community)
+        within = [circle.id for circle in circles]
+        grouped = False
+    elif not grouped:
+        circles = visible_circles(user)
     now_figures = open_now(user, now, within, grouped)
     figures = period_figures(user, period.start, period.end, now, within, grouped)
     categories = category_breakdown(user, period.start, period.end, within)
@@ -150,7 +143,7 @@ def dashboard_context(user, args) -> dict:
         "now_figures": now_figures,
         "level_labels": LEVEL_LABELS,
         "open_statuses": [(status, STATUS_LABELS[status]) for status in Status.OPEN],
-        "units": table_units(circles, now_figures, figures, drill_url),
+        "units": table_units(communities, circles, now_figures, figures, drill_url),
         "community": community,
         "community_name": communities.get(community),
         "all_communities_url": url_for("admin.index", **{

@@ -23,7 +23,13 @@ from circle.labels import LEVEL_LABELS
 from circle.org.models import BusinessCircle, Community
 from circle.permissions import scope_by_circle, scope_communities, sees_whole_communities
 from circle.reports.figures import FIELDS as FIGURE_FIELDS
-from circle.reports.figures import CircleDayFigures, CommunityDayFigures, count_if
+from circle.reports.figures import (
+    CategoryDayFigures,
+    CircleDayFigures,
+    CommunityDayFigures,
+    category_counts,
+    count_if,
+)
 from circle.reports.periods import Week, iso_weeks
 from circle.reports.rates import FIGURE, PeriodCounts, Rate
 from circle.sqlhints import selective
@@ -108,16 +114,29 @@ def _by_unit(stmt, circle_column, by_community: bool):
             .group_by(BusinessCircle.community_id))
 
 
-def visible_circles(user) -> list[CircleInfo]:
-    """The business circles the user may see, by community and name."""
+def visible_circles(user, community_id: int | None = None) -> list[CircleInfo]:
+    """The business circles the user may see (of one community, if given), by community
+    and name."""
     stmt = scope_by_circle(
         sa.select(BusinessCircle.id, BusinessCircle.name, Community.name.label("community"),
                   Community.id.label("community_id"))
         .join(Community, Community.id == BusinessCircle.community_id),
         BusinessCircle.id, user,
     ).order_by(Community.name, BusinessCircle.name)
+    if community_id is not None:
+        stmt = stmt.where(BusinessCircle.community_id == community_id)
     return [CircleInfo(row.id, row.name, row.community, row.community_id)
             for row in db.session.execute(stmt)]
+
+
+def visible_communities(user) -> dict[int, str]:
+    """The communities the user sees circles of, by name: id → name. A district's
+    dashboard needs its fifty communities, not its thousand circles."""
+    circles = sa.select(BusinessCircle.community_id)
+    stmt = (sa.select(Community.id, Community.name)
+            .where(Community.id.in_(scope_by_circle(circles, BusinessCircle.id, user)))
+            .order_by(Community.name))
+    return dict(db.session.execute(stmt).all())
 
 
 def open_now(user, now: datetime, within=None, by_community: bool = False) -> NowFigures:
@@ -196,20 +215,33 @@ def period_figures(user, start: datetime, end: datetime, now: datetime,
 
 def category_breakdown(user, start: datetime, end: datetime,
                        within=None) -> list[CategoryRow]:
-    """Issues reported in ``[start, end)`` per category: reported, withdrawn, settled."""
-    # Counted per category id first, then named: joining the categories first would lead
-    # SQLite to walk the period once per category.
-    counts = _scoped(
-        sa.select(
-            Issue.category_id,
-            sa.func.count().label("reported"),
-            # Withdrawn or returned: out of the resolution rate, as everywhere.
-            count_if(Issue.status.in_(Status.LEFT)).label("withdrawn"),
-            count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled"),
-        ).where(Issue.reported_at >= start, Issue.reported_at < end)
-        .group_by(Issue.category_id),
-        user, within,
-    ).subquery()
+    """Issues reported in ``[start, end)`` per category: reported, withdrawn, settled.
+
+    Over whole communities, summed from
+    :class:`~circle.reports.figures.CategoryDayFigures` (days × communities × categories
+    rows); for a liaison's circles or circles picked out (``within``), counted from the
+    issues. ``start`` and ``end`` are local midnights.
+    """
+    if within is None and sees_whole_communities(user):
+        zone = local_zone()
+        table = CategoryDayFigures
+        counts = scope_communities(
+            sa.select(table.category_id,
+                      *[sa.func.sum(getattr(table, name)).label(name)
+                        for name in ("reported", "withdrawn", "settled")])
+            .where(table.day >= start.astimezone(zone).date(),
+                   table.day <= (end - timedelta(microseconds=1)).astimezone(zone).date())
+            .group_by(table.category_id),
+            table.community_id, user).subquery()
+    else:
+        # Counted per category id first, then named: joining the categories first would
+        # lead SQLite to walk the period once per category.
+        counts = _scoped(
+            sa.select(Issue.category_id, *category_counts())
+            .where(Issue.reported_at >= start, Issue.reported_at < end)
+            .group_by(Issue.category_id),
+            user, within,
+        ).subquery()
     stmt = (sa.select(IssueCategory.id, IssueCategory.name, counts.c.reported,
                       counts.c.withdrawn, counts.c.settled)
             .join(counts, counts.c.category_id == IssueCategory.id)

@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from circle.extensions import db
-from circle.issues.models import Callback, Issue
+from circle.issues.models import Callback, Issue, Status
 from circle.org.models import BusinessCircle
 from circle.reports.counts import COUNTS, DATINGS, FIELDS, dating_conditions
 from circle.timeutil import local_zone
@@ -111,6 +111,33 @@ class CommunityDayFigures(DayCounts, db.Model):
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     community_id: Mapped[int] = mapped_column(
         sa.ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
+
+
+class CategoryDayFigures(db.Model):
+    """Issues reported on one local day in one community, per category: how many, how many
+    withdrawn or returned, how many resolved or closed (the dashboard's category chart).
+    Counted again from the issues whenever the community's day is summed again."""
+
+    __tablename__ = "category_day_figures"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("issue_category.id", ondelete="CASCADE"), primary_key=True)
+    reported: Mapped[int] = _count_column("reported")
+    withdrawn: Mapped[int] = _count_column("withdrawn")
+    settled: Mapped[int] = _count_column("settled")
+
+
+def category_counts() -> list:
+    """The category chart's counts over a set of issues, declared once: for the rows kept
+    here and for a count straight from the issues (a liaison's circles)."""
+    return [sa.func.count().label("reported"),
+            # Withdrawn or returned: out of the resolution rate, as everywhere.
+            count_if(Issue.status.in_(Status.LEFT)).label("withdrawn"),
+            count_if(Issue.status.in_((Status.RESOLVED, Status.CLOSED))).label("settled")]
 
 
 # --- local days ------------------------------------------------------------------------
@@ -320,6 +347,7 @@ def _recount(session):
         values = connection.execute(_community_sum(), key).one()._asdict()
         _write(connection, CommunityDayFigures.__table__, key,
                {name: int(value or 0) for name, value in values.items()})
+        _recount_categories(connection, day, community_id)
 
 
 def _community_keys(connection, circle_keys, moved) -> set[tuple[date, int]]:
@@ -340,6 +368,26 @@ def _community_keys(connection, circle_keys, moved) -> set[tuple[date, int]]:
                                          .where(table.c.circle_id == circle_id)):
             keys.update(((day, old), (day, new)))
     return keys
+
+
+def _recount_categories(connection, day: date, community_id: int) -> None:
+    """Count the community's day per category again from its issues (a day's issues of
+    one community: a few indexed rows); the community's row lock covers these rows."""
+    table = CategoryDayFigures.__table__
+    connection.execute(table.delete().where(table.c.day == day,
+                                            table.c.community_id == community_id))
+    start, end = day_bounds(day)
+    rows = connection.execute(
+        sa.select(Issue.category_id, *category_counts())
+        .where(Issue.circle_id.in_(sa.select(BusinessCircle.id).where(
+                   BusinessCircle.community_id == community_id)),
+               Issue.reported_at >= start, Issue.reported_at < end)
+        .group_by(Issue.category_id)).all()
+    if rows:
+        connection.execute(table.insert(), [
+            {"day": day, "community_id": community_id, "category_id": row.category_id,
+             "reported": row.reported, "withdrawn": int(row.withdrawn or 0),
+             "settled": int(row.settled or 0)} for row in rows])
 
 
 _COMMUNITY_SUM: list = []
@@ -429,7 +477,8 @@ def rebuild_figures_on(connection) -> int:
 
 
 def rebuild_community_figures_on(connection) -> None:
-    """Write every community's rows again as the sums of its circles' rows."""
+    """Write every community's rows again as the sums of its circles' rows, and its
+    categories' rows from its issues."""
     circles, communities = CircleDayFigures.__table__, CommunityDayFigures.__table__
     connection.execute(communities.delete())
     circle_table = BusinessCircle.__table__
@@ -439,3 +488,11 @@ def rebuild_community_figures_on(connection) -> None:
                   *[sa.func.sum(circles.c[name]) for name in FIELDS])
         .select_from(circles.join(circle_table, circle_table.c.id == circles.c.circle_id))
         .group_by(circles.c.day, circle_table.c.community_id)))
+    categories = CategoryDayFigures.__table__
+    connection.execute(categories.delete())
+    day = _day_of(Issue.reported_at, connection.dialect.name)
+    connection.execute(categories.insert().from_select(
+        ["day", "community_id", "category_id", "reported", "withdrawn", "settled"],
+        sa.select(day, BusinessCircle.community_id, Issue.category_id, *category_counts())
+        .join(BusinessCircle, BusinessCircle.id == Issue.circle_id)
+        .group_by(day, BusinessCircle.community_id, Issue.category_id)))
