@@ -15,13 +15,12 @@ from datetime import datetime, time, timedelta, timezone
 from circle.accounts.models import User
 from circle.demo import _CIRCLES, _SHOPS, STORY_SHOP, _by_name, _Cast, _Generator
 from circle.issues import sla, workflow
+from circle.issues.lifecycle_models import ContactChannel, ReturnBasis
 from circle.issues.models import (
-    ContactChannel,
     Issue,
     IssueCategory,
     IssueSource,
     Rating,
-    ReturnBasis,
     Severity,
     Status,
     VisitOutcome,

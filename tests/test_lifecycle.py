@@ -9,14 +9,8 @@ import sqlalchemy as sa
 
 from circle.extensions import db as _db
 from circle.issues import sla
-from circle.issues.models import (
-    ApprovalRequest,
-    Issue,
-    RequestStatus,
-    ReturnBasis,
-    Status,
-    Supervision,
-)
+from circle.issues.lifecycle_models import ApprovalRequest, RequestStatus, ReturnBasis, Supervision
+from circle.issues.models import Issue, Status
 from circle.issues.sla import SlaState
 from circle.models import IssueCategory, IssueSource
 from circle.permissions import issue_in_scope, scope_by_circle

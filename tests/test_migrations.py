@@ -281,7 +281,8 @@ def test_issues_keep_their_deadlines_and_policies_their_behaviour(empty_app):
     from datetime import datetime, timezone
 
     from circle.issues import sla
-    from circle.issues.models import Issue, SlaPolicy
+    from circle.issues.models import Issue
+    from circle.issues.sla_models import SlaPolicy
 
     utc = timezone.utc
     with empty_app.app_context():

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from circle.issues import sla
-from circle.issues.models import Clock, DeadlineRule, Issue, SlaPolicy, Status
+from circle.issues.models import Clock, DeadlineRule, Issue, Status
+from circle.issues.sla_models import SlaPolicy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CALENDAR = sla.WorkCalendar(SHANGHAI)

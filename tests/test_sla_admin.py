@@ -8,7 +8,7 @@ from flask_babel import gettext
 from markupsafe import escape
 
 from circle.issues import sla
-from circle.issues.models import WorkSchedule
+from circle.issues.sla_models import WorkSchedule
 from circle.models import CalendarDay, SlaPolicy
 
 

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from circle.issues import sla
-from circle.issues.models import Clock, DeadlineRule, Issue, SlaPolicy, Status
+from circle.issues.models import Clock, DeadlineRule, Issue, Status
+from circle.issues.sla_models import SlaPolicy
 from tests.test_sla_rules import SHANGHAI, official_calendar_of_reference
 
 # Fast and reproducible enough for every run: no example database in the work tree, no

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from circle.issues import sla
-from circle.issues.models import Clock, DayKind, DeadlineRule, Issue, SlaPolicy, Status
+from circle.issues.models import Clock, DeadlineRule, Issue, Status
+from circle.issues.sla_models import DayKind, SlaPolicy
 from circle.reference import (
     DEFAULT_SLA_POLICY,
     DEFAULT_WORK_SCHEDULE,

@@ -31,23 +31,21 @@ from circle.adminkit import (
 )
 from circle.extensions import db
 from circle.issues import sla
+from circle.issues.lifecycle_models import ReturnBasis
 from circle.issues.models import (
-    CalendarDay,
     Callback,
     DeadlineRule,
     Issue,
     IssueCategory,
     IssueEvent,
     IssueSource,
-    ReturnBasis,
     SiteVisit,
-    SlaPolicy,
     Status,
     Symposium,
-    WorkSchedule,
     overdue_clause,
 )
 from circle.issues.rules import issue_problem, record_edit
+from circle.issues.sla_models import CalendarDay, SlaPolicy, WorkSchedule
 from circle.labels import (
     CALLBACK_CHANNEL_LABELS,
     CLOCK_LABELS,

@@ -16,16 +16,15 @@ from flask_babel import lazy_gettext as _l
 from circle.accounts.models import User
 from circle.extensions import db
 from circle.issues import sla
-from circle.issues.models import (
+from circle.issues.lifecycle_models import (
     ApprovalRequest,
     ContactChannel,
-    Issue,
     RequestKind,
     RequestStatus,
     ReturnBasis,
-    Status,
     Supervision,
 )
+from circle.issues.models import Issue, Status
 from circle.issues.workflow import (
     ACTION_FUNCTIONS,
     CLOCK_SKEW,

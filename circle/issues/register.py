@@ -29,7 +29,8 @@ from circle.extensions import db
 from circle.inputs import parse_id
 from circle.issues import sla, workflow
 from circle.issues.admin import active_rows
-from circle.issues.models import DeadlineRule, IssueCategory, IssueSource, Severity, SlaPolicy
+from circle.issues.models import DeadlineRule, IssueCategory, IssueSource, Severity
+from circle.issues.sla_models import SlaPolicy
 from circle.labels import SEVERITY_LABELS, duration_label, response_label, rule_label
 from circle.merchants.models import Merchant
 from circle.permissions import Cap, issue_in_scope, may_see_full_phone, scope_by_circle

@@ -2,7 +2,7 @@
 
 Two clocks run per issue: *response* (registered → first on-site arrival) and *resolution*
 (registered, or the last 重办 → resolved). Their terms come from the admin-edited
-:class:`~circle.issues.models.SlaPolicy` of the issue's severity and are copied onto the issue
+:class:`~circle.issues.sla_models.SlaPolicy` of the issue's severity and are copied onto the issue
 when it is registered (:func:`start_clocks`), so a later policy change affects new issues only.
 
 **Resolution** deadlines are set by a rule (:data:`RULES`), read the way the promise reads:
@@ -26,10 +26,10 @@ later than the resolution deadline.
 
 Clocks (:class:`~circle.issues.models.Clock`): *calendar* time; *business hours* — the
 morning and afternoon sessions of working days, from the admin-edited
-:class:`~circle.issues.models.WorkSchedule` (with its seasons); and the legacy *working-day*
+:class:`~circle.issues.sla_models.WorkSchedule` (with its seasons); and the legacy *working-day*
 clock, every hour of a working day. Working days are Monday–Friday, less the public holidays,
 plus the weekend days made working days (调休), from the admin-edited
-:class:`~circle.issues.models.CalendarDay` table. Days begin at midnight in the configured zone
+:class:`~circle.issues.sla_models.CalendarDay` table. Days begin at midnight in the configured zone
 (``CIRCLE_TIMEZONE``). Every rule but ``calendar_days`` (and a calendar-time duration) puts its
 deadline on a working day.
 
@@ -50,17 +50,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from circle.extensions import db
-from circle.issues.models import (
-    CalendarDay,
-    Clock,
-    DayKind,
-    DeadlineRule,
-    Issue,
-    SlaPolicy,
-    Status,
-    WorkSchedule,
-)
+from circle.issues.models import Clock, DeadlineRule, Issue, Status
 from circle.issues.response import response_moment
+from circle.issues.sla_models import CalendarDay, DayKind, SlaPolicy, WorkSchedule
 from circle.timeutil import local_zone
 
 # A deadline can never be further away than this (guards a calendar in which an
@@ -100,7 +92,7 @@ class WorkHours:
 
     @classmethod
     def of(cls, row) -> WorkHours:
-        """The hours of a :class:`~circle.issues.models.WorkSchedule` row."""
+        """The hours of a :class:`~circle.issues.sla_models.WorkSchedule` row."""
         return cls(*(getattr(row, name) for name in cls.__dataclass_fields__))
 
 
@@ -409,7 +401,7 @@ def policy_problem(policy) -> str | None:
 
 
 def schedule_problem(row, others) -> str | None:
-    """Why a :class:`~circle.issues.models.WorkSchedule` row as edited cannot stand
+    """Why a :class:`~circle.issues.sla_models.WorkSchedule` row as edited cannot stand
     (translated), or ``None``. ``others`` are the other rows."""
     from flask_babel import gettext as _
 

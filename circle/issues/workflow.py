@@ -42,8 +42,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from circle.accounts.models import Role, User
 from circle.extensions import db
 from circle.issues import sla
+from circle.issues.lifecycle_models import ContactChannel
 from circle.issues.models import (
-    ContactChannel,
     Issue,
     IssueEvent,
     Severity,
