@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from circle.accounts.models import User
 from circle.demo import _CIRCLES, _SHOPS, STORY_SHOP, _by_name, _Cast, _Generator
-from circle.issues import sla, workflow
+from circle.issues import workcalendar, workflow
 from circle.issues.lifecycle_models import ContactChannel, ReturnBasis
 from circle.issues.models import (
     Issue,
@@ -569,7 +569,7 @@ def _reported_at(case: _Case, now: datetime) -> datetime:
     # Anchor on a local working hour of an earlier day, so times look like office hours.
     zone = local_zone()
     day = now.astimezone(zone).date() - timedelta(days=case.days_ago)
-    calendar = sla.load_calendar(zone)  # office hours fall on working days
+    calendar = workcalendar.load_calendar(zone)  # office hours fall on working days
     while not calendar.is_working_day(day):
         day -= timedelta(days=1)
     hour, minute = (int(part) for part in case.clock.split(":"))

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from circle.extensions import db
 from circle.issues.lifecycle_models import ReturnBasis
 from circle.issues.models import Clock, DeadlineRule, IssueCategory, IssueSource, Severity
-from circle.issues.sla import WorkHours
 from circle.issues.sla_models import CalendarDay, DayKind, SlaPolicy, WorkSchedule
+from circle.issues.workcalendar import WorkHours
 from circle.org.models import DepartmentKind
 
 DEPARTMENT_KINDS = ("供电", "供水", "燃气", "物业公司", "市场监管", "城市管理", "消防", "税务",

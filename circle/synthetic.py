@@ -30,8 +30,9 @@ from circle.issues.models import (
     Status,
     Symposium,
 )
-from circle.issues.sla import Terms, add_time, load_calendar
+from circle.issues.sla import Terms
 from circle.issues.sla_models import SlaPolicy
+from circle.issues.workcalendar import add_time, load_calendar
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.org.models import BusinessCircle, Community, Street
 from circle.synthetic_words import (

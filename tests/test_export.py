@@ -19,7 +19,7 @@ from flask_login import login_user
 from markupsafe import escape
 
 from circle.audit.models import AuditAction, AuditRecord
-from circle.issues import sla
+from circle.issues import sla, workcalendar
 from circle.issues.models import Callback, Issue, IssueCategory
 from circle.reports import exporting
 from circle.timeutil import format_local, local_zone, to_local
@@ -128,7 +128,7 @@ def expected_row(issue: Issue, *, as_csv: bool = True) -> list[str]:
     first, final = (ratings[0], ratings[-1]) if ratings else (None, None)
     closing = calls[-1] if issue.callback_unreachable else None
     now = datetime.now(timezone.utc)
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
 
     def yes_no(state):
         return gettext("Yes") if state == sla.SlaState.MET else gettext("No")
@@ -611,7 +611,7 @@ def test_on_time_agrees_with_the_sla_clocks(db, data, on_site_in, resolved_in):
     row = db.session.execute(exporting.export_statement(
         data.users["admin"], exporting.ExportFilters(), local_zone())).one()
     now = datetime.now(timezone.utc)
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
     assert exporting.response_on_time(row) == (
         sla.response_state(issue, now, calendar) == sla.SlaState.MET)
     assert exporting.resolution_on_time(row) == (

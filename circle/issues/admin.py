@@ -30,7 +30,7 @@ from circle.adminkit import (
     row_url,
 )
 from circle.extensions import db
-from circle.issues import sla
+from circle.issues import sla, workcalendar
 from circle.issues.lifecycle_models import ReturnBasis
 from circle.issues.models import (
     Callback,
@@ -388,7 +388,7 @@ class WorkScheduleView(AdminOnlyModelView):
         with db.session.no_autoflush:  # the row as edited is not written before it is checked
             others = [row for row in db.session.scalars(sa.select(WorkSchedule))
                       if row is not model]
-        problem = sla.schedule_problem(model, others)
+        problem = workcalendar.schedule_problem(model, others)
         if problem:
             raise ValidationError(problem)
 

@@ -27,7 +27,7 @@ from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
 from circle.inputs import parse_id
-from circle.issues import sla, workflow
+from circle.issues import sla, workcalendar, workflow
 from circle.issues.admin import active_rows
 from circle.issues.models import DeadlineRule, IssueCategory, IssueSource, Severity
 from circle.issues.sla_models import SlaPolicy
@@ -124,7 +124,7 @@ def severity_promises(now: datetime | None = None) -> dict[str, Promise]:
     """The SLA promise of each severity, from the current policies, with the deadlines a
     matter registered at ``now`` would get (the same computation as registration)."""
     now = now or utcnow()
-    calendar, zone = sla.load_calendar(), local_zone()
+    calendar, zone = workcalendar.load_calendar(), local_zone()
     promises = {}
     for policy in db.session.scalars(sa.select(SlaPolicy)):
         if policy.rule == DeadlineRule.DURATION:
