@@ -53,7 +53,7 @@ BUILD_VERSION = "1"
 #: Files whose change means the generated data or schema may differ: rebuild (with the
 #: migrations). Anything else that changes the data needs --rebuild.
 FINGERPRINT_FILES = ("circle/synthetic.py", "circle/demo.py", "circle/demo_issues.py",
-                     "circle/reference.py",
+                     "circle/demo_cases.py", "circle/reference.py",
                      "circle/reports/figures.py")
 ADMIN_USERNAME = "bench-admin"
 # Not a secret: it opens a throwaway database served on loopback only.

@@ -11,8 +11,8 @@ two runs produce the same names, phones, credit codes and work-order numbers. Ti
 to the moment of seeding so that "overdue", "today" and "this month" always have something to
 show.
 
-This module holds the people, circles and merchants; :mod:`circle.demo_issues` holds the
-issues' cases and plays them through the workflow engine.
+This module holds the people, circles and merchants; :mod:`circle.demo_cases` holds the
+issues' cases and :mod:`circle.demo_issues` plays them through the workflow engine.
 
 :data:`DEMO_PASSWORD` is public on purpose (it is in the README): never seed a production
 database with demo accounts.

@@ -3,29 +3,28 @@
 from circle.accounts.models import Role, User, user_circle  # noqa: F401
 from circle.api import models as _api_models  # noqa: F401  (API tokens)
 from circle.audit.models import AuditAction, AuditRecord  # noqa: F401
-from circle.issues.models import (  # noqa: F401
+from circle.issues.lifecycle_models import (  # noqa: F401
     ApprovalRequest,
-    CalendarDay,
-    Callback,
-    DayKind,
-    Issue,
-    IssueCategory,
-    IssueEvent,
-    IssuePhoto,
-    IssueSource,
-    Rating,
     RequestKind,
     RequestStatus,
     ReturnBasis,
+    Supervision,
+)
+from circle.issues.models import (  # noqa: F401
+    Callback,
+    Issue,
+    IssueCategory,
+    IssueEvent,
+    IssueSource,
+    Rating,
     Severity,
     SiteVisit,
     SiteVisitPhoto,
-    SlaPolicy,
     Status,
-    Supervision,
     Symposium,
     VisitOutcome,
 )
+from circle.issues.sla_models import CalendarDay, DayKind, SlaPolicy  # noqa: F401
 from circle.issues.staging import StagedUpload  # noqa: F401
 from circle.merchants.models import EmergencyContact, Merchant  # noqa: F401
 from circle.notify import models as _notify_models  # noqa: F401  (notifications, outbox, jobs)
@@ -40,3 +39,4 @@ from circle.org.models import (  # noqa: F401
 )
 from circle.reports.figures import CircleDayFigures  # noqa: F401
 from circle.reports.models import UsedImportToken  # noqa: F401
+from circle.selfreport.models import IssuePhoto  # noqa: F401

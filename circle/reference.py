@@ -17,19 +17,10 @@ from datetime import date, time, timedelta
 import sqlalchemy as sa
 
 from circle.extensions import db
-from circle.issues.models import (
-    CalendarDay,
-    Clock,
-    DayKind,
-    DeadlineRule,
-    IssueCategory,
-    IssueSource,
-    ReturnBasis,
-    Severity,
-    SlaPolicy,
-    WorkSchedule,
-)
-from circle.issues.sla import WorkHours
+from circle.issues.lifecycle_models import ReturnBasis
+from circle.issues.models import Clock, DeadlineRule, IssueCategory, IssueSource, Severity
+from circle.issues.sla_models import CalendarDay, DayKind, SlaPolicy, WorkSchedule
+from circle.issues.workcalendar import WorkHours
 from circle.org.models import DepartmentKind
 
 DEPARTMENT_KINDS = ("供电", "供水", "燃气", "物业公司", "市场监管", "城市管理", "消防", "税务",

@@ -18,22 +18,21 @@ import sqlalchemy as sa
 
 from circle.accounts.models import Role, User, hash_password, user_circle
 from circle.extensions import db
+from circle.issues.lifecycle_models import ApprovalRequest, ReturnBasis, Supervision
 from circle.issues.models import (
-    ApprovalRequest,
     Callback,
     Issue,
     IssueCategory,
     IssueEvent,
     IssueSource,
     Rating,
-    ReturnBasis,
     SiteVisit,
-    SlaPolicy,
     Status,
-    Supervision,
     Symposium,
 )
-from circle.issues.sla import Terms, add_time, load_calendar
+from circle.issues.sla import Terms
+from circle.issues.sla_models import SlaPolicy
+from circle.issues.workcalendar import add_time, load_calendar
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.org.models import BusinessCircle, Community, Street
 from circle.synthetic_words import (

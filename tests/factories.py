@@ -103,7 +103,8 @@ def use_fixed_durations() -> None:
     """Put every SLA policy back on the fixed durations of before the deadline rules
     (30 min / 4 h, 2 h / 24 h, 24 h / 7 days, calendar time), for tests whose arithmetic
     was written in them."""
-    from circle.issues.models import Clock, DeadlineRule, SlaPolicy
+    from circle.issues.models import Clock, DeadlineRule
+    from circle.issues.sla_models import SlaPolicy
     from circle.reference import LEGACY_SLA_MINUTES
 
     for policy in db.session.scalars(db.select(SlaPolicy)):

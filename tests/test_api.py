@@ -829,7 +829,7 @@ def test_service_account_counts_as_a_user_of_the_community(db, world):
 
 def test_an_approved_return_reaches_the_platform_through_the_change_feed(api, db, world):
     """退单: the platform reads the return (and its basis) in the feed to dispatch again."""
-    from circle.issues.models import ReturnBasis
+    from circle.issues.lifecycle_models import ReturnBasis
 
     created = api.post("/api/v1/issues", order(world)).get_json()
     issue = db.session.get(Issue, created["id"])

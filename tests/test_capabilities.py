@@ -461,7 +461,7 @@ def request_exception(case: Case) -> Outcome:
 
 def approve_exception(case: Case) -> Outcome:
     """Approve the extension a specialist asked for: the deadline moves."""
-    from circle.issues.models import ApprovalRequest
+    from circle.issues.lifecycle_models import ApprovalRequest
 
     due, later = utcnow() + timedelta(hours=2), utcnow() + timedelta(days=3)
     issue = fresh_issue(case, "dispatched", 2, assignee=case.world.specialist_of[case.key],

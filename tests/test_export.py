@@ -19,9 +19,9 @@ from flask_login import login_user
 from markupsafe import escape
 
 from circle.audit.models import AuditAction, AuditRecord
-from circle.issues import sla
+from circle.issues import sla, workcalendar
 from circle.issues.models import Callback, Issue, IssueCategory
-from circle.reports import exporting
+from circle.reports import export_rows, exporting
 from circle.timeutil import format_local, local_zone, to_local
 from tests import factories as f
 
@@ -128,7 +128,7 @@ def expected_row(issue: Issue, *, as_csv: bool = True) -> list[str]:
     first, final = (ratings[0], ratings[-1]) if ratings else (None, None)
     closing = calls[-1] if issue.callback_unreachable else None
     now = datetime.now(timezone.utc)
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
 
     def yes_no(state):
         return gettext("Yes") if state == sla.SlaState.MET else gettext("No")
@@ -608,10 +608,10 @@ def test_no_matching_rows_is_a_message_not_an_empty_file(admin_browser, db, data
 def test_on_time_agrees_with_the_sla_clocks(db, data, on_site_in, resolved_in):
     issue = called_back(data.east, on_site_in=on_site_in, resolved_in=resolved_in)
     db.session.commit()
-    row = db.session.execute(exporting.export_statement(
+    row = db.session.execute(export_rows.export_statement(
         data.users["admin"], exporting.ExportFilters(), local_zone())).one()
     now = datetime.now(timezone.utc)
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
     assert exporting.response_on_time(row) == (
         sla.response_state(issue, now, calendar) == sla.SlaState.MET)
     assert exporting.resolution_on_time(row) == (
@@ -623,7 +623,7 @@ def test_an_unfinished_clock_is_not_on_time(db, data):
     # Re-handling restarted the resolution clock: not resolved again yet.
     issue.resolved_at, issue.status = None, "dispatched"
     db.session.commit()
-    row = db.session.execute(exporting.export_statement(
+    row = db.session.execute(export_rows.export_statement(
         data.users["admin"], exporting.ExportFilters(), local_zone())).one()
     assert exporting.resolution_on_time(row) is False
     assert exporting.on_time(None, None) is None
@@ -693,12 +693,12 @@ def test_a_download_stopped_early_stops_reading(app, db, data, file_format):
             batches.append(statement)
 
     zone, labels = local_zone(), exporting.build_labels()
-    stmt = exporting.export_statement(data.users["admin"], exporting.ExportFilters(), zone)
+    stmt = export_rows.export_statement(data.users["admin"], exporting.ExportFilters(), zone)
     if file_format == "csv":
-        chunks = exporting.csv_chunks(exporting.iter_rows(stmt, batch_size=500), labels, zone,
+        chunks = exporting.csv_chunks(export_rows.iter_rows(stmt, batch_size=500), labels, zone,
                                       rows_per_chunk=500)
     else:
-        chunks = exporting.xlsx_chunks(exporting.iter_rows(stmt, batch_size=500), labels,
+        chunks = exporting.xlsx_chunks(export_rows.iter_rows(stmt, batch_size=500), labels,
                                        zone, chunk_bytes=1024)
     sa.event.listen(db.engine, "before_cursor_execute", count_batches)
     try:

@@ -15,8 +15,8 @@ from markupsafe import escape
 from circle.accounts.models import Role
 from circle.audit.models import AuditAction, AuditRecord
 from circle.issues import holidays
-from circle.issues.models import CalendarDay, DayKind
-from circle.issues.sla import load_calendar
+from circle.issues.sla_models import CalendarDay, DayKind
+from circle.issues.workcalendar import load_calendar
 from circle.permissions import Cap, roles_with
 from circle.reference import OFFICIAL_HOLIDAYS, install_reference_data, official_calendar
 from tests.conftest import csrf_token_from

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from circle.issues import sla
+from circle.issues import sla, workcalendar
 from circle.issues.models import Callback, IssueCategory, IssueSource, Status
 from circle.timeutil import utcnow
 from tests import factories as f
@@ -35,7 +35,7 @@ def timeline(html: str) -> list[str]:
 
 
 def clocks(issue):
-    now, calendar = utcnow(), sla.load_calendar()
+    now, calendar = utcnow(), workcalendar.load_calendar()
     return sla.response_state(issue, now, calendar), sla.resolution_state(issue, now, calendar)
 
 

@@ -8,15 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from circle.extensions import db as _db
-from circle.issues import sla
-from circle.issues.models import (
-    ApprovalRequest,
-    Issue,
-    RequestStatus,
-    ReturnBasis,
-    Status,
-    Supervision,
-)
+from circle.issues import sla, workcalendar
+from circle.issues.lifecycle_models import ApprovalRequest, RequestStatus, ReturnBasis, Supervision
+from circle.issues.models import Issue, Status
 from circle.issues.sla import SlaState
 from circle.models import IssueCategory, IssueSource
 from circle.permissions import issue_in_scope, scope_by_circle
@@ -71,7 +65,7 @@ def test_escalation_starts_the_signing_and_first_contact_clocks(data, refs):
     # The small matter's budgets (circle/reference.py): signed within 30 min, contacted 60.
     assert issue.received_at == at(5)
     assert issue.sign_due_at == at(35) and issue.contact_due_at == at(65)
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
     assert sla.sign_state(issue, at(10), calendar) == SlaState.ON_TRACK
     assert sla.sign_state(issue, at(30), calendar) == SlaState.AT_RISK
     assert sla.sign_state(issue, at(36), calendar) == SlaState.OVERDUE
@@ -92,7 +86,7 @@ def test_a_level1_issue_has_no_signing_clock(data, refs):
                               category=refs["category"], source=refs["walk_in"],
                               severity="small", description="跳闸", now=at(0))
     assert issue.received_at is None and issue.sign_due_at is None
-    assert sla.sign_state(issue, at(100), sla.load_calendar()) is None
+    assert sla.sign_state(issue, at(100), workcalendar.load_calendar()) is None
 
 
 def test_first_contact_by_phone_once(data, refs):
@@ -101,7 +95,7 @@ def test_first_contact_by_phone_once(data, refs):
                             channel="phone", note="电话联系王先生",
                             expected_version=issue.version, now=at(41))
     assert (issue.contacted_at, issue.contact_channel) == (at(40), "phone")
-    assert sla.contact_state(issue, at(200), sla.load_calendar()) == SlaState.MET
+    assert sla.contact_state(issue, at(200), workcalendar.load_calendar()) == SlaState.MET
     assert "first_contact" not in wf.allowed_actions(issue, data.users["specialist"])
     with pytest.raises(wf.IllegalTransition):
         wf.record_first_contact(issue, data.users["specialist"], contacted_at=at(50),
@@ -131,7 +125,7 @@ def test_an_on_site_arrival_is_the_first_contact(data, refs):
     wf.record_site_visit(issue, data.users["specialist"], arrived_at=at(90),
                          outcome="temporary", expected_version=issue.version, now=at(91))
     assert (issue.contacted_at, issue.contact_channel) == (at(90), "on_site")
-    assert sla.contact_state(issue, at(91), sla.load_calendar()) == SlaState.MISSED
+    assert sla.contact_state(issue, at(91), workcalendar.load_calendar()) == SlaState.MISSED
 
 
 def test_a_hold_moves_the_running_lifecycle_clocks(data, refs):
@@ -236,7 +230,7 @@ def test_an_approved_return_leaves_the_queues_and_the_rates(data, refs):
                      now=at(40))
     assert issue.status == Status.RETURNED and issue.closed_at == at(40)
     assert wf.allowed_actions(issue, data.users["specialist"]) == set()
-    assert sla.resolution_state(issue, at(999), sla.load_calendar()) is None
+    assert sla.resolution_state(issue, at(999), workcalendar.load_calendar()) is None
     counts = PeriodCounts()
     for values in count_raw(_db.session.connection()).values():
         for name, value in values.items():

@@ -293,8 +293,9 @@ def _seed_at_0009(conn) -> None:
 def test_issues_keep_their_deadlines_and_policies_their_behaviour(empty_app):
     from datetime import datetime, timezone
 
-    from circle.issues import sla
-    from circle.issues.models import Issue, SlaPolicy
+    from circle.issues import sla, workcalendar
+    from circle.issues.models import Issue
+    from circle.issues.sla_models import SlaPolicy
 
     utc = timezone.utc
     with empty_app.app_context():
@@ -318,7 +319,7 @@ def test_issues_keep_their_deadlines_and_policies_their_behaviour(empty_app):
                 for i in (small, hard)] == [("duration", 240, "calendar", "calendar"),
                                             ("duration", 10080, "working_days", "working_days")]
         # A migrated issue re-handles on its fixed duration, as it would have before.
-        calendar = sla.load_calendar()
+        calendar = workcalendar.load_calendar()
         sla.restart_resolution_clock(small, datetime(2026, 12, 1, 1, tzinfo=utc), calendar)
         assert small.resolution_due_at == datetime(2026, 12, 1, 5, tzinfo=utc)
         db.session.rollback()

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from circle.issues import sla
+from circle.issues import workcalendar
 from circle.models import (
     CalendarDay,
     DayKind,
@@ -88,10 +88,10 @@ def test_a_year_the_administrator_keeps_is_not_installed(db):
 
 def test_working_day_clock_skips_the_official_national_day(db):
     install_reference_data()
-    calendar = sla.load_calendar(SHANGHAI)
+    calendar = workcalendar.load_calendar(SHANGHAI)
     # Tuesday 30 September 2025, noon, plus one working day: 1–8 October are off.
-    due = sla.add_time(datetime(2025, 9, 30, 12, 0, tzinfo=SHANGHAI), timedelta(days=1),
-                       working_days=True, calendar=calendar)
+    due = workcalendar.add_time(datetime(2025, 9, 30, 12, 0, tzinfo=SHANGHAI), timedelta(days=1),
+                                working_days=True, calendar=calendar)
     assert due == datetime(2025, 10, 9, 12, 0, tzinfo=SHANGHAI)
     assert calendar.is_working_day(date(2025, 9, 28))  # a Sunday, 调休
 

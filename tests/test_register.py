@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from markupsafe import escape
 
-from circle.issues.models import Issue, IssueCategory, IssueEvent, IssueSource, SlaPolicy
+from circle.issues.models import Issue, IssueCategory, IssueEvent, IssueSource
+from circle.issues.sla_models import SlaPolicy
 from circle.labels import duration_label
 from tests import factories as f
 

@@ -18,7 +18,6 @@ from circle.issues.models import (
     Issue,
     IssueCategory,
     IssueEvent,
-    IssuePhoto,
     IssueSource,
     Status,
 )
@@ -26,6 +25,7 @@ from circle.issues.steps import replay_problems
 from circle.reference import SELF_REPORT
 from circle.reports.figures import CircleDayFigures
 from circle.selfreport.links import issue_report_link
+from circle.selfreport.models import IssuePhoto
 from circle.timeutil import utcnow
 from tests import factories as f
 from tests.conftest import Browser, csrf_token_from

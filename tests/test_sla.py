@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from circle.issues import sla
-from circle.issues.models import Clock, DeadlineRule, Issue, SlaPolicy, Status
+from circle.issues import sla, workcalendar
+from circle.issues.models import Clock, DeadlineRule, Issue, Status
+from circle.issues.sla_models import SlaPolicy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CALENDAR = sla.WorkCalendar(SHANGHAI)
+CALENDAR = workcalendar.WorkCalendar(SHANGHAI)
 
 
 def local(*args) -> datetime:
@@ -22,7 +23,7 @@ def local(*args) -> datetime:
 
 def test_calendar_time_crosses_midnight():
     start = local(2024, 6, 21, 22, 30)
-    due = sla.add_time(start, timedelta(hours=4), working_days=False, calendar=CALENDAR)
+    due = workcalendar.add_time(start, timedelta(hours=4), working_days=False, calendar=CALENDAR)
     assert due == local(2024, 6, 22, 2, 30)
     assert due.tzinfo == timezone.utc
 
@@ -30,7 +31,7 @@ def test_calendar_time_crosses_midnight():
 def test_working_days_skip_the_weekend():
     # Friday 20:00 + 8 working hours: 4 h on Friday, then Monday 00:00 + 4 h.
     start = local(2024, 6, 21, 20, 0)
-    due = sla.add_time(start, timedelta(hours=8), working_days=True, calendar=CALENDAR)
+    due = workcalendar.add_time(start, timedelta(hours=8), working_days=True, calendar=CALENDAR)
     assert due == local(2024, 6, 24, 4, 0)
 
 
@@ -38,25 +39,27 @@ def test_working_days_respect_holidays_and_adjusted_workdays():
     # National Day 2024: 1–7 October off, Sunday 29 September and Saturday 12 October worked.
     holidays = frozenset(date(2024, 10, d) for d in range(1, 8))
     workdays = frozenset({date(2024, 9, 29), date(2024, 10, 12)})
-    calendar = sla.WorkCalendar(SHANGHAI, holidays, workdays)
+    calendar = workcalendar.WorkCalendar(SHANGHAI, holidays, workdays)
     assert calendar.is_working_day(date(2024, 9, 29))  # a Sunday, worked (调休)
     assert not calendar.is_working_day(date(2024, 10, 2))  # a Wednesday, holiday
     # Registered Saturday 28 September 12:00 (not a working day): 7 working days of budget
     # run Sun 29, Mon 30, then 8, 9, 10, 11 October and Sat 12 October (调休).
-    due = sla.add_time(local(2024, 9, 28, 12, 0), timedelta(days=7), working_days=True,
-                       calendar=calendar)
+    due = workcalendar.add_time(local(2024, 9, 28, 12, 0), timedelta(days=7), working_days=True,
+                                calendar=calendar)
     assert due == local(2024, 10, 13, 0, 0)
-    elapsed = sla.clock_time_between(local(2024, 9, 30, 12, 0), local(2024, 10, 8, 12, 0),
-                                     working_days=True, calendar=calendar)
+    elapsed = workcalendar.clock_time_between(local(2024, 9, 30, 12, 0), local(2024, 10, 8, 12, 0),
+                                              working_days=True, calendar=calendar)
     assert elapsed == timedelta(days=1)
 
 
 def test_deadline_uses_the_configured_zone():
     # The same instant is Saturday in Shanghai but still Friday in UTC.
     start = datetime(2024, 6, 21, 16, 30, tzinfo=timezone.utc)  # Sat 00:30 in Shanghai
-    shanghai = sla.add_time(start, timedelta(minutes=30), working_days=True, calendar=CALENDAR)
-    utc_cal = sla.WorkCalendar(ZoneInfo("UTC"))
-    in_utc = sla.add_time(start, timedelta(minutes=30), working_days=True, calendar=utc_cal)
+    shanghai = workcalendar.add_time(start, timedelta(minutes=30), working_days=True,
+                                     calendar=CALENDAR)
+    utc_cal = workcalendar.WorkCalendar(ZoneInfo("UTC"))
+    in_utc = workcalendar.add_time(start, timedelta(minutes=30), working_days=True,
+                                   calendar=utc_cal)
     assert shanghai == local(2024, 6, 24, 0, 30)
     assert in_utc == start + timedelta(minutes=30)
 
@@ -132,6 +135,6 @@ def test_calendar_from_database(db):
     db.session.add_all([CalendarDay(day=date(2024, 10, 1), kind="holiday", name="国庆节"),
                         CalendarDay(day=date(2024, 10, 12), kind="workday", name="国庆调休")])
     db.session.commit()
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
     assert not calendar.is_working_day(date(2024, 10, 1))
     assert calendar.is_working_day(date(2024, 10, 12))

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask_babel import gettext
 from markupsafe import escape
 
-from circle.issues import sla
-from circle.issues.models import WorkSchedule
+from circle.issues import workcalendar
+from circle.issues.sla_models import WorkSchedule
 from circle.models import CalendarDay, SlaPolicy
 
 
@@ -118,11 +118,11 @@ def hours_form(**overrides) -> dict:
 
 
 def test_default_working_hours_all_year_and_in_summer(db, data):
-    calendar = sla.load_calendar()
-    assert calendar.hours_on(date(2026, 12, 1)) == sla.WorkHours()
+    calendar = workcalendar.load_calendar()
+    assert calendar.hours_on(date(2026, 12, 1)) == workcalendar.WorkHours()
     summer = calendar.hours_on(date(2026, 7, 1))
     assert (summer.afternoon_start, summer.afternoon_end) == (time(14), time(18))
-    assert calendar.hours_on(date(2026, 10, 1)) == sla.WorkHours()
+    assert calendar.hours_on(date(2026, 10, 1)) == workcalendar.WorkHours()
 
 
 def test_admin_edits_the_working_hours(admin_browser, db):
@@ -130,7 +130,7 @@ def test_admin_edits_the_working_hours(admin_browser, db):
     response = admin_browser.submit(f"/admin/work_schedule/edit/?id={row.id}", hours_form())
     assert response.status_code == 302
     db.session.expire_all()
-    hours = sla.load_calendar().hours_on(date(2026, 12, 1))
+    hours = workcalendar.load_calendar().hours_on(date(2026, 12, 1))
     assert (hours.morning_start, hours.afternoon_start, hours.afternoon_end) == (
         time(9), time(13), time(17))
     html = admin_browser.get("/admin/work_schedule/").get_data(as_text=True)
@@ -166,7 +166,7 @@ def test_a_winter_season_over_the_new_year(admin_browser, db):
     response = admin_browser.submit("/admin/work_schedule/new/", hours_form(
         name="冬季作息", season_start="11-15", season_end="02-15"))
     assert response.status_code == 302
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
     for day in (date(2026, 12, 31), date(2027, 1, 5), date(2027, 2, 15)):
         assert calendar.hours_on(day).morning_start == time(9), day
     assert calendar.hours_on(date(2027, 2, 16)).morning_start == time(8, 30)

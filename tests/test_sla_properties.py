@@ -14,8 +14,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circle.issues import sla
-from circle.issues.models import Clock, DeadlineRule, Issue, SlaPolicy, Status
+from circle.issues import sla, workcalendar
+from circle.issues.models import Clock, DeadlineRule, Issue, Status
+from circle.issues.sla_models import SlaPolicy
 from tests.test_sla_rules import SHANGHAI, official_calendar_of_reference
 
 # Fast and reproducible enough for every run: no example database in the work tree, no
@@ -36,12 +37,12 @@ def minutes(value: int) -> time:
 
 
 @st.composite
-def work_hours(draw) -> sla.WorkHours:
+def work_hours(draw) -> workcalendar.WorkHours:
     morning_start = draw(st.integers(6 * 60, 10 * 60))
     morning_end = draw(st.integers(morning_start + 30, 13 * 60))
     afternoon_start = draw(st.integers(morning_end, 15 * 60))
     afternoon_end = draw(st.integers(afternoon_start + 30, 20 * 60))
-    return sla.WorkHours(
+    return workcalendar.WorkHours(
         minutes(morning_start), minutes(morning_end), minutes(afternoon_start),
         minutes(afternoon_end),
         noon_cutoff=minutes(draw(st.integers(morning_start, morning_end))),
@@ -50,7 +51,7 @@ def work_hours(draw) -> sla.WorkHours:
 
 
 @st.composite
-def random_calendars(draw) -> sla.WorkCalendar:
+def random_calendars(draw) -> workcalendar.WorkCalendar:
     days = st.dates(FIRST_DAY, date(2027, 2, 28))
     holidays = draw(st.frozensets(days, max_size=40))
     workdays = draw(st.frozensets(days, max_size=12)) - holidays
@@ -58,15 +59,15 @@ def random_calendars(draw) -> sla.WorkCalendar:
     if draw(st.booleans()):
         first, last = draw(st.sampled_from([("05-01", "09-30"), ("11-15", "02-15"),
                                             ("07-01", "07-31")]))
-        seasons = (sla.Season(first, last, draw(work_hours())),)
-    return sla.WorkCalendar(SHANGHAI, holidays, workdays, draw(work_hours()), seasons)
+        seasons = (workcalendar.Season(first, last, draw(work_hours())),)
+    return workcalendar.WorkCalendar(SHANGHAI, holidays, workdays, draw(work_hours()), seasons)
 
 
 calendars = st.one_of(st.just(OFFICIAL), random_calendars())
 
 
 @st.composite
-def moments(draw, calendar: sla.WorkCalendar) -> datetime:
+def moments(draw, calendar: workcalendar.WorkCalendar) -> datetime:
     """Any second of the two years, or one at (or a second around) a boundary of the day's
     schedule: a session's start or end, a cut-off, midnight."""
     first = datetime.combine(FIRST_DAY, time(0), tzinfo=SHANGHAI)
@@ -78,7 +79,7 @@ def moments(draw, calendar: sla.WorkCalendar) -> datetime:
         day = next(calendar.working_days_from(day))
     hours = calendar.hours_on(day)
     boundary = draw(st.sampled_from([time(0), *(getattr(hours, name) for name in
-                                                 sla.WorkHours.__dataclass_fields__)]))
+                                                 workcalendar.WorkHours.__dataclass_fields__)]))
     return calendar.at(day, boundary) + timedelta(seconds=draw(st.sampled_from([0, 0, -1, 1])))
 
 
@@ -104,18 +105,18 @@ def register(calendar, start, policy) -> Issue:
     return issue
 
 
-def deadline_day(calendar: sla.WorkCalendar, due: datetime) -> date:
+def deadline_day(calendar: workcalendar.WorkCalendar, due: datetime) -> date:
     """The day a deadline falls on; 24:00 belongs to the day it ends."""
     return calendar.local_date(due - timedelta(microseconds=1))
 
 
-def half_day_ends(calendar: sla.WorkCalendar, day: date):
+def half_day_ends(calendar: workcalendar.WorkCalendar, day: date):
     h = calendar.hours_on(day)
     return ((calendar.at(day, h.noon_cutoff), calendar.at(day, h.morning_end)),
             (calendar.at(day, h.afternoon_cutoff), calendar.at(day, h.afternoon_end)))
 
 
-def previous_working_day(calendar: sla.WorkCalendar, day: date) -> date:
+def previous_working_day(calendar: workcalendar.WorkCalendar, day: date) -> date:
     for back in range(1, 800):
         if calendar.is_working_day(day - timedelta(days=back)):
             return day - timedelta(days=back)
@@ -221,11 +222,11 @@ def test_holds_move_deadlines_by_exactly_the_time_held(case, hold_list):
         before = issue.resolution_due_at
         sla.pause_clocks(issue, began)
         sla.resume_clocks(issue, ended, calendar)
-        held = sla.clock_time_between(began, ended, clock=terms.clock, calendar=calendar)
+        held = workcalendar.clock_time_between(began, ended, clock=terms.clock, calendar=calendar)
         held_total += held
         if began < before:
-            assert sla.clock_time_between(before, issue.resolution_due_at, clock=terms.clock,
-                                          calendar=calendar) == held
+            assert workcalendar.clock_time_between(before, issue.resolution_due_at,
+                                                   clock=terms.clock, calendar=calendar) == held
             assert issue.resolution_due_at >= before
         else:
             assert issue.resolution_due_at == before
@@ -243,19 +244,21 @@ def test_add_time_and_clock_time_agree(calendar, data):
     start = data.draw(moments(calendar))
     clock = data.draw(st.sampled_from(Clock.ALL))
     budget = timedelta(seconds=data.draw(st.integers(0, 10 * 86400)))
-    end = sla.add_time(start, budget, clock=clock, calendar=calendar)
+    end = workcalendar.add_time(start, budget, clock=clock, calendar=calendar)
     assert end >= start
-    assert sla.clock_time_between(start, end, clock=clock, calendar=calendar) == budget
+    assert workcalendar.clock_time_between(start, end, clock=clock, calendar=calendar) == budget
     if budget:  # and it is the first such moment
         earlier = end - timedelta(microseconds=1)
-        assert sla.clock_time_between(start, earlier, clock=clock, calendar=calendar) < budget
+        assert workcalendar.clock_time_between(start, earlier, clock=clock,
+                                               calendar=calendar) < budget
     # The other way round: the clock time up to any later moment (a session's end, say)
     # runs out no later than that moment, and nothing counts in between.
     later = max(start, data.draw(moments(calendar)))
-    elapsed = sla.clock_time_between(start, later, clock=clock, calendar=calendar)
-    reached = sla.add_time(start, elapsed, clock=clock, calendar=calendar)
+    elapsed = workcalendar.clock_time_between(start, later, clock=clock, calendar=calendar)
+    reached = workcalendar.add_time(start, elapsed, clock=clock, calendar=calendar)
     assert reached <= later
-    assert sla.clock_time_between(reached, later, clock=clock, calendar=calendar) == timedelta(0)
+    assert workcalendar.clock_time_between(reached, later, clock=clock,
+                                           calendar=calendar) == timedelta(0)
 
 
 @PROPERTIES

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from circle.issues import sla
-from circle.issues.models import Clock, DayKind, DeadlineRule, Issue, SlaPolicy, Status
+from circle.issues import sla, workcalendar
+from circle.issues.models import Clock, DeadlineRule, Issue, Status
+from circle.issues.sla_models import DayKind, SlaPolicy
 from circle.reference import (
     DEFAULT_SLA_POLICY,
     DEFAULT_WORK_SCHEDULE,
@@ -28,15 +29,15 @@ from circle.reference import (
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def official_calendar_of_reference() -> sla.WorkCalendar:
+def official_calendar_of_reference() -> workcalendar.WorkCalendar:
     """The calendar a new install has: the official notices and the default hours."""
     days = {}
     for year in OFFICIAL_HOLIDAYS:
         days.update(official_calendar(year))
-    seasons = tuple(sla.Season(first, last, hours)
+    seasons = tuple(workcalendar.Season(first, last, hours)
                     for _name, first, last, hours in DEFAULT_WORK_SCHEDULE if first)
     [all_year] = [hours for _name, first, _last, hours in DEFAULT_WORK_SCHEDULE if not first]
-    return sla.WorkCalendar(
+    return workcalendar.WorkCalendar(
         SHANGHAI,
         frozenset(day for day, (kind, _) in days.items() if kind == DayKind.HOLIDAY),
         frozenset(day for day, (kind, _) in days.items() if kind == DayKind.WORKDAY),

@@ -15,7 +15,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from circle.accounts.models import Role
-from circle.issues.models import ContactChannel, Rating, RequestKind, Severity, Status
+from circle.issues.lifecycle_models import ContactChannel, RequestKind
+from circle.issues.models import Rating, Severity, Status
 from circle.issues.sla import SlaState
 from circle.issues.steps import STEPS
 from circle.timeutil import local_zone

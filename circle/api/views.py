@@ -30,7 +30,7 @@ from circle.api.errors import ApiErrorSchema, register_error_handlers
 from circle.api.intake import IntakeError, community_circles, register_work_order
 from circle.audit.recording import record
 from circle.extensions import db, limiter
-from circle.issues import sla
+from circle.issues import sla, workcalendar
 from circle.issues.callbacks import (
     final_rating_clause,
     first_rating_clause,
@@ -270,7 +270,7 @@ def _issues_query():
 
 
 def _payloads(issues) -> list[dict]:
-    now, calendar = utcnow(), sla.load_calendar()
+    now, calendar = utcnow(), workcalendar.load_calendar()
     return [issue_payload(issue, now, calendar) for issue in issues]
 
 

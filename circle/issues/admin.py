@@ -30,24 +30,22 @@ from circle.adminkit import (
     row_url,
 )
 from circle.extensions import db
-from circle.issues import sla
+from circle.issues import sla, workcalendar
+from circle.issues.lifecycle_models import ReturnBasis
 from circle.issues.models import (
-    CalendarDay,
     Callback,
     DeadlineRule,
     Issue,
     IssueCategory,
     IssueEvent,
     IssueSource,
-    ReturnBasis,
     SiteVisit,
-    SlaPolicy,
     Status,
     Symposium,
-    WorkSchedule,
     overdue_clause,
 )
 from circle.issues.rules import issue_problem, record_edit
+from circle.issues.sla_models import CalendarDay, SlaPolicy, WorkSchedule
 from circle.labels import (
     CALLBACK_CHANNEL_LABELS,
     CLOCK_LABELS,
@@ -390,7 +388,7 @@ class WorkScheduleView(AdminOnlyModelView):
         with db.session.no_autoflush:  # the row as edited is not written before it is checked
             others = [row for row in db.session.scalars(sa.select(WorkSchedule))
                       if row is not model]
-        problem = sla.schedule_problem(model, others)
+        problem = workcalendar.schedule_problem(model, others)
         if problem:
             raise ValidationError(problem)
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import joinedload
 from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
-from circle.issues.models import ApprovalRequest, Issue, RequestStatus, Status
+from circle.issues.lifecycle_models import ApprovalRequest, RequestStatus
+from circle.issues.models import Issue, Status
 from circle.permissions import Cap, scope_by_circle
 
 #: At most this many rows per list (the oldest); the page says how many more wait.

@@ -22,7 +22,7 @@ from circle.accounts.models import Role, User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
 from circle.inputs import parse_id, parse_int
-from circle.issues import sla, workflow
+from circle.issues import sla, workcalendar, workflow
 from circle.issues.models import Issue, Status
 from circle.merchants.models import Merchant
 from circle.permissions import Cap, can, circle_ids_subquery, scope_by_circle
@@ -164,7 +164,7 @@ def dispatch_board(user: User, now: datetime, *, limit: int | None = None,
         .where(shown)
         .options(*loads)
     ).unique().all()
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
     specialists = active_specialists() if assigning else {}
     by_status: dict[str, list[BoardRow]] = {}
     for issue in sorted(issues, key=lambda issue: (sla.urgency_key(issue, now), issue.id)):

@@ -9,7 +9,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from circle.accounts.models import User
-from circle.issues import sla
+from circle.issues import sla, workcalendar
 from circle.issues.models import Callback, CallbackChannel, Issue, Rating
 from circle.issues.steps import CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE, STEPS
 from circle.issues.workflow import (
@@ -90,7 +90,7 @@ def record_callback(issue: Issue, actor: User, *, reached: bool, resolved: bool 
         issue.rehandle_count = (issue.rehandle_count or 0) + 1
         issue.callback_attempts = 0
         issue.closed_at = None
-        sla.restart_resolution_clock(issue, now, sla.load_calendar())
+        sla.restart_resolution_clock(issue, now, workcalendar.load_calendar())
     else:
         issue.closed_at = now
     _take(issue, actor, name, now, note=note)

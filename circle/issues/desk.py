@@ -21,21 +21,15 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
-from circle.issues import sla, staging, workflow
+from circle.issues import sla, staging, workcalendar, workflow
 from circle.issues.callbacks import effective_callback
 from circle.issues.desk_forms import ACTION_FORMS, DeskForm
 from circle.issues.desk_photos import KEPT_FIELD, REMOVE_FIELD, photo_max_bytes
-from circle.issues.models import (
-    Issue,
-    IssuePhoto,
-    SiteVisit,
-    SiteVisitPhoto,
-    Status,
-    Symposium,
-)
+from circle.issues.models import Issue, SiteVisit, SiteVisitPhoto, Status, Symposium
 from circle.issues.steps import next_actions
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.permissions import Cap, issue_in_scope
+from circle.selfreport.models import IssuePhoto
 from circle.timeutil import utcnow
 from circle.transaction import unit_of_work
 
@@ -178,7 +172,7 @@ class IssueDeskView(CircleBaseView):
                 form_class(issue, actor)
             forms.append((name, form))
         now = utcnow()
-        calendar = sla.load_calendar()
+        calendar = workcalendar.load_calendar()
         response = make_response(self.render(
             "circle/desk.html",
             issue=issue,

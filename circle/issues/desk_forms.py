@@ -30,7 +30,8 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from circle.accounts.models import Role, User
 from circle.extensions import db
 from circle.issues.desk_photos import PhotoFormMixin, photo_max_bytes, photos_field
-from circle.issues.models import Issue, ReturnBasis
+from circle.issues.lifecycle_models import ReturnBasis
+from circle.issues.models import Issue
 from circle.issues.steps import ACTIONS, steps_of
 from circle.labels import CONTACT_CHANNEL_LABELS, RATING_LABELS, VISIT_OUTCOME_LABELS, choices
 from circle.org.models import BusinessCircle, Community, Department

@@ -10,7 +10,7 @@ of its arguments (no request context):
    Saturday or Sunday. A file that cannot be read at all raises :class:`CalendarRefused`;
    row problems are collected, each by spreadsheet row and column. Warnings (a day off on a
    weekend outside any break) are shown but do not stop the import.
-2. :func:`replace_year` makes the year's :class:`~circle.issues.models.CalendarDay` rows
+2. :func:`replace_year` makes the year's :class:`~circle.issues.sla_models.CalendarDay` rows
    those of the file, audited, and flushes; the caller commits (one unit of work). A year
    that already has days is replaced only when the caller says how many it agreed to
    replace (:class:`YearNotEmpty` otherwise).
@@ -37,7 +37,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from circle.audit.models import AuditAction
 from circle.audit.recording import audit_context, record
 from circle.extensions import db
-from circle.issues.models import CalendarDay, DayKind
+from circle.issues.sla_models import CalendarDay, DayKind
 from circle.issues.workflow import human_size
 from circle.spreadsheet import FORMULA_TRIGGERS, safe_cell
 from circle.uploads import UTF8_BOM, UploadRefused, csv_rows, decode_text, header_key

@@ -15,17 +15,16 @@ from flask_babel import lazy_gettext as _l
 
 from circle.accounts.models import User
 from circle.extensions import db
-from circle.issues import sla
-from circle.issues.models import (
+from circle.issues import sla, workcalendar
+from circle.issues.lifecycle_models import (
     ApprovalRequest,
     ContactChannel,
-    Issue,
     RequestKind,
     RequestStatus,
     ReturnBasis,
-    Status,
     Supervision,
 )
+from circle.issues.models import Issue, Status
 from circle.issues.workflow import (
     ACTION_FUNCTIONS,
     CLOCK_SKEW,
@@ -189,7 +188,7 @@ def transfer_issue(issue: Issue, actor: User, *, circle: BusinessCircle | None,
     _take(issue, actor, name, now, note=text)
     if across:
         sla.start_community_clocks(issue, sla.policy_for(issue.severity), now,
-                                   sla.load_calendar())
+                                   workcalendar.load_calendar())
     _flush()
     return issue
 

@@ -1,8 +1,18 @@
-"""Issues (诉求/工单), their timeline, and the records the four-level loop produces."""
+"""Issues (诉求/工单), their timeline, and the records the four-level loop produces: site
+visits with their photos, symposiums and callbacks, with the words (severity, status, rating,
+clock, deadline rule) they are kept in.
+
+The records of the 12345 lifecycle around the loop (extensions, returns, supervision) are in
+:mod:`circle.issues.lifecycle_models`; the SLA policy and the working calendar in
+:mod:`circle.issues.sla_models`; a merchant's self-report photos in
+:mod:`circle.selfreport.models`. :mod:`circle.models` imports them all before anything binds
+the metadata.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +23,10 @@ from circle.merchants.models import Merchant
 from circle.org.models import BusinessCircle, Department, ReferenceData
 from circle.timeutil import UTCDateTime, utcnow
 from circle.versioning import Versioned
+
+if TYPE_CHECKING:  # they build on Issue: imported at the end of this module
+    from circle.issues.lifecycle_models import ApprovalRequest, Supervision
+    from circle.selfreport.models import IssuePhoto
 
 
 class Severity:
@@ -107,22 +121,6 @@ class IssueSource(ReferenceData, Versioned, db.Model):
 
     # A 12345 hotline source asks for the city work-order number.
     is_hotline: Mapped[bool] = mapped_column(default=False)
-
-
-class ContactChannel:
-    """How the merchant was first contacted (先行联系)."""
-
-    PHONE = "phone"
-    ON_SITE = "on_site"
-    ALL = (PHONE, ON_SITE)
-
-
-class ReturnBasis(ReferenceData, Versioned, db.Model):
-    """The grounds on which an issue may be returned (退单依据): not the community's remit,
-    belongs to another district, a matter for the courts… An admin-edited list."""
-
-    __audited__ = True  # admin changes are written to the audit log
-    __tablename__ = "return_basis"
 
 
 class Issue(db.Model):
@@ -279,6 +277,8 @@ class Issue(db.Model):
     @property
     def pending_request(self) -> ApprovalRequest | None:
         """The extension or return waiting for a leader's decision, if any."""
+        from circle.issues.lifecycle_models import RequestStatus  # builds on these models
+
         return next((r for r in self.requests if r.status == RequestStatus.PENDING), None)
 
     @property
@@ -452,129 +452,6 @@ class SiteVisitPhoto(db.Model):
     uploaded_by: Mapped[User | None] = relationship()
 
 
-class SlaPolicy(Versioned, db.Model):
-    """The service promise per severity (小事不过晌、大事不过夜、难事不过周), edited by an admin.
-
-    Resolution: a deadline rule (:class:`DeadlineRule`) with its N (``amount``), or for the
-    fixed-duration rule ``resolve_minutes`` on the calendar or, with ``working_days``, the
-    working-day clock. Response (first on-site arrival): ``respond_minutes`` on
-    ``respond_clock``. :func:`circle.issues.sla.start_clocks` copies them onto each issue.
-    """
-
-    __audited__ = True  # admin changes are written to the audit log
-    __tablename__ = "sla_policy"
-    __table_args__ = (
-        sa.CheckConstraint(_in("severity", Severity.ALL), name="severity"),
-        sa.CheckConstraint(_in("rule", DeadlineRule.ALL), name="rule"),
-        sa.CheckConstraint(_in("respond_clock", Clock.ALL), name="respond_clock"),
-        sa.CheckConstraint("respond_minutes > 0 AND (resolve_minutes IS NULL OR "
-                           "resolve_minutes > 0) AND (amount IS NULL OR amount > 0)",
-                           name="positive"),
-        # Each rule has the number it counts: minutes for the fixed duration, N otherwise.
-        sa.CheckConstraint(f"(rule = '{DeadlineRule.DURATION}' AND resolve_minutes IS NOT NULL)"
-                           f" OR (rule <> '{DeadlineRule.DURATION}' AND amount IS NOT NULL)",
-                           name="budget"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    severity: Mapped[str] = mapped_column(sa.String(10), unique=True)
-    respond_minutes: Mapped[int]
-    respond_clock: Mapped[str] = mapped_column(sa.String(20), default=Clock.CALENDAR)
-    # The 12345 clocks, from the moment the issue reaches the specialists, on respond_clock:
-    # signing for it (签收) and the first contact with the merchant (先行联系).
-    sign_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
-    contact_minutes: Mapped[int] = mapped_column(default=120, server_default="120")
-    rule: Mapped[str] = mapped_column(sa.String(20), default=DeadlineRule.DURATION)
-    # N of the rule: half-days, days, calendar days, working hours or working days.
-    amount: Mapped[int | None]
-    # The fixed-duration rule only: minutes, and whether only working days count.
-    resolve_minutes: Mapped[int | None]
-    working_days: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    def __str__(self) -> str:
-        return self.severity
-
-
-class WorkSchedule(Versioned, db.Model):
-    """作息时间: the working sessions of a working day and the registration cut-offs of the
-    deadline rules — one row for the whole year, plus any seasons (夏季作息) that override it
-    between two dates (``MM-DD``, both included; a season may run over the new year)."""
-
-    __audited__ = True  # admin changes are written to the audit log
-    __tablename__ = "work_schedule"
-    __table_args__ = (
-        # Times compare in order on both backends (SQLite keeps them as 'HH:MM:SS' text).
-        sa.CheckConstraint("morning_start < morning_end AND morning_end <= afternoon_start "
-                           "AND afternoon_start < afternoon_end", name="sessions"),
-        sa.CheckConstraint("noon_cutoff <= morning_end AND afternoon_cutoff <= afternoon_end",
-                           name="cutoffs"),
-        sa.CheckConstraint("(season_start IS NULL AND season_end IS NULL) OR "
-                           "(season_start IS NOT NULL AND season_end IS NOT NULL)",
-                           name="season"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(50))
-    # "MM-DD"; both empty for the row that holds all year.
-    season_start: Mapped[str | None] = mapped_column(sa.String(5))
-    season_end: Mapped[str | None] = mapped_column(sa.String(5))
-    morning_start: Mapped[time] = mapped_column(sa.Time)
-    morning_end: Mapped[time] = mapped_column(sa.Time)
-    afternoon_start: Mapped[time] = mapped_column(sa.Time)
-    afternoon_end: Mapped[time] = mapped_column(sa.Time)
-    # 不过晌: registered from this time on, a matter is due at the end of the afternoon
-    # (and from afternoon_cutoff on, at the end of the next morning).
-    noon_cutoff: Mapped[time] = mapped_column(sa.Time)
-    afternoon_cutoff: Mapped[time] = mapped_column(sa.Time)
-    # 不过夜: registered from this time on, a matter is due at the end of the next working day.
-    evening_cutoff: Mapped[time] = mapped_column(sa.Time)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class DayKind:
-    HOLIDAY = "holiday"  # a weekday off (法定节假日)
-    WORKDAY = "workday"  # a weekend day worked instead (调休上班)
-    ALL = (HOLIDAY, WORKDAY)
-
-
-class CalendarDay(Versioned, db.Model):
-    """An exception to the Monday–Friday week, from the official holiday schedule."""
-
-    __audited__ = True  # admin changes are written to the audit log
-    __tablename__ = "calendar_day"
-    __table_args__ = (sa.CheckConstraint(_in("kind", DayKind.ALL), name="kind"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(sa.Date, unique=True)
-    kind: Mapped[str] = mapped_column(sa.String(10))
-    name: Mapped[str] = mapped_column(sa.String(50), default="")
-
-    def __str__(self) -> str:
-        return f"{self.day.isoformat()} {self.name}".strip()
-
-
-class IssuePhoto(db.Model):
-    """A photo the merchant attached to a self-report (kept in the database, like the
-    on-site photos, so any app process serves it)."""
-
-    __tablename__ = "issue_photo"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    issue_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
-    )
-    content_type: Mapped[str] = mapped_column(sa.String(20))
-    size: Mapped[int]
-    original_name: Mapped[str] = mapped_column(sa.String(200), default="")
-    data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    issue: Mapped[Issue] = relationship(back_populates="photos")
-
-
 class CallbackChannel:
     """How a callback's answers reached us."""
 
@@ -618,83 +495,8 @@ class Callback(db.Model):
     called_by: Mapped[User | None] = relationship()
 
 
-class RequestKind:
-    EXTENSION = "extension"  # 延期申请
-    RETURN = "return"  # 退单申请
-    ALL = (EXTENSION, RETURN)
-
-
-class RequestStatus:
-    PENDING = "pending"
-    APPROVED = "approved"
-    REFUSED = "refused"
-    ALL = (PENDING, APPROVED, REFUSED)
-
-
-class ApprovalRequest(db.Model):
-    """An exception a handler asks a street leader to approve: an extension of the resolution
-    deadline (延期申请) or the return of an issue outside the community's remit (退单)."""
-
-    __tablename__ = "approval_request"
-    __table_args__ = (
-        sa.CheckConstraint(_in("kind", RequestKind.ALL), name="kind"),
-        sa.CheckConstraint(_in("status", RequestStatus.ALL), name="status"),
-        # The leaders' queue: what is waiting, oldest first.
-        sa.Index("ix_approval_request_status_requested_at", "status", "requested_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    issue_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[str] = mapped_column(sa.String(10))
-    status: Mapped[str] = mapped_column(sa.String(10), default=RequestStatus.PENDING)
-    reason: Mapped[str] = mapped_column(sa.Text, default="")
-    # A return cites its basis; an extension names the deadline it asks for.
-    basis_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("return_basis.id", ondelete="RESTRICT")
-    )
-    old_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    new_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    requested_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL")
-    )
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    decided_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL")
-    )
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
-
-    issue: Mapped[Issue] = relationship(back_populates="requests")
-    basis: Mapped[ReturnBasis | None] = relationship()
-    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
-    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
-
-
-class Supervision(db.Model):
-    """督办 — a leader's supervision order on an issue, with a note and perhaps a deadline.
-    The day after a missed deadline, and every day after until the issue is resolved, an
-    automatic 催办 (chase) is recorded (``last_chased_on`` keeps it to once a day)."""
-
-    __tablename__ = "supervision"
-    __table_args__ = (
-        # The daily chase reads the orders with a deadline.
-        sa.Index("ix_supervision_deadline", "deadline"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    issue_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("issue.id", ondelete="CASCADE"), index=True
-    )
-    issued_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL")
-    )
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    note: Mapped[str] = mapped_column(sa.Text, default="")
-    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_chased_on: Mapped[date | None] = mapped_column(sa.Date)
-    chase_count: Mapped[int] = mapped_column(default=0)
-
-    issue: Mapped[Issue] = relationship(back_populates="supervisions")
-    issued_by: Mapped[User | None] = relationship()
+# Issue's relationships name the records that build on it in their own modules: import them
+# with it, so that its mapper finds them wherever Issue is used (they import Issue, which
+# exists by now).
+from circle.issues import lifecycle_models  # noqa: E402, F401
+from circle.selfreport import models as _selfreport_models  # noqa: E402, F401

@@ -27,9 +27,10 @@ from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
 from circle.inputs import parse_id
-from circle.issues import sla, workflow
+from circle.issues import sla, workcalendar, workflow
 from circle.issues.admin import active_rows
-from circle.issues.models import DeadlineRule, IssueCategory, IssueSource, Severity, SlaPolicy
+from circle.issues.models import DeadlineRule, IssueCategory, IssueSource, Severity
+from circle.issues.sla_models import SlaPolicy
 from circle.labels import SEVERITY_LABELS, duration_label, response_label, rule_label
 from circle.merchants.models import Merchant
 from circle.permissions import Cap, issue_in_scope, may_see_full_phone, scope_by_circle
@@ -123,7 +124,7 @@ def severity_promises(now: datetime | None = None) -> dict[str, Promise]:
     """The SLA promise of each severity, from the current policies, with the deadlines a
     matter registered at ``now`` would get (the same computation as registration)."""
     now = now or utcnow()
-    calendar, zone = sla.load_calendar(), local_zone()
+    calendar, zone = workcalendar.load_calendar(), local_zone()
     promises = {}
     for policy in db.session.scalars(sa.select(SlaPolicy)):
         if policy.rule == DeadlineRule.DURATION:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from circle.issues.models import Issue, RequestKind, Status
+from circle.issues.lifecycle_models import RequestKind
+from circle.issues.models import Issue, Status
 from circle.permissions import Cap, roles_with
 
 CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE = 3

@@ -41,9 +41,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from circle.accounts.models import Role, User
 from circle.extensions import db
-from circle.issues import sla
+from circle.issues import sla, workcalendar
+from circle.issues.lifecycle_models import ContactChannel
 from circle.issues.models import (
-    ContactChannel,
     Issue,
     IssueEvent,
     Severity,
@@ -271,7 +271,7 @@ def register_issue(actor: User, *, merchant, category, source, severity: str,
     issue.reporter = _person(actor)
     issue.reported_at = now
     issue.status, issue.level, issue.highest_level = None, None, 1
-    sla.start_clocks(issue, policy, now, sla.load_calendar())
+    sla.start_clocks(issue, policy, now, workcalendar.load_calendar())
     _take(issue, actor, step, now, note=_text(note))
     db.session.add(issue)
     try:
@@ -305,7 +305,8 @@ def escalate_to_community(issue: Issue, actor: User, *, note: str = "",
     now = now or utcnow()
     _check(issue, actor, "escalate", expected_version)
     _take(issue, actor, "escalate", now, note=_text(note))
-    sla.start_community_clocks(issue, sla.policy_for(issue.severity), now, sla.load_calendar())
+    sla.start_community_clocks(issue, sla.policy_for(issue.severity), now,
+                               workcalendar.load_calendar())
     _flush()
     return issue
 
@@ -504,7 +505,7 @@ def resume_issue(issue: Issue, actor: User, *, note: str = "", expected_version:
     """Continue a held issue where it was; its deadlines move out by the time on hold."""
     now = now or utcnow()
     _check(issue, actor, "resume", expected_version)
-    sla.resume_clocks(issue, now, sla.load_calendar())
+    sla.resume_clocks(issue, now, workcalendar.load_calendar())
     _take(issue, actor, "resume", now, note=_text(note))
     issue.status_before_hold = None
     _flush()

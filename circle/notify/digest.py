@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from circle.accounts.models import Role, User, user_circle
 from circle.extensions import db
-from circle.issues import sla
+from circle.issues import sla, workcalendar
 from circle.issues.models import Issue, Status
 from circle.notify.models import Preference
 from circle.notify.outbox import write_notice
@@ -24,7 +24,7 @@ from circle.timeutil import local_zone
 def counts_by_circle(now: datetime) -> dict[int, Counter]:
     """Per business circle: open, at risk, overdue, callbacks due."""
     connection = db.session.connection()
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
     counts: dict[int, Counter] = {}
     for row in connection.execute(running_issues_query()):
         counter = counts.setdefault(row.circle_id, Counter())

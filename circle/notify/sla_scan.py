@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from circle.extensions import db
-from circle.issues import sla
+from circle.issues import sla, workcalendar
 from circle.issues.models import Issue, Status
 from circle.notify.models import Notice
 from circle.notify.outbox import notice_for_kind
@@ -69,7 +69,7 @@ def scan(now: datetime) -> int:
     """Write the notices of every threshold reached since the last scan; how many."""
     session = db.session
     connection = session.connection()
-    calendar = sla.load_calendar()
+    calendar = workcalendar.load_calendar()
     ladder = timedelta(minutes=current_app.config["CIRCLE_NOTIFY_LADDER_MINUTES"])
     issues = connection.execute(running_issues_query()).all()
     written, cache = 0, {}

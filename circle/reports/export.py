@@ -1,8 +1,9 @@
 """The satisfaction export page: a GET filter form (so the URL can be shared) and the
 streamed CSV or XLSX file.
 
-The rows, the files and the rules behind them are in :mod:`circle.reports.exporting`; this
-module checks the filters against what the user may see, audits the export and streams it.
+The rows are read by :mod:`circle.reports.export_rows`; the files and the rules behind them
+are in :mod:`circle.reports.exporting`. This module checks the filters against what the user
+may see, audits the export and streams it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from circle.issues.models import IssueCategory
 from circle.labels import SEVERITY_LABELS
 from circle.org.models import BusinessCircle, Community
 from circle.permissions import Cap
-from circle.reports import exporting
+from circle.reports import export_rows, exporting
 from circle.timeutil import local_zone, utcnow
 
 # Dates outside these years are typing mistakes (and 9999-12-31 + 1 day overflows).
@@ -190,7 +191,7 @@ class SatisfactionExportView(CircleBaseView):
         if "download" in request.args and form.validate():
             filters = form.filters()
             zone = local_zone()
-            total = exporting.count_rows(user, filters, zone)
+            total = export_rows.count_rows(user, filters, zone)
             if not total:
                 notice = _("No callbacks match these filters: nothing to export.")
             else:
@@ -202,10 +203,10 @@ class SatisfactionExportView(CircleBaseView):
         """Audit the export, then stream the file.
 
         The statement is built and the audit record committed before streaming starts; the
-        generator then reads only through :func:`exporting.iter_rows`'s own connections, so
+        generator then reads only through :func:`export_rows.iter_rows`'s own connections, so
         the request's session holds no connection while the client downloads.
         """
-        stmt = exporting.export_statement(user, filters, zone)
+        stmt = export_rows.export_statement(user, filters, zone)
         record(AuditAction.EXPORT, "satisfaction_export", actor=user,
                remote_addr=request.remote_addr or "",
                object_repr=file_format.upper(),
@@ -214,7 +215,7 @@ class SatisfactionExportView(CircleBaseView):
         db.session.commit()
         labels = exporting.build_labels()
         batch_size = current_app.config["CIRCLE_EXPORT_BATCH_SIZE"]
-        rows = exporting.iter_rows(stmt, batch_size=batch_size)
+        rows = export_rows.iter_rows(stmt, batch_size=batch_size)
         if file_format == "xlsx":
             chunks = exporting.xlsx_chunks(rows, labels, zone)
         else:

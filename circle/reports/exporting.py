@@ -1,4 +1,5 @@
-"""The satisfaction export (满意度回访导出) as plain functions: which rows, and the files.
+"""The satisfaction export (满意度回访导出) as plain functions: its columns, one row's values,
+and the files. Which rows, and how they are read, is :mod:`circle.reports.export_rows`.
 
 One row per issue (withdrawn ones left out, as in every figure) that has had its callback:
 the merchant was reached and rated the handling, or could not be reached (closed as
@@ -11,21 +12,22 @@ merchant-confirmed rates), the time of the **unreachable call** (the unreachable
 and the number of calls made and of calls that reached the merchant. An issue re-handled
 after a bad rating appears once, with both its first and its final rating.
 
-Nothing here builds a list of all rows. :func:`iter_rows` reads the database in batches by
-keyset pagination on ``Issue.id`` (``WHERE id > last ORDER BY id LIMIT n``), each batch on a
-short-lived connection of its own, the next batch read while the current one is written;
-:func:`csv_chunks` turns rows into bytes batch by batch and :func:`xlsx_chunks` streams a
-workbook (:func:`circle.spreadsheet.xlsx_stream`) whose bytes leave while later rows are
-still being read. Memory therefore stays bounded by the batch size whatever the number of
-rows, on SQLite and on PostgreSQL alike, and no connection sits idle in a transaction while a
-slow client downloads.
+Nothing here builds a list of all rows. :func:`~circle.reports.export_rows.iter_rows` reads
+the database in batches by keyset pagination on ``Issue.id`` (``WHERE id > last ORDER BY id
+LIMIT n``), each batch on a short-lived connection of its own, the next batch read while the
+current one is written; :func:`csv_chunks` turns rows into bytes batch by batch and
+:func:`xlsx_chunks` streams a workbook (:func:`circle.spreadsheet.xlsx_stream`) whose bytes
+leave while later rows are still being read. Memory therefore stays bounded by the batch size
+whatever the number of rows, on SQLite and on PostgreSQL alike, and no connection sits idle in
+a transaction while a slow client downloads.
 
 A city has a million issues, so the per-row work is kept small (about 50,000 rows per
 CPU-second for CSV, 30,000 for XLSX, the database's share included): the query reads plain
-columns, times come from the database as naive UTC (:class:`naive_utc`, skipping the
-per-value conversion of :class:`~circle.timeutil.UTCDateTime`) and are moved to local time
-by adding an offset looked up once per hour (:class:`LocalClock`), labels are translated
-once (:func:`build_labels`), and no object is built per cell.
+columns, times come from the database as naive UTC
+(:class:`~circle.reports.export_rows.naive_utc`, skipping the per-value conversion of
+:class:`~circle.timeutil.UTCDateTime`) and are moved to local time by adding an offset looked
+up once per hour (:class:`LocalClock`), labels are translated once (:func:`build_labels`), and
+no object is built per cell.
 
 Whether the response and the resolution were on time is read from the stored moments and
 deadlines by :mod:`circle.issues.response` — the response is ``Issue.responded_at``, kept once
@@ -43,35 +45,19 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql.functions import FunctionElement
 
 from circle import spreadsheet
-from circle.accounts.models import User
 from circle.config import default as settings_default
-from circle.extensions import db
-from circle.issues.callbacks import (
-    final_rating_clause,
-    first_rating_clause,
-    unreachable_call_clause,
-)
-from circle.issues.models import Callback, CallbackChannel, Issue, IssueCategory, Status
+from circle.issues.models import Status
 from circle.issues.response import on_time, response_on_time  # noqa: F401  (re-exported)
-from circle.labels import CALLBACK_CHANNEL_LABELS, LEVEL_LABELS, RATING_LABELS, SEVERITY_LABELS
-from circle.merchants.models import Merchant
-from circle.org.models import BusinessCircle, Community
-from circle.permissions import scope_by_circle
-from circle.reports.counts import counted_issue
+from circle.labels import LEVEL_LABELS, RATING_LABELS, SEVERITY_LABELS
 from circle.spreadsheet import FORMULA_TRIGGERS, safe_cell
 
 #: The rating filter's extra value: the merchant could not be reached.
@@ -188,220 +174,6 @@ def rating_choices() -> dict:
 def level_choices() -> dict:
     """The "highest level reached" filter's options, level 1 to 4."""
     return dict(LEVEL_LABELS)
-
-
-# --- which rows ---------------------------------------------------------------------------
-
-class naive_utc(FunctionElement):
-    """A stored UTC time read as a naive datetime, with no Python conversion per value.
-
-    :class:`~circle.timeutil.UTCDateTime` attaches the zone to every value it reads, which
-    for a million rows of seven times costs more than the query; the export only needs the
-    UTC wall time. SQLite stores exactly that; PostgreSQL converts ``timestamptz`` to it.
-    """
-
-    type = sa.DateTime()
-    name = "naive_utc"
-    inherit_cache = True
-
-
-@compiles(naive_utc)
-def _naive_utc_sqlite(element, compiler, **kw):
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(naive_utc, "postgresql")
-def _naive_utc_postgresql(element, compiler, **kw):
-    return "timezone('UTC', %s)" % compiler.process(element.clauses, **kw)
-
-
-#: The calls a row shows (:mod:`circle.issues.callbacks`), each its own alias of ``callback``.
-FirstRating = aliased(Callback, name="first_rating")
-FinalRating = aliased(Callback, name="final_rating")
-ClosingCall = aliased(Callback, name="closing_call")
-
-
-def _join_counted_calls(stmt, after=None):
-    """``stmt`` (from ``Issue``) joined to the issue's first rating, final rating and
-    unreachable call (each outer: an issue may have one without the others), keeping the
-    counted issues (not withdrawn) that have a first rating or an unreachable call.
-
-    With ``after``, only issues after that id: the bound is repeated on each table's
-    ``issue_id``, as PostgreSQL does not carry a range across a join by itself and would
-    otherwise read every earlier callback for each batch of :func:`iter_rows`.
-    """
-    def bounded(call, clause):
-        condition = sa.and_(call.issue_id == Issue.id, clause)
-        return condition if after is None else sa.and_(condition, call.issue_id > after)
-
-    stmt = (stmt
-            .outerjoin(FirstRating, bounded(FirstRating,
-                                            first_rating_clause(FirstRating, after=after)))
-            .outerjoin(FinalRating, bounded(FinalRating,
-                                            final_rating_clause(FinalRating, after=after)))
-            .outerjoin(ClosingCall, bounded(ClosingCall, unreachable_call_clause(
-                ClosingCall, Issue, after=after)))
-            .where(counted_issue(Issue),
-                   sa.or_(FirstRating.id.is_not(None), ClosingCall.id.is_not(None))))
-    if after is not None:
-        stmt = stmt.where(Issue.id > after)
-    return stmt
-
-
-def _day_start(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone)
-
-
-def _in_range(moment, start, end):
-    conditions = []
-    if start is not None:
-        conditions.append(moment >= start)
-    if end is not None:
-        conditions.append(moment < end)
-    return sa.and_(*conditions)
-
-
-#: The call times each date basis reads (a row matches when any of them is in the range).
-_BASIS_MOMENTS = {
-    BY_CALLBACK: (FirstRating.called_at, FinalRating.called_at, ClosingCall.called_at),
-    BY_FIRST_RATING: (FirstRating.called_at,),
-    BY_FINAL_RATING: (FinalRating.called_at,),
-    BY_REPORTED: (Issue.reported_at,),
-}
-
-
-def _exported(stmt, user: User, filters: ExportFilters, zone: ZoneInfo):
-    """``stmt`` (selecting from ``Issue`` joined by :func:`_join_counted_calls`) narrowed to
-    the called-back issues ``user`` may see that match ``filters``."""
-    stmt = scope_by_circle(stmt, Issue.circle_id, user)
-    start = _day_start(filters.date_from, zone) if filters.date_from else None
-    end = _day_start(filters.date_to + timedelta(days=1), zone) if filters.date_to else None
-    if start is not None or end is not None:
-        stmt = stmt.where(sa.or_(*(_in_range(moment, start, end)
-                                   for moment in _BASIS_MOMENTS[filters.date_basis])))
-    if filters.community_id is not None:
-        stmt = stmt.where(Issue.circle_id.in_(
-            sa.select(BusinessCircle.id)
-            .where(BusinessCircle.community_id == filters.community_id)
-            .scalar_subquery()))
-    if filters.circle_id is not None:
-        stmt = stmt.where(Issue.circle_id == filters.circle_id)
-    if filters.category_id is not None:
-        stmt = stmt.where(Issue.category_id == filters.category_id)
-    if filters.severity:
-        stmt = stmt.where(Issue.severity == filters.severity)
-    if filters.level is not None:
-        stmt = stmt.where(Issue.highest_level == filters.level)
-    if filters.rating == UNREACHABLE:
-        stmt = stmt.where(ClosingCall.id.is_not(None))
-    elif filters.rating:
-        stmt = stmt.where(FinalRating.rating == filters.rating)
-    return stmt
-
-
-#: The keyset bound of :func:`export_statement`: rows of issues after this id (0: all).
-AFTER_ID = "after_id"
-
-
-def _calls_of_issue(*, reached_only: bool = False):
-    """How many calls the row's issue has had (that reached the merchant, with
-    ``reached_only``): an index lookup per row."""
-    call = aliased(Callback)
-    stmt = sa.select(sa.func.count()).where(call.issue_id == Issue.id)
-    if reached_only:
-        stmt = stmt.where(call.reached.is_(True))
-    return stmt.correlate(Issue).scalar_subquery()
-
-
-def export_statement(user: User, filters: ExportFilters, zone: ZoneInfo):
-    """The SELECT of export rows ``user`` may see, filtered; not yet ordered or limited.
-
-    Only issues after the bound parameter :data:`AFTER_ID` (0 unless given), for
-    :func:`iter_rows`. Times are naive UTC (:class:`naive_utc`). :class:`RowFormatter`
-    unpacks the columns by position, in this order.
-    """
-    caller = aliased(User)
-    stmt = (
-        sa.select(
-            Issue.id.label("issue_id"),
-            Issue.work_order_no,
-            Merchant.shop_name,
-            BusinessCircle.name.label("circle_name"),
-            Community.name.label("community_name"),
-            IssueCategory.name.label("category_name"),
-            Issue.severity,
-            Issue.highest_level,
-            Issue.status,
-            naive_utc(Issue.reported_at).label("reported_at"),
-            naive_utc(Issue.first_on_site_at).label("first_on_site_at"),
-            naive_utc(Issue.responded_at).label("responded_at"),
-            naive_utc(Issue.resolved_at).label("resolved_at"),
-            naive_utc(Issue.response_due_at).label("response_due_at"),
-            naive_utc(Issue.resolution_due_at).label("resolution_due_at"),
-            naive_utc(FirstRating.called_at).label("first_called_at"),
-            FirstRating.rating.label("first_rating"),
-            naive_utc(FinalRating.called_at).label("called_at"),
-            FinalRating.rating,
-            FinalRating.resolved_per_merchant,
-            # The merchant's own rating (商户自评) has no caller: the channel says who.
-            sa.case((FinalRating.channel == CallbackChannel.SELF,
-                     sa.literal(str(CALLBACK_CHANNEL_LABELS[CallbackChannel.SELF]))),
-                    else_=caller.display_name).label("called_by"),
-            FinalRating.comments,
-            naive_utc(ClosingCall.called_at).label("unreachable_at"),
-            _calls_of_issue().label("calls"),
-            _calls_of_issue(reached_only=True).label("reached_calls"),
-            Issue.rehandle_count,
-        )
-        .select_from(Issue)
-        .join(Merchant, Merchant.id == Issue.merchant_id)
-        .join(BusinessCircle, BusinessCircle.id == Issue.circle_id)
-        .join(Community, Community.id == BusinessCircle.community_id)
-        .join(IssueCategory, IssueCategory.id == Issue.category_id)
-    )
-    after = sa.bindparam(AFTER_ID, 0, type_=sa.Integer)
-    stmt = (_join_counted_calls(stmt, after)
-            .outerjoin(caller, caller.id == FinalRating.called_by_id))
-    return _exported(stmt, user, filters, zone)
-
-
-def count_rows(user: User, filters: ExportFilters, zone: ZoneInfo) -> int:
-    """How many rows the export has right now.
-
-    The same rows as :func:`export_statement` without its name lookups and counts: merchant,
-    circle, community and category are required foreign keys, and the caller an outer
-    join, so they never add or remove a row.
-    """
-    stmt = _join_counted_calls(sa.select(sa.func.count()).select_from(Issue))
-    return db.session.scalar(_exported(stmt, user, filters, zone)) or 0
-
-
-def iter_rows(stmt, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[sa.Row]:
-    """Every row of ``stmt`` (an :func:`export_statement`) in issue order, ``batch_size`` at
-    a time.
-
-    Keyset pagination (on :data:`AFTER_ID`) rather than OFFSET (which rescans what it
-    skips) or a server-side cursor (which would hold one transaction open for the whole
-    download). Each batch runs on its own connection, returned to the pool before the rows
-    are handed on, so the generator needs no session and nothing accumulates in an identity
-    map. The next batch is read on a helper thread while the caller formats this one: the
-    database (or SQLite's C code, which releases the GIL) works on the second core meanwhile.
-    """
-    engine = db.engine
-    stmt = stmt.order_by(Issue.id).limit(batch_size)
-
-    def fetch(last_id: int) -> list[sa.Row]:
-        with engine.connect() as connection:
-            return connection.execute(stmt, {AFTER_ID: last_id}).all()
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-prefetch") as reader:
-        batch = fetch(0)
-        while batch:
-            # Read ahead only after a full batch: a short one was the last.
-            ahead = (reader.submit(fetch, batch[-1].issue_id)
-                     if len(batch) == batch_size else None)
-            yield from batch
-            batch = ahead.result() if ahead is not None else []
 
 
 # --- one row's values -----------------------------------------------------------------------

@@ -25,14 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from circle.extensions import db, limiter
 from circle.issues import workflow
-from circle.issues.models import (
-    CallbackChannel,
-    Issue,
-    IssuePhoto,
-    IssueSource,
-    Rating,
-    Status,
-)
+from circle.issues.models import CallbackChannel, Issue, IssueSource, Rating, Status
 from circle.issues.register import duplicate_window, new_registration_key
 from circle.reference import SELF_REPORT
 from circle.selfreport.forms import MAX_PHOTOS, NotSolvedForm, RateForm, ReportForm
@@ -41,6 +34,7 @@ from circle.selfreport.links import (
     issue_for_tracking,
     merchant_for_token,
 )
+from circle.selfreport.models import IssuePhoto
 from circle.selfreport.progress import progress
 from circle.transaction import unit_of_work
 

@@ -289,7 +289,7 @@ def test_journey_4_admin_dashboard_draws_its_charts(open_session, live_server):
 def test_journey_6_specialist_asks_an_extension_and_the_leader_approves_on_a_phone(
         open_session, live_server):
     """延期申请 on the desk; the street leader finds it under 待审批 on a phone and approves."""
-    from circle.issues.models import RequestStatus
+    from circle.issues.lifecycle_models import RequestStatus
 
     app, _ = live_server
     issue = escalated_by_liaison(open_session, app, "2611270000006")
