@@ -108,6 +108,29 @@ def contains_match(column, term: str):
     return column.contains(term, autoescape=True)
 
 
+def relations_loaded_by_options(query) -> set:
+    """The relationships of the query's entity whose loading the query's own options set
+    (``selectinload(Delivery.notice)``, ``joinedload(Issue.merchant).joinedload(...)``).
+
+    A list adds its own loader for each relation it shows; one of another strategy on the
+    same relation would be refused (``InvalidRequestError``: "loader strategy replacement
+    ... is in conflict"), so the list leaves those relations to the view's options.
+    SQLAlchemy 2.1 has no public way to read a statement's options back (``options()``
+    only adds them): this reads ``_with_options`` and each :class:`~sqlalchemy.orm.Load`'s
+    elements, whose path is (entity, relationship, related entity) for a relationship's
+    own strategy. tests/test_biglists.py fails if those internals change.
+    """
+    found = set()
+    for option in getattr(query, "_with_options", ()):
+        for element in getattr(option, "context", ()):
+            path = element.path
+            # A strategy of the relationship itself, not of a column or relationship
+            # reached through it (``defaultload(X.rel).load_only(...)`` sets none on it).
+            if element.strategy is not None and not path.is_token and len(path) == 3:
+                found.add(path[1])
+    return found
+
+
 class BigListMixin:
     """List pages with a capped count, lean paging and indexed search.
 
@@ -199,8 +222,10 @@ class BigListMixin:
         matching = query.limit(None).offset(None).order_by(None).with_entities(pk)
         count = capped_count(matching, self.list_count_cap)
         if not execute:
-            if self._page_relations:
-                query = query.options(*(selectinload(r) for r in self._page_relations))
+            own = relations_loaded_by_options(query)
+            relations = [r for r in self._page_relations if r.property not in own]
+            if relations:
+                query = query.options(*(selectinload(r) for r in relations))
             return count, query
         return count, self._page_rows(query)
 
@@ -209,13 +234,16 @@ class BigListMixin:
         filters, sort, offset and limit, selecting the key alone, which an OFFSET skips
         through in the index), then those rows with the columns shown and, joined to them,
         their many-to-one relations shown (the others, and the query's own options, loaded
-        per page)."""
+        per page). A relation the query's own options load is left to them."""
         pk = getattr(self.model, self._primary_key)
         ids = [row[0] for row in query.with_entities(pk).all()]
         if not ids:
             return []
         options = [load_only(*self._list_load_columns())]
+        own = relations_loaded_by_options(query)
         for relation in self._page_relations:
+            if relation.property in own:
+                continue
             many_to_one = relation.property.direction.name == "MANYTOONE"
             options.append(joinedload(relation) if many_to_one else selectinload(relation))
         rows = query.limit(None).offset(None).order_by(None).filter(pk.in_(ids)).options(

@@ -2,9 +2,19 @@
 
 import pytest
 import sqlalchemy as sa
+from flask_login import login_user
+from sqlalchemy.orm import defaultload, joinedload, selectinload
 
-from circle.biglists import CappedCount, _after_prefix, capped_count
+from circle.biglists import (
+    CappedCount,
+    _after_prefix,
+    capped_count,
+    relations_loaded_by_options,
+)
+from circle.extensions import db as _db
 from circle.issues.models import Issue
+from circle.merchants.models import EmergencyContact, Merchant
+from circle.org.models import BusinessCircle
 from tests import factories as f
 from tests.sqlspy import recorded_sql
 
@@ -184,3 +194,61 @@ def test_too_broad_a_search_lists_the_first_matches_and_says_so(admin_browser, d
     assert "请输入更完整的店铺名称或工单号" in html
     html = admin_browser.get("/admin/issue/?search=鑫源超市3").get_data(as_text=True)
     assert f"#{third.id}<" in html and "请输入更完整" not in html
+
+
+# A view's own loader options on a relation the merchant list shows (its circle, many to
+# one): of another strategy than the list's own, of the same, with a
+# relation loaded through it, and options for columns reached through it only.
+OWN_LOADERS = {
+    "selectin many-to-one": lambda: [selectinload(Merchant.circle)],
+    "selectin through it": lambda: [
+        selectinload(Merchant.circle).joinedload(BusinessCircle.community)],
+    "joined many-to-one": lambda: [joinedload(Merchant.circle)],
+    "load_only under it": lambda: [
+        defaultload(Merchant.circle).load_only(BusinessCircle.name)],
+}
+
+
+@pytest.fixture
+def own_loader_view(app):
+    """Register, on this test's app, a merchant list whose ``get_query`` loads relations
+    it shows with options of its own (set by the test)."""
+    from circle.merchants.admin import MerchantView
+
+    class OwnLoaderMerchants(MerchantView):
+        loaders = staticmethod(lambda: [])
+
+        def get_query(self):
+            return super().get_query().options(*self.loaders())
+
+    view = OwnLoaderMerchants(Merchant, _db, name="own loaders", endpoint="own_loaders",
+                              url="/admin/own-loaders")
+    app.extensions["admin"][0].add_view(view)
+    return view
+
+
+@pytest.mark.parametrize("loaders", OWN_LOADERS.values(), ids=OWN_LOADERS.keys())
+def test_a_views_own_loader_options_are_kept_not_fought(own_loader_view, admin_browser, db,
+                                                       data, loaders):
+    own_loader_view.loaders = staticmethod(loaders)
+    merchant = f.MerchantFactory(circle=data.east, shop_name="冻品店")
+    f.EmergencyContactFactory(merchant=merchant, name="王店长")
+    db.session.commit()
+    response = admin_browser.get("/admin/own-loaders/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "冻品店" in html and "东街商圈" in html and "王店长" in html
+    # The query a download streams (execute=False) carries the same options, and runs.
+    with admin_browser.client.application.test_request_context():
+        login_user(data.users["admin"])
+        _count, query = own_loader_view.get_list(0, None, False, None, [], execute=False)
+        assert [row.shop_name for row in query.all()] == ["冻品店"]
+
+
+def test_relations_loaded_by_options():
+    query = sa.select(Merchant)
+    assert relations_loaded_by_options(query) == set()
+    query = query.options(selectinload(Merchant.circle).joinedload(BusinessCircle.community),
+                          defaultload(Merchant.emergency_contacts).load_only(
+                              EmergencyContact.name))
+    assert relations_loaded_by_options(query) == {Merchant.circle.property}

@@ -576,7 +576,7 @@ def test_callback_reached_needs_both_answers(app, browser, db, data):
 
 # --- refusals ---------------------------------------------------------------------------------
 
-def test_stale_version_is_refused(app, db, data):
+def test_stale_version_of_an_action_no_longer_allowed_is_refused(app, db, data):
     issue = register(db, data)
     liaison = browser_for(app, "liaison")
     page = text(liaison.get(desk_url(issue)))
@@ -588,8 +588,10 @@ def test_stale_version_is_refused(app, db, data):
                               {"version": seen_version, "summary": "已处理"},
                               form_url=desk_url(issue), follow_redirects=True)
     assert response.status_code == 200
-    assert flashed(app, workflow.StaleIssue().message) in text(response)
+    # Said on the desk as it is now: changed, and why this action is no longer possible.
     db.session.refresh(issue)
+    reason = workflow.refusal(issue, data.users["liaison"], "resolve_level1").message
+    assert "此诉求已被他人修改，此操作已无法进行：" + flashed(app, reason) in text(response)
     assert issue.status == Status.ESCALATED and issue.resolution_summary == ""
 
 

@@ -15,6 +15,7 @@ from circle.issues.staging import StagedUpload
 from circle.issues.workflow import MAX_PHOTOS_PER_VISIT
 from circle.jobs import run_periodic
 from circle.timeutil import utcnow
+from tests.steps import wf
 from tests.test_desk import act, advance, browser_for, desk_url, local_input, register, text
 from tests.test_desk import tiny_png as _tiny_png
 
@@ -230,3 +231,111 @@ def test_a_forged_token_changes_nothing(app, browser, db, data):
     assert "之前保留的部分照片已过期" in text(response)
     assert browser.get("/admin/desk/kept-photo/" + "x" * 500).status_code == 404
     assert browser.get(desk_url(issue)).status_code == 200
+
+
+# --- a form drawn before someone else changed the issue ----------------------------------
+
+CHANGED = "您填写表单期间，此诉求已被他人修改。页面显示的是它现在的状态，您填写的内容已保留"
+NO_LONGER = "此诉求已被他人修改，此操作已无法进行："
+VISIT_VERSION = re.compile(r'id="visit-version" name="version" type="hidden" value="(\d+)"')
+
+
+def contacted_meanwhile(db, data, issue) -> None:
+    """Someone else, elsewhere, records the first contact: the issue's version moves on, and
+    a visit is still the next step."""
+    wf.record_first_contact(issue, data.users["admin"], channel="phone",
+                            contacted_at=issue.reported_at + timedelta(minutes=5),
+                            expected_version=None)
+
+
+def send_visit_seen_at(browser, issue, version: int, follow_redirects=False, **fields):
+    """Send the visit form as drawn when the issue was at ``version``."""
+    return browser.submit(f"{desk_url(issue)}/visit", {
+        **visit_fields(issue), "version": version, **fields}, form_url=desk_url(issue),
+        follow_redirects=follow_redirects)
+
+
+def test_a_visit_sent_after_a_change_comes_back_with_its_photos_and_then_goes_through(
+        app, browser, db, data):
+    issue = dispatched(db, data)
+    browser.login("specialist")
+    seen = issue.version
+    contacted_meanwhile(db, data, issue)
+    db.session.refresh(issue)
+    assert issue.version > seen and issue.contacted_at is not None
+
+    response = send_visit_seen_at(browser, issue, seen, photos=files(1))
+    assert response.status_code == 200
+    html = text(response)
+    assert CHANGED in html
+    assert "电表箱内小刀闸老化" in html  # what was typed
+    [token] = KEPT.findall(html)  # the photo, kept
+    assert f'src="/admin/desk/kept-photo/{token}"' in html
+    assert "先行联系" in html  # the desk shows the change: the first contact's event
+    # The form now carries the version the page shows.
+    assert VISIT_VERSION.findall(html) == [str(issue.version)]
+    db.session.refresh(issue)
+    assert issue.status == Status.DISPATCHED and not issue.site_visits
+    assert count(db, StagedUpload) == 1
+
+    # Sent again from that page: the user has seen the issue as it is now.
+    response = send_visit_seen_at(browser, issue, int(VISIT_VERSION.findall(html)[0]),
+                                  kept_photos=[token])
+    assert response.status_code == 302, text(response)
+    db.session.refresh(issue)
+    [visit] = issue.site_visits
+    assert visit.findings == "电表箱内小刀闸老化"
+    assert [p.data for p in visit.photos] == [photo(1)]
+    assert count(db, StagedUpload) == 0
+
+
+def test_a_visit_no_longer_possible_after_a_change_says_so_and_changes_nothing(
+        app, browser, db, data):
+    issue = dispatched(db, data)
+    browser.login("specialist")
+    seen = issue.version
+    wf.put_on_hold(issue, data.users["admin"], reason="等待商户回复", expected_version=None)
+    db.session.refresh(issue)
+    version = issue.version
+
+    response = send_visit_seen_at(browser, issue, seen, photos=files(1),
+                                  follow_redirects=True)
+    assert response.status_code == 200
+    html = text(response)
+    assert NO_LONGER in html and CHANGED not in html
+    assert not KEPT.findall(html)
+    db.session.refresh(issue)
+    assert (issue.status, issue.version) == (Status.ON_HOLD, version)
+    assert not issue.site_visits
+    assert count(db, StagedUpload) == 0 and count(db, SiteVisitPhoto) == 0
+
+
+def test_a_change_between_the_check_and_the_write_is_met_the_same_way(app, browser, db, data,
+                                                                      monkeypatch):
+    """Someone else's write lands after the desk compared the versions, before its own
+    conditional UPDATE: the form comes back with its photos too."""
+    from circle.extensions import db as _db
+    from circle.issues import workflow
+    from circle.issues.models import Issue
+
+    issue = dispatched(db, data)
+    browser.login("specialist")
+    record_visit = workflow.ACTION_FUNCTIONS["visit"]
+
+    def someone_else_first(issue, actor, **inputs):
+        with _db.engine.begin() as elsewhere:
+            elsewhere.execute(sa.update(Issue).where(Issue.id == issue.id)
+                              .values(version=Issue.version + 1))
+        return record_visit(issue, actor, **inputs)
+
+    monkeypatch.setitem(workflow.ACTION_FUNCTIONS, "visit", someone_else_first)
+    response = send_visit_seen_at(browser, issue, issue.version, photos=files(1))
+    assert response.status_code == 200
+    html = text(response)
+    assert CHANGED in html and "电表箱内小刀闸老化" in html
+    [token] = KEPT.findall(html)
+    db.session.refresh(issue)
+    assert VISIT_VERSION.findall(html) == [str(issue.version)]
+    assert not issue.site_visits and count(db, StagedUpload) == 1
+    thumb = browser.get(f"/admin/desk/kept-photo/{token}")
+    assert thumb.status_code == 200 and thumb.data == photo(1)

@@ -76,8 +76,8 @@ class IssueDeskView(CircleBaseView):
     def act(self, issue_id: int, action: str):
         """Take one workflow action on the issue, then show the desk again (PRG).
 
-        A stale page, a refused action or a refusal by the workflow is flashed and changes
-        nothing; a form with mistakes comes back with its errors and the input kept.
+        A refused action is flashed and changes nothing; a form with mistakes, or drawn
+        before someone else changed the issue, comes back with the input kept.
         """
         if action not in ACTION_FORMS:
             abort(404)
@@ -90,8 +90,7 @@ class IssueDeskView(CircleBaseView):
             abort(400)
         desk_url = url_for(".issue", issue_id=issue.id)
         if version != issue.version:
-            flash(workflow.StaleIssue().message, "error")
-            return redirect(desk_url)
+            return self._changed_meanwhile(issue, actor, form, validated=False)
         refused = workflow.refusal(issue, actor, action)
         if refused is not None:
             flash(refused.message, "error")
@@ -103,6 +102,11 @@ class IssueDeskView(CircleBaseView):
                 workflow.ACTION_FUNCTIONS[action](issue, actor, **form.inputs(),
                                                   expected_version=version)
                 form.discard_kept()
+        except workflow.StaleIssue:
+            # Changed by someone else between our check and the write (the version makes
+            # the UPDATE conditional): the same as a stale page, on the issue as it is now.
+            return self._changed_meanwhile(db.session.get(Issue, issue_id), actor, form,
+                                           validated=True)
         except workflow.InvalidInput as exc:
             # Keep what was typed (a phone user may have attached photos): show the form
             # again with the workflow's reasons next to the fields they name.
@@ -146,6 +150,29 @@ class IssueDeskView(CircleBaseView):
         with unit_of_work():
             form.keep_uploads()
         return self._render(issue, failed=form)
+
+    def _changed_meanwhile(self, issue: Issue, actor: User, form: DeskForm, *,
+                           validated: bool):
+        """The form was drawn before someone else changed the issue: the desk again, with
+        the issue as it is now and, if the action is still allowed, the form with what was
+        typed and the photos attached (kept); if it is not, why not. ``validated``: the
+        form has read its input already (its files can be read only once)."""
+        refused = workflow.refusal(issue, actor, form.action)
+        if refused is not None:
+            flash(_("This issue was changed by someone else in the meantime, and this "
+                    "action is no longer possible: %(reason)s", reason=refused.message),
+                  "error")
+            return redirect(url_for(".issue", issue_id=issue.id))
+        if not validated:
+            # Reads the photos and claims the kept ones; mistakes in the form show too.
+            form.validate()
+        # The form now carries the version this page shows: the user has seen the issue as
+        # it is now, so sending the form again goes through (unless it changes once more).
+        form.carry_version(issue.version)
+        flash(_("This issue was changed by someone else while you were filling in the "
+                "form. The page shows it as it is now, with what you entered kept: check "
+                "it, then send the form again."), "warning")
+        return self._render_again(issue, form)
 
     def _issue_or_404(self, issue_id: int) -> Issue:
         """The issue, if it exists and the user may see it; 404 either way, so that an

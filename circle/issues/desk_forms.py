@@ -121,6 +121,11 @@ class DeskForm(FlaskForm):
     def setup(self) -> None:
         """Fill in the choices that depend on the issue (overridden where needed)."""
 
+    def carry_version(self, version: int) -> None:
+        """Shown again for the issue as it is now: carry its version, not the posted one."""
+        self.version.data = version
+        self.version.raw_data = []  # the field renders what was posted, if anything
+
     def keep_uploads(self) -> None:
         """The form is shown again with errors: keep what a file input cannot refill."""
 

@@ -294,7 +294,7 @@ class DeliveryLogView(ReadOnlyModelView):
 
     def get_query(self):
         # Joined to the page's rows once they are chosen by their keys (circle/biglists.py):
-        # a selectinload here would conflict with the list's own joins.
+        # one query for the page, not one per relation.
         return super().get_query().options(
             joinedload(Delivery.notice), joinedload(Delivery.user),
             joinedload(Delivery.webhook).joinedload(WecomWebhook.community))
