@@ -28,6 +28,7 @@ from circle.reports.dashboard_queries import (
     visible_circles,
     visible_communities,
 )
+from circle.reports.figure_html import figure_link, period_figures_of, rate_figure
 from circle.reports.issue_links import IssueListLinks
 from circle.reports.periods import Week, parse_period, preset_periods
 from circle.reports.rates import DEFINITIONS, FIGURES, PeriodCounts
@@ -121,6 +122,7 @@ def dashboard_context(user, args) -> dict:
     figures = period_figures(user, period.start, period.end, now, within, grouped)
     categories = category_breakdown(user, period.start, period.end, within)
     narrowed = {"community": community} if community is not None else {}
+    issue_url = IssueListLinks(community)
 
     def page_url(**kwargs):
         return url_for("admin.index", **narrowed, **kwargs)
@@ -155,6 +157,9 @@ def dashboard_context(user, args) -> dict:
         "trend_chart": _trend_chart(figures.weeks, figures.by_week),
         "category_chart": _category_chart(categories),
         "definitions": DEFINITIONS,
-        "issue_url": IssueListLinks(community),
+        "issue_url": issue_url,
+        "figure_link": figure_link,
+        "rate_figure": rate_figure,
+        "period_figure": period_figures_of(issue_url),
         "empty_counts": PeriodCounts(),
     }
