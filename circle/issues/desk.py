@@ -60,8 +60,11 @@ class IssueDeskView(CircleBaseView):
     @expose("/<int:issue_id>")
     def issue(self, issue_id: int):
         """The desk page of one issue (404 when it does not exist or is out of scope)."""
-        issue = self._issue_or_404(issue_id)
-        return self._render(issue)
+        # Read with its records at once (not looked up first, then read again).
+        issue = db.session.scalars(_with_records(issue_id)).one_or_none()
+        if issue is None or not issue_in_scope(current_user, issue):
+            abort(404)
+        return self._render(issue, read=True)
 
     @expose("/<int:issue_id>/<action>", methods=["GET"])
     def action_page(self, issue_id: int, action: str):
@@ -182,10 +185,13 @@ class IssueDeskView(CircleBaseView):
             abort(404)
         return issue
 
-    def _render(self, issue: Issue, failed: DeskForm | None = None):
-        """The desk page; ``failed`` is a posted form shown again with its errors."""
+    def _render(self, issue: Issue, failed: DeskForm | None = None, read: bool = False):
+        """The desk page; ``failed`` is a posted form shown again with its errors; ``read``:
+        the issue was read with its records (:func:`_with_records`)."""
         actor = current_user._get_current_object()
-        loaded = _load_records(issue)  # noqa: F841  (kept in the session until rendered)
+        if not read:
+            issue = db.session.scalars(_with_records(issue.id)).one()
+        people = _load_people(issue)  # noqa: F841  (kept in the session until rendered)
         allowed = workflow.allowed_actions(issue, actor)
         leading = next_actions(issue.status, allowed)
         # The loop's next step first (expanded), then the other allowed actions.
@@ -214,10 +220,7 @@ class IssueDeskView(CircleBaseView):
             sign_state=sla.sign_state(issue, now, calendar),
             contact_state=sla.contact_state(issue, now, calendar),
             effective_callback=effective_callback(issue),
-            duplicates=workflow.possible_duplicates(
-                issue.merchant_id, issue.category_id,
-                timedelta(days=current_app.config["CIRCLE_DUPLICATE_WINDOW_DAYS"]),
-                now=now, exclude=issue.id) if issue.status != Status.WITHDRAWN else [],
+            duplicates=_duplicates(issue, forms, now),
             photo_limit=workflow.human_size(photo_max_bytes()),
             max_photos=workflow.MAX_PHOTOS_PER_VISIT,
             kept_field=KEPT_FIELD, remove_field=REMOVE_FIELD,
@@ -251,24 +254,40 @@ def _show_refusal(form: DeskForm, refusal: workflow.InvalidInput) -> None:
         form.form_errors.append(refusal.message)
 
 
-def _load_records(issue: Issue) -> list:
-    """Load the issue's records in a few queries instead of one per row, and the people
-    they name (who registered, acted, visited, called, asked, decided) in one more."""
-    issue = db.session.scalars(
-        sa.select(Issue).where(Issue.id == issue.id).options(
-            joinedload(Issue.circle), joinedload(Issue.category), joinedload(Issue.source),
-            selectinload(Issue.events),
-            selectinload(Issue.site_visits).selectinload(SiteVisit.photos),
-            selectinload(Issue.site_visits).selectinload(SiteVisit.attendees),
-            selectinload(Issue.site_visits).selectinload(SiteVisit.departments),
-            selectinload(Issue.symposiums).selectinload(Symposium.departments),
-            selectinload(Issue.callbacks),
-            selectinload(Issue.requests),
-            selectinload(Issue.photos),
-            selectinload(Issue.merchant).selectinload(Merchant.emergency_contacts)
-            .selectinload(EmergencyContact.user),
-        )
-    ).one()
+def _with_records(issue_id: int) -> sa.Select:
+    """The issue with its records, in a few queries instead of one per row."""
+    return sa.select(Issue).where(Issue.id == issue_id).options(
+        joinedload(Issue.circle), joinedload(Issue.category), joinedload(Issue.source),
+        joinedload(Issue.merchant).selectinload(Merchant.emergency_contacts)
+        .selectinload(EmergencyContact.user),
+        selectinload(Issue.events),
+        selectinload(Issue.site_visits).selectinload(SiteVisit.photos),
+        selectinload(Issue.site_visits).selectinload(SiteVisit.attendees),
+        selectinload(Issue.site_visits).selectinload(SiteVisit.departments),
+        selectinload(Issue.symposiums).selectinload(Symposium.departments),
+        selectinload(Issue.callbacks),
+        selectinload(Issue.requests),
+        selectinload(Issue.photos),
+    )
+
+
+def _duplicates(issue: Issue, forms, now) -> list:
+    """The issue's possible duplicates (可能重复): the merge form's suggestions when it is
+    shown (the same question), else asked once."""
+    if issue.status == Status.WITHDRAWN:
+        return []
+    merge = next((form for name, form in forms if name == "merge"), None)
+    if merge is not None:
+        return merge.suggestions
+    return workflow.possible_duplicates(
+        issue.merchant_id, issue.category_id,
+        timedelta(days=current_app.config["CIRCLE_DUPLICATE_WINDOW_DAYS"]),
+        now=now, exclude=issue.id)
+
+
+def _load_people(issue: Issue) -> list:
+    """The people the issue's records name (who registered, acted, visited, called, asked,
+    decided), in one query."""
     people = {issue.reporter_id, issue.assignee_id,
               *(event.actor_id for event in issue.events),
               *(visit.recorded_by_id for visit in issue.site_visits),
