@@ -354,9 +354,16 @@ def _community_keys(connection, circle_keys, moved) -> set[tuple[date, int]]:
     """The ``(day, community)`` rows to sum again: those of the recounted circles' days,
     and, for a circle moved to another community, every day it has counts on in both."""
     circle_ids = {circle_id for _day, circle_id in circle_keys} | set(moved)
+    # FOR SHARE (PostgreSQL): a circle being moved by another transaction is read once that
+    # move has committed, with its new community, whose row is then summed again here. Read
+    # plainly, it would be the old community: the move's sum of the new one misses this
+    # recount, and this one's sum of the old one no longer counts the circle. (The move
+    # holds no circle row's lock, only the circle's and, after it, community rows': no
+    # deadlock.)
     community_of = dict(connection.execute(
         sa.select(BusinessCircle.id, BusinessCircle.community_id)
-        .where(BusinessCircle.id.in_(circle_ids))).all()) if circle_ids else {}
+        .where(BusinessCircle.id.in_(sorted(circle_ids)))
+        .with_for_update(read=True)).all()) if circle_ids else {}
     keys = {(day, community_of[circle_id]) for day, circle_id in circle_keys
             if circle_id in community_of}
     table = CircleDayFigures.__table__
