@@ -341,18 +341,26 @@ def _recount(session):
         _write(connection, circles, key, values)
     # Then (after every circle row, in one order: no deadlocks) the communities' rows
     # those circles add up to.
-    for day, community_id in sorted(_community_keys(connection, keys, pending["moved"])):
+    communities = _community_keys(connection, keys, pending["moved"])
+    for (day, community_id), categories in sorted(communities.items()):
         key = {"day": day, "community_id": community_id}
         _lock(connection, CommunityDayFigures.__table__, key)
+        # Summed after the lock is held: the sum's snapshot sees every recount committed
+        # before ours. (One SELECT of the sums and an UPDATE cost half of an UPDATE … SET
+        # each = (SELECT sum …) on PostgreSQL.)
         values = connection.execute(_community_sum(), key).one()._asdict()
         _write(connection, CommunityDayFigures.__table__, key,
                {name: int(value or 0) for name, value in values.items()})
-        _recount_categories(connection, day, community_id)
+        if categories:
+            _recount_categories(connection, day, community_id)
 
 
-def _community_keys(connection, circle_keys, moved) -> set[tuple[date, int]]:
-    """The ``(day, community)`` rows to sum again: those of the recounted circles' days,
-    and, for a circle moved to another community, every day it has counts on in both."""
+def _community_keys(connection, circle_keys, moved) -> dict[tuple[date, int], bool]:
+    """The ``(day, community)`` rows to sum again — those of the recounted circles' days
+    and, for a circle moved to another community, every day it has counts on in both —
+    each with whether its categories are counted again too: only for a day of registration
+    (the categories count issues by the day they were reported; any change to an issue
+    recounts that day) and for a moved circle's days."""
     circle_ids = {circle_id for _day, circle_id in circle_keys} | set(moved)
     # FOR SHARE (PostgreSQL): a circle being moved by another transaction is read once that
     # move has committed, with its new community, whose row is then summed again here. Read
@@ -364,8 +372,11 @@ def _community_keys(connection, circle_keys, moved) -> set[tuple[date, int]]:
         sa.select(BusinessCircle.id, BusinessCircle.community_id)
         .where(BusinessCircle.id.in_(sorted(circle_ids)))
         .with_for_update(read=True)).all()) if circle_ids else {}
-    keys = {(day, community_of[circle_id]) for day, circle_id in circle_keys
-            if circle_id in community_of}
+    keys: dict[tuple[date, int], bool] = {}
+    for (day, circle_id), kinds in circle_keys.items():
+        if circle_id in community_of:
+            key = (day, community_of[circle_id])
+            keys[key] = keys.get(key, False) or "reported" in kinds
     table = CircleDayFigures.__table__
     for circle_id, old in moved.items():
         new = community_of.get(circle_id)
@@ -373,7 +384,7 @@ def _community_keys(connection, circle_keys, moved) -> set[tuple[date, int]]:
             continue
         for (day,) in connection.execute(sa.select(table.c.day)
                                          .where(table.c.circle_id == circle_id)):
-            keys.update(((day, old), (day, new)))
+            keys[day, old] = keys[day, new] = True
     return keys
 
 
@@ -384,17 +395,14 @@ def _recount_categories(connection, day: date, community_id: int) -> None:
     connection.execute(table.delete().where(table.c.day == day,
                                             table.c.community_id == community_id))
     start, end = day_bounds(day)
-    rows = connection.execute(
-        sa.select(Issue.category_id, *category_counts())
+    connection.execute(table.insert().from_select(
+        ["day", "community_id", "category_id", "reported", "withdrawn", "settled"],
+        sa.select(sa.literal(day, sa.Date), sa.literal(community_id, sa.Integer),
+                  Issue.category_id, *category_counts())
         .where(Issue.circle_id.in_(sa.select(BusinessCircle.id).where(
                    BusinessCircle.community_id == community_id)),
                Issue.reported_at >= start, Issue.reported_at < end)
-        .group_by(Issue.category_id)).all()
-    if rows:
-        connection.execute(table.insert(), [
-            {"day": day, "community_id": community_id, "category_id": row.category_id,
-             "reported": row.reported, "withdrawn": int(row.withdrawn or 0),
-             "settled": int(row.settled or 0)} for row in rows])
+        .group_by(Issue.category_id)))
 
 
 _COMMUNITY_SUM: list = []
@@ -445,12 +453,15 @@ def _insert(dialect_name, table):
 
 
 def _lock(connection, table, key: dict) -> None:
-    """Make sure the row of ``key`` exists and, on PostgreSQL, hold its lock until commit."""
-    connection.execute(_insert(connection.dialect.name, table)
-                       .values(**key).on_conflict_do_nothing())
+    """Make sure the row of ``key`` exists and, on PostgreSQL, hold its lock until commit:
+    one ``INSERT … ON CONFLICT DO UPDATE`` inserts it or locks the existing row (waiting
+    for whoever holds it)."""
+    insert = _insert(connection.dialect.name, table).values(**key)
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.select(table.c.day).where(
-            *(table.c[name] == value for name, value in key.items())).with_for_update())
+        connection.execute(insert.on_conflict_do_update(
+            index_elements=list(key), set_={"day": insert.excluded.day}))
+    else:
+        connection.execute(insert.on_conflict_do_nothing())
 
 
 def _write(connection, table, key: dict, values: dict) -> None:
