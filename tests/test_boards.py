@@ -321,8 +321,8 @@ def test_stale_version_is_refused_with_a_message(specialist, db, data):
     response = specialist.submit(accept_url(issue), {"version": str(stale)}, form_url=BOARD)
     assert response.status_code == 302
     html = specialist.get(BOARD).get_data(as_text=True)
-    assert text("This issue was changed by someone else in the meantime. Reload the page to "
-                "see the latest state, then try again.") in html
+    assert text("Issue #%(id)d was changed by someone else in the meantime; the board "
+                "below shows it as it is now.", id=issue.id) in html
     db.session.refresh(issue)
     assert (issue.status, issue.assignee_id) == ("escalated", None)
     assert not db.session.scalars(sa.select(IssueEvent).where(IssueEvent.action == "accept")

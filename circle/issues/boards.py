@@ -324,6 +324,11 @@ class DispatchBoardView(CircleBaseView):
             with unit_of_work():
                 workflow.accept_issue(issue, actor, assignee=assignee,
                                       expected_version=version)
+        except workflow.StaleIssue:
+            # The board is drawn again at once: no need to tell anyone to reload it.
+            flash(_("Issue #%(id)d was changed by someone else in the meantime; the board "
+                    "below shows it as it is now.", id=issue_id), "error")
+            return back
         except workflow.WorkflowError as exc:
             flash(str(exc.message), "error")
             return back
