@@ -64,7 +64,7 @@ class IssueDeskView(CircleBaseView):
         issue = db.session.scalars(_with_records(issue_id)).one_or_none()
         if issue is None or not issue_in_scope(current_user, issue):
             abort(404)
-        return self._render(issue, read=True)
+        return self._render(issue)
 
     @expose("/<int:issue_id>/<action>", methods=["GET"])
     def action_page(self, issue_id: int, action: str):
@@ -152,7 +152,7 @@ class IssueDeskView(CircleBaseView):
         """A posted form shown again with its errors, its photos kept for the next try."""
         with unit_of_work():
             form.keep_uploads()
-        return self._render(issue, failed=form)
+        return self._render(db.session.scalars(_with_records(issue.id)).one(), failed=form)
 
     def _changed_meanwhile(self, issue: Issue, actor: User, form: DeskForm, *,
                            validated: bool):
@@ -185,12 +185,10 @@ class IssueDeskView(CircleBaseView):
             abort(404)
         return issue
 
-    def _render(self, issue: Issue, failed: DeskForm | None = None, read: bool = False):
-        """The desk page; ``failed`` is a posted form shown again with its errors; ``read``:
-        the issue was read with its records (:func:`_with_records`)."""
+    def _render(self, issue: Issue, failed: DeskForm | None = None):
+        """The desk page of an issue read with its records (:func:`_with_records`);
+        ``failed`` is a posted form shown again with its errors."""
         actor = current_user._get_current_object()
-        if not read:
-            issue = db.session.scalars(_with_records(issue.id)).one()
         people = _load_people(issue)  # noqa: F841  (kept in the session until rendered)
         allowed = workflow.allowed_actions(issue, actor)
         leading = next_actions(issue.status, allowed)
