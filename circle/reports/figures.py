@@ -33,6 +33,7 @@ current UTC offset, which is exact for zones without daylight saving time (China
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -395,30 +396,38 @@ def _recount_categories(connection, day: date, community_id: int) -> None:
     connection.execute(table.delete().where(table.c.day == day,
                                             table.c.community_id == community_id))
     start, end = day_bounds(day)
-    connection.execute(table.insert().from_select(
+    connection.execute(_category_rows(
+        sa.literal(day, sa.Date), sa.literal(community_id, sa.Integer),
+        Issue.circle_id.in_(sa.select(BusinessCircle.id).where(
+            BusinessCircle.community_id == community_id)),
+        Issue.reported_at >= start, Issue.reported_at < end))
+
+
+def _category_rows(day, community_id, *where, per_day: bool = False) -> sa.Insert:
+    """``INSERT … SELECT`` of :class:`CategoryDayFigures` rows counted from the issues
+    matching ``where`` per category: of one day and community (literals), or ``per_day``
+    grouped by the ``day`` and ``community_id`` columns too."""
+    by = (day, community_id) if per_day else ()
+    return CategoryDayFigures.__table__.insert().from_select(
         ["day", "community_id", "category_id", "reported", "withdrawn", "settled"],
-        sa.select(sa.literal(day, sa.Date), sa.literal(community_id, sa.Integer),
-                  Issue.category_id, *category_counts())
-        .where(Issue.circle_id.in_(sa.select(BusinessCircle.id).where(
-                   BusinessCircle.community_id == community_id)),
-               Issue.reported_at >= start, Issue.reported_at < end)
-        .group_by(Issue.category_id)))
+        sa.select(day, community_id, Issue.category_id, *category_counts())
+        .where(*where).group_by(*by, Issue.category_id))
 
 
-_COMMUNITY_SUM: list = []
+def _circle_sums(*columns) -> sa.Select:
+    """``columns`` and the sums of every count of the circles' rows, joined to their
+    circles (for the communities' rows)."""
+    table, circle_table = CircleDayFigures.__table__, BusinessCircle.__table__
+    return (sa.select(*columns, *[sa.func.sum(table.c[name]).label(name) for name in FIELDS])
+            .select_from(table.join(circle_table, circle_table.c.id == table.c.circle_id)))
 
 
+@functools.cache
 def _community_sum() -> sa.Select:
     """One community's counts on one day, summed from its circles' rows (built once)."""
-    if not _COMMUNITY_SUM:
-        table = CircleDayFigures.__table__
-        _COMMUNITY_SUM.append(
-            sa.select(*[sa.func.sum(table.c[name]).label(name) for name in FIELDS])
-            .select_from(table.join(BusinessCircle.__table__,
-                                    BusinessCircle.__table__.c.id == table.c.circle_id))
-            .where(table.c.day == sa.bindparam("day"),
-                   BusinessCircle.__table__.c.community_id == sa.bindparam("community_id")))
-    return _COMMUNITY_SUM[0]
+    return _circle_sums().where(
+        CircleDayFigures.__table__.c.day == sa.bindparam("day"),
+        BusinessCircle.__table__.c.community_id == sa.bindparam("community_id"))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -497,20 +506,13 @@ def rebuild_figures_on(connection) -> int:
 def rebuild_community_figures_on(connection) -> None:
     """Write every community's rows again as the sums of its circles' rows, and its
     categories' rows from its issues."""
-    circles, communities = CircleDayFigures.__table__, CommunityDayFigures.__table__
+    communities, categories = CommunityDayFigures.__table__, CategoryDayFigures.__table__
+    day, community_id = CircleDayFigures.__table__.c.day, BusinessCircle.__table__.c.community_id
     connection.execute(communities.delete())
-    circle_table = BusinessCircle.__table__
     connection.execute(communities.insert().from_select(
         ["day", "community_id", *FIELDS],
-        sa.select(circles.c.day, circle_table.c.community_id,
-                  *[sa.func.sum(circles.c[name]) for name in FIELDS])
-        .select_from(circles.join(circle_table, circle_table.c.id == circles.c.circle_id))
-        .group_by(circles.c.day, circle_table.c.community_id)))
-    categories = CategoryDayFigures.__table__
+        _circle_sums(day, community_id).group_by(day, community_id)))
     connection.execute(categories.delete())
-    day = _day_of(Issue.reported_at, connection.dialect.name)
-    connection.execute(categories.insert().from_select(
-        ["day", "community_id", "category_id", "reported", "withdrawn", "settled"],
-        sa.select(day, BusinessCircle.community_id, Issue.category_id, *category_counts())
-        .join(BusinessCircle, BusinessCircle.id == Issue.circle_id)
-        .group_by(day, BusinessCircle.community_id, Issue.category_id)))
+    connection.execute(_category_rows(
+        _day_of(Issue.reported_at, connection.dialect.name), BusinessCircle.community_id,
+        BusinessCircle.id == Issue.circle_id, per_day=True))
