@@ -114,6 +114,19 @@ def _by_unit(stmt, circle_column, by_community: bool):
             .group_by(BusinessCircle.community_id))
 
 
+def _local_days(start: datetime, end: datetime):
+    """The first and last local day of ``[start, end)`` (local midnights)."""
+    zone = local_zone()
+    return (start.astimezone(zone).date(),
+            (end - timedelta(microseconds=1)).astimezone(zone).date())
+
+
+def _whole_communities(user, within) -> bool:
+    """Whether the rows per community apply: whole communities in view (no circles picked
+    out, a scope of whole communities)."""
+    return within is None and sees_whole_communities(user)
+
+
 def visible_circles(user, community_id: int | None = None) -> list[CircleInfo]:
     """The business circles the user may see (of one community, if given), by community
     and name."""
@@ -182,10 +195,9 @@ def period_figures(user, start: datetime, end: datetime, now: datetime,
     Weeks that begin after ``now`` are left out of the trend: they can hold nothing yet.
     """
     zone = local_zone()
-    first = start.astimezone(zone).date()
-    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    first, last = _local_days(start, end)
     # Over whole communities, their own rows (fifty) rather than their circles' (a thousand).
-    by_rows = by_community and within is None and sees_whole_communities(user)
+    by_rows = by_community and _whole_communities(user, within)
     table = CommunityDayFigures if by_rows else CircleDayFigures
     sums = [sa.func.sum(getattr(table, name)).label(name) for name in FIGURE_FIELDS]
 
@@ -222,15 +234,14 @@ def category_breakdown(user, start: datetime, end: datetime,
     rows); for a liaison's circles or circles picked out (``within``), counted from the
     issues. ``start`` and ``end`` are local midnights.
     """
-    if within is None and sees_whole_communities(user):
-        zone = local_zone()
+    if _whole_communities(user, within):
+        first, last = _local_days(start, end)
         table = CategoryDayFigures
         counts = scope_communities(
             sa.select(table.category_id,
                       *[sa.func.sum(getattr(table, name)).label(name)
                         for name in ("reported", "withdrawn", "settled")])
-            .where(table.day >= start.astimezone(zone).date(),
-                   table.day <= (end - timedelta(microseconds=1)).astimezone(zone).date())
+            .where(table.day >= first, table.day <= last)
             .group_by(table.category_id),
             table.community_id, user).subquery()
     else:
