@@ -27,20 +27,15 @@ from tests.test_figures import (
 MOMENT = datetime(2026, 5, 5, 3, 0, tzinfo=timezone.utc)
 
 
-def _second_registers(app, db, merchant_id, circle_id, errors):
-    category_id = db.session.scalars(sa.select(IssueCategory.id)).first()
-    source_id = db.session.scalars(sa.select(IssueSource.id)).first()
-
-    def run():
-        try:
-            with app.app_context(), Session(db.engine) as session:
-                session.add(Issue(merchant_id=merchant_id, circle_id=circle_id,
-                                  category_id=category_id, source_id=source_id,
-                                  description="跳闸", severity="small", reported_at=MOMENT))
-                session.commit()
-        except Exception as exc:
-            errors.append(exc)
-    return threading.Thread(target=run)
+def _registers(merchant_id, circle_id):
+    """A change that registers an issue of the merchant in the circle at MOMENT."""
+    def change(session):
+        category_id = session.scalars(sa.select(IssueCategory.id)).first()
+        source_id = session.scalars(sa.select(IssueSource.id)).first()
+        session.add(Issue(merchant_id=merchant_id, circle_id=circle_id,
+                          category_id=category_id, source_id=source_id,
+                          description="跳闸", severity="small", reported_at=MOMENT))
+    return change
 
 
 def _first_holds_locks(app, db, change):
@@ -53,6 +48,34 @@ def _first_holds_locks(app, db, change):
     session.flush()
     fig._recount(session)
     return ctx, session
+
+
+def _in_thread(app, db, change, errors):
+    """A thread committing ``change(session)`` in a session of its own (errors kept)."""
+    def run():
+        try:
+            with app.app_context(), Session(db.engine) as session:
+                change(session)
+                session.commit()
+        except Exception as exc:  # reported in the test's thread
+            errors.append(exc)
+    return threading.Thread(target=run)
+
+
+def _race(app, db, first, second):
+    """``first`` holds its recount's locks; ``second`` starts and blocks on them; then
+    ``first`` commits and ``second`` finishes. Both must succeed and every figure agree."""
+    ctx, s1 = _first_holds_locks(app, db, first)
+    errors = []
+    t2 = _in_thread(app, db, second, errors)
+    t2.start()
+    time.sleep(2)  # T2 is now waiting on a lock T1 holds
+    s1.commit()
+    s1.close()
+    ctx.pop()
+    t2.join(30)
+    assert not errors
+    _check(db)
 
 
 def _check(db):
@@ -85,17 +108,7 @@ def test_a_community_row_deleted_while_another_transaction_waits_on_it(pg, app, 
     def transfer(session):
         session.get(Issue, ids["issue"]).circle_id = ids["far"]
 
-    ctx, s1 = _first_holds_locks(app, db, transfer)
-    errors = []
-    t2 = _second_registers(app, db, ids["merchant"], ids["west"], errors)
-    t2.start()
-    time.sleep(2)  # T2 is now waiting on T1's community-row lock
-    s1.commit()
-    s1.close()
-    ctx.pop()
-    t2.join(30)
-    assert not errors
-    _check(db)
+    _race(app, db, transfer, _registers(ids["merchant"], ids["west"]))
 
 
 def test_circle_moved_while_an_issue_of_it_is_registered(pg, app, db, data):
@@ -110,17 +123,7 @@ def test_circle_moved_while_an_issue_of_it_is_registered(pg, app, db, data):
     def move(session):
         session.get(BusinessCircle, ids["west"]).community_id = ids["other"]
 
-    ctx, s1 = _first_holds_locks(app, db, move)
-    errors = []
-    t2 = _second_registers(app, db, ids["merchant"], ids["west"], errors)
-    t2.start()
-    time.sleep(2)  # T2 waits on the old community's row, which T1 holds
-    s1.commit()
-    s1.close()
-    ctx.pop()
-    t2.join(30)
-    assert not errors
-    _check(db)
+    _race(app, db, move, _registers(ids["merchant"], ids["west"]))
 
 
 def test_circle_moved_while_an_issue_of_it_changes(pg, app, db, data):
@@ -136,23 +139,7 @@ def test_circle_moved_while_an_issue_of_it_changes(pg, app, db, data):
     def move(session):
         session.get(BusinessCircle, ids["west"]).community_id = ids["other"]
 
-    ctx, s1 = _first_holds_locks(app, db, move)
-    errors = []
+    def withdraw(session):
+        session.get(Issue, ids["issue"]).status = "withdrawn"
 
-    def withdraw():
-        try:
-            with app.app_context(), Session(db.engine) as session:
-                session.get(Issue, ids["issue"]).status = "withdrawn"
-                session.commit()
-        except Exception as exc:
-            errors.append(exc)
-
-    t2 = threading.Thread(target=withdraw)
-    t2.start()
-    time.sleep(2)
-    s1.commit()
-    s1.close()
-    ctx.pop()
-    t2.join(30)
-    assert not errors
-    _check(db)
+    _race(app, db, move, withdraw)
