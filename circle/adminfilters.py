@@ -54,13 +54,16 @@ class _RowsAsOptions:
 
 
 def restrict_to_user(stmt, model, user):
-    """Limit a query on circles or communities to those the user works in."""
-    from circle.org.models import Community
+    """Limit a query on circles, communities or streets to those the user works in."""
+    from circle.org.models import Community, Street
 
     if model is BusinessCircle:
         return scope_by_circle(stmt, BusinessCircle.id, user)
     if model is Community:
         return scope_communities(stmt, Community.id, user)
+    if model is Street:
+        return stmt.where(Street.id.in_(
+            scope_communities(sa.select(Community.street_id), Community.id, user)))
     return stmt
 
 
@@ -118,14 +121,12 @@ class ClauseFilter(BaseSQLAFilter):
         return admin_lazy_gettext("equals")
 
 
-class CommunityFilter(BaseSQLAFilter):
-    """Rows whose circle belongs to the chosen community (no join, so no repeated rows)."""
+class _CircleGroupFilter(BaseSQLAFilter):
+    """Rows whose circle belongs to the chosen group of circles (a subquery of circle ids,
+    no join, so no repeated rows); the options are the groups the user sees."""
 
-    def __init__(self, circle_column, name):
-        from circle.org.models import Community
-
-        super().__init__(circle_column, name,
-                         options=_RowsAsOptions(Community, Community.name))
+    def __init__(self, circle_column, name, model):
+        super().__init__(circle_column, name, options=_RowsAsOptions(model, model.name))
 
     def validate(self, value) -> bool:
         return parse_id(value) is not None
@@ -133,12 +134,42 @@ class CommunityFilter(BaseSQLAFilter):
     def clean(self, value) -> int:
         return parse_id(value)
 
+    def circles(self, value: int):
+        raise NotImplementedError
+
     def apply(self, query, value, alias=None):
-        circles = sa.select(BusinessCircle.id).where(BusinessCircle.community_id == value)
-        return query.filter(self.get_column(alias).in_(circles))
+        return query.filter(self.get_column(alias).in_(self.circles(value)))
 
     def operation(self):
         return admin_lazy_gettext("equals")
+
+
+class CommunityFilter(_CircleGroupFilter):
+    """Rows whose circle belongs to the chosen community."""
+
+    def __init__(self, circle_column, name):
+        from circle.org.models import Community
+
+        super().__init__(circle_column, name, Community)
+
+    def circles(self, value: int):
+        return sa.select(BusinessCircle.id).where(BusinessCircle.community_id == value)
+
+
+class StreetFilter(_CircleGroupFilter):
+    """Rows whose circle belongs to a community of the chosen street (街道)."""
+
+    def __init__(self, circle_column, name):
+        from circle.org.models import Street
+
+        super().__init__(circle_column, name, Street)
+
+    def circles(self, value: int):
+        from circle.org.models import Community
+
+        return (sa.select(BusinessCircle.id)
+                .join(Community, Community.id == BusinessCircle.community_id)
+                .where(Community.street_id == value))
 
 
 def as_local(value):

@@ -32,6 +32,7 @@ from circle.adminfilters import (  # noqa: F401  (the admin views import them fr
     ClauseFilter,
     CommunityFilter,
     IdEqualFilter,
+    StreetFilter,
     as_local,
     choice_filter,
     moment_filters,

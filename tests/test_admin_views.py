@@ -1,5 +1,9 @@
 """Every admin view renders for an administrator, in Chinese, with local times."""
 
+import html as htmllib
+import json
+import re
+
 import pytest
 from flask_admin.contrib.sqla import ModelView
 
@@ -103,6 +107,40 @@ def test_community_filter(app, admin_browser, db, data):
     html = admin_browser.get(f"/admin/issue/?flt0_{index}={data.community.id}"
                              ).get_data(as_text=True)
     assert html.count("edit/?id=") == 1
+
+
+@pytest.mark.parametrize("endpoint, make", [
+    ("issue", lambda circle: f.IssueFactory(merchant=f.MerchantFactory(circle=circle))),
+    ("merchant", lambda circle: f.MerchantFactory(circle=circle)),
+])
+def test_street_filter(app, browser, db, data, endpoint, make):
+    """The street filter keeps the rows of its communities' circles; its options are the
+    streets the user sees, and another street's id shows a leader nothing of it."""
+    theirs = f.StreetFactory(name="乙街道")
+    other = f.CircleFactory(community=f.CommunityFactory(street=theirs))
+    ours, elsewhere = make(data.east), make(other)
+    db.session.commit()
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
+    index = next(i for i, flt in enumerate(view._filters) if type(flt).__name__ == "StreetFilter")
+    arg = f"flt0_{view.get_filter_arg(index, view._filters[index])}"
+
+    def rows(street):
+        html = browser.get(f"/admin/{endpoint}/?{arg}={street}").get_data(as_text=True)
+        groups = json.loads(htmllib.unescape(re.search(
+            r'id="filter-groups-data" class="d-none">(.*?)</div>', html, re.S).group(1)))
+        options = {name for entry in groups["街道"] for _id, name in entry["options"]}
+        return set(re.findall(r'/(?:details|edit)/\?id=(\d+)&', html)), options
+
+    browser.login("admin")
+    found, options = rows(data.community.street_id)
+    assert found == {str(ours.id)}
+    assert options == {data.community.street.name, "乙街道"}
+    assert rows(theirs.id)[0] == {str(elsewhere.id)}
+    browser.logout()
+    browser.login("leader")
+    found, options = rows(theirs.id)
+    assert found == set() and options == {data.community.street.name}
+    assert rows("junk")[0] == {str(ours.id)}  # ignored, never a 500
 
 
 def test_date_range_filter_reads_local_time(app, admin_browser, db, data):

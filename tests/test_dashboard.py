@@ -237,7 +237,8 @@ def test_counted_by_community_the_database_sums_the_circles(ds, data):
     the circles' counts added up, for the period and for what is open now."""
     admin = data.users["admin"]
     by_circle = queries.period_figures(admin, START, END, NOW)
-    by_community = queries.period_figures(admin, START, END, NOW, by_community=True)
+    communities = queries.InView("community")
+    by_community = queries.period_figures(admin, START, END, NOW, communities)
     assert set(by_community.by_unit) == {data.community.id, ds.other.community_id}
     ours = rates.PeriodCounts()
     for circle in (data.east.id, data.west.id):
@@ -246,10 +247,49 @@ def test_counted_by_community_the_database_sums_the_circles(ds, data):
     assert by_community.by_unit[ds.other.community_id] == by_circle.by_unit[ds.other.id]
     assert by_community.overall == by_circle.overall
     now_circles = queries.open_now(admin, NOW)
-    now_communities = queries.open_now(admin, NOW, by_community=True)
+    now_communities = queries.open_now(admin, NOW, communities)
     assert now_communities.by_unit[data.community.id].open_total == sum(
         now_circles.by_unit[c].open_total for c in (data.east.id, data.west.id))
     assert now_communities.overall == now_circles.overall
+
+
+def test_counted_by_street_and_narrowed_to_one(db, ds, data):
+    """Over several streets the rows are streets, summed from the communities' rows; a
+    street narrowed to counts its communities only, the same as those communities' rows."""
+    ours, theirs = f.StreetFactory(name="甲街道"), f.StreetFactory(name="乙街道")
+    data.community.street = ours
+    ds.other.community.street = theirs
+    db.session.commit()
+    admin = data.users["admin"]
+    by_community = queries.period_figures(admin, START, END, NOW, queries.InView("community"))
+    by_street = queries.period_figures(admin, START, END, NOW, queries.InView("street"))
+    assert by_street.by_unit == {ours.id: by_community.by_unit[data.community.id],
+                                 theirs.id: by_community.by_unit[ds.other.community_id]}
+    assert by_street.overall == by_community.overall
+    now_communities = queries.open_now(admin, NOW, queries.InView("community"))
+    now_streets = queries.open_now(admin, NOW, queries.InView("street"))
+    assert now_streets.by_unit[theirs.id] == now_communities.by_unit[ds.other.community_id]
+    assert now_streets.overall == now_communities.overall
+
+    one = queries.InView("community", communities=(data.community.id,))
+    narrowed = queries.period_figures(admin, START, END, NOW, one)
+    assert narrowed.by_unit == {data.community.id: by_community.by_unit[data.community.id]}
+    assert narrowed.overall == by_community.by_unit[data.community.id]
+    assert queries.open_now(admin, NOW, one).overall == now_communities.by_unit[
+        data.community.id]
+    # The categories of the one community: what the specialist (scoped to it) counts.
+    assert queries.category_breakdown(admin, START, END, one) == queries.category_breakdown(
+        data.users["specialist"], START, END)
+    # Its circles, counted from their own rows, add up to the same.
+    circles = queries.period_figures(admin, START, END, NOW,
+                                     queries.InView("circle", communities=(data.community.id,)))
+    assert set(circles.by_unit) == {data.east.id, data.west.id}
+    assert circles.overall == narrowed.overall
+
+
+def test_an_unknown_unit_is_refused():
+    with pytest.raises(ValueError):
+        queries.InView("district")
 
 
 def test_open_now(ds, data):
@@ -473,6 +513,54 @@ def test_page_shows_the_figures(admin_browser, ds, data, fixed_now):
     # Now: the cards read the same numbers as the functions (admin: plus O2, overdue).
     assert figure(html, "open_total") == "8" and figure(html, "overdue") == "4"
     assert figure(html, "awaiting_callback") == "2"
+
+
+def test_over_several_streets_the_rows_are_streets(admin_browser, ds, data, two_streets,
+                                                   fixed_now):
+    """A district administrator sees one row per street, each opening its communities,
+    each of those its circles; every narrowed page leads back up."""
+    html = page(admin_browser)
+    ours = f'rates-by-circle:data-street="{two_streets.ours.id}"'
+    theirs = f'rates-by-circle:data-street="{two_streets.theirs.id}"'
+    assert "data-community=" not in html and 'id="narrowed"' not in html
+    assert figure(html, "reported", ours) == str(EXPECTED["all"]["reported"])
+    assert figure(html, "reported", theirs) == "2"
+    assert f'data-drill="{two_streets.ours.id}"' in html
+    assert f'?street={two_streets.ours.id}&amp;' in html
+
+    street = page(admin_browser, f"{PERIOD_ARGS}&street={two_streets.ours.id}")
+    assert "甲街道" in street and 'data-up="all"' in street and 'data-up="street"' not in street
+    assert figure(street, "reported", f'rates-by-circle:data-community="{data.community.id}"'
+                  ) == str(EXPECTED["all"]["reported"])
+    assert f'data-community="{ds.other.community_id}"' not in street
+    # The period form keeps the page narrowed.
+    assert f'<input type="hidden" name="street" value="{two_streets.ours.id}">' in street
+
+    community = page(admin_browser, f"{PERIOD_ARGS}&community={data.community.id}")
+    assert 'data-up="all"' in community and 'data-up="street"' in community
+    assert f'href="/admin/?street={two_streets.ours.id}&amp;' in community
+    assert figure(community, "reported", f'rates-by-circle:data-circle="{data.east.id}"') == "8"
+
+
+@pytest.mark.parametrize("query", ["street=999999", "street=abc", "street="])
+def test_a_street_out_of_view_shows_every_street(admin_browser, ds, two_streets, fixed_now,
+                                                  query):
+    html = page(admin_browser, f"{PERIOD_ARGS}&{query}")
+    assert f'data-street="{two_streets.ours.id}"' in html and 'id="narrowed"' not in html
+
+
+def test_a_street_leader_sees_the_communities_of_their_street(browser, db, ds, data,
+                                                               two_streets, fixed_now):
+    """Another street's id in the address shows nothing of it: the leader's own street."""
+    leader = data.users["leader"]
+    leader.street = two_streets.ours
+    db.session.commit()
+    browser.login("leader")
+    for query in (PERIOD_ARGS, f"{PERIOD_ARGS}&street={two_streets.theirs.id}"):
+        html = page(browser, query)
+        assert "data-street=" not in html and "乙街道" not in html
+        assert f'data-circle="{ds.other.id}"' not in html
+        assert figure(html, "reported", 'data-circle="all"') == str(EXPECTED["all"]["reported"])
 
 
 def test_first_callback_satisfaction_is_the_headline(admin_browser, ds, data, fixed_now):
@@ -716,18 +804,37 @@ def test_every_count_is_counted_in_the_period(every_count, data):
     assert [c.name for c in COUNTS if getattr(counts, c.name) == 0] == []
 
 
+@pytest.fixture
+def two_streets(db, ds, data):
+    """Our community in one street, the other community in another."""
+    streets = SimpleNamespace(ours=f.StreetFactory(name="甲街道"),
+                              theirs=f.StreetFactory(name="乙街道"))
+    data.community.street = streets.ours
+    ds.other.community.street = streets.theirs
+    db.session.commit()
+    return streets
+
+
 @pytest.mark.parametrize("role, query", [
     ("admin", PERIOD_ARGS),  # one row per community
     ("admin", "community"),  # narrowed to our community: one row per circle
+    ("admin", "streets"),  # two streets: one row per street
+    ("admin", "street"),  # narrowed to our street: one row per community (one)
+    ("admin", "street community"),  # our street's community: one row per circle
     ("specialist", PERIOD_ARGS), ("liaison", PERIOD_ARGS), ("leader", PERIOD_ARGS),
 ])
-def test_every_number_links_to_a_list_of_exactly_that_many(app, browser, every_count, data,
-                                                           fixed_now, list_now, role, query):
+def test_every_number_links_to_a_list_of_exactly_that_many(app, browser, request, every_count,
+                                                           data, fixed_now, list_now, role,
+                                                           query):
     """当前超时 5 must not open 29 issues: every number of the page — each card, row, week
     and category, each rate's numerator and denominator — opens a list holding as many
     issues as it says, for the user who reads it; a 0 opens an empty list."""
     browser.login(role)
-    if query == "community":
+    if query.startswith("street"):
+        ours = request.getfixturevalue("two_streets").ours
+        query = {"streets": PERIOD_ARGS, "street": f"{PERIOD_ARGS}&street={ours.id}",
+                 "street community": f"{PERIOD_ARGS}&community={data.community.id}"}[query]
+    elif query == "community":
         query = f"{PERIOD_ARGS}&community={data.community.id}"
     links = page_links(page(browser, query))
     view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "issue")

@@ -23,6 +23,7 @@ from circle.adminkit import (
     IssueRecordView,
     ReferenceDataView,
     ScopedModelView,
+    StreetFilter,
     choice_filter,
     label_formatter,
     moment_filters,
@@ -178,6 +179,8 @@ class IssueView(ScopedModelView):
             for count in COUNTS}, link_key="count"),
         *(flt for dated, dating in DATINGS.items() if dating.label is not None
           for flt in moment_filters(Issue.id, dating.label, dated, partial(dated_clause, dated))),
+        # Last: Flask-Admin names filters by position, and bookmarked lists keep theirs.
+        StreetFilter(Issue.circle_id, _l("Street")),
     )
     column_sortable_list = ("id", "reported_at", "level", "status", "severity")
     column_formatters = {

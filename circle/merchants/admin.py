@@ -23,6 +23,7 @@ from circle.adminkit import (
     PhoneField,
     PhoneNumber,
     ScopedModelView,
+    StreetFilter,
     phone_html,
     phone_link,
     related_filter,
@@ -109,6 +110,8 @@ class MerchantView(ScopedModelView):
         "business_category",
         "active",
         "created_at",
+        # Last: Flask-Admin names filters by position, and bookmarked lists keep theirs.
+        StreetFilter(Merchant.circle_id, _l("Street")),
     )
     column_formatters = {"phone": phone_link, "emergency_contacts": contacts_formatter}
     column_formatters_detail = {**column_formatters, "report_token": report_link_formatter}

@@ -18,13 +18,14 @@ from circle.issues.models import Status
 from circle.labels import LEVEL_LABELS, STATUS_LABELS
 from circle.reports.dashboard_queries import (
     CategoryRow,
-    CircleInfo,
+    InView,
     NowCounts,
     NowFigures,
     PeriodFigures,
     category_breakdown,
     open_now,
     period_figures,
+    street_names,
     visible_circles,
     visible_communities,
 )
@@ -37,15 +38,16 @@ from circle.timeutil import local_zone, utcnow
 
 @dataclass
 class Unit:
-    """One row of the per-circle tables: a business circle or, for someone who sees several
-    communities (a district administrator with a thousand circles), a whole community."""
+    """One row of the per-unit tables: a business circle or, for someone who sees several
+    communities, a whole community or (over several streets: a district administrator's
+    fifty communities) a whole street."""
 
-    kind: str  # "circle" or "community"
+    kind: str  # "circle", "community" or "street"
     id: int
     name: str
     now: NowCounts
     period: PeriodCounts
-    drill_url: str | None = None  # the dashboard narrowed to this community
+    drill_url: str | None = None  # the dashboard narrowed to this street or community
 
     @property
     def filters(self) -> dict:
@@ -53,17 +55,71 @@ class Unit:
         return {self.kind: self.id}
 
 
-def table_units(communities: dict[int, str], circles: list[CircleInfo] | None,
-                now: NowFigures, period: PeriodFigures, drill_url) -> list[Unit]:
-    """Rows of the per-circle tables: the ``circles`` of one community or, when ``circles``
-    is None, the ``communities`` (``drill_url(community_id)`` opens the dashboard for one
-    of them). ``now`` and ``period`` are counted by the same unit."""
-    if circles is not None:
-        return [Unit("circle", c.id, c.name, now.by_unit.get(c.id, NowCounts()),
-                     period.by_unit.get(c.id, PeriodCounts())) for c in circles]
-    return [Unit("community", community, name, now.by_unit.get(community, NowCounts()),
-                 period.by_unit.get(community, PeriodCounts()), drill_url(community))
-            for community, name in communities.items()]
+def table_units(kind: str, names: dict[int, str], now: NowFigures, period: PeriodFigures,
+                drill_url=None) -> list[Unit]:
+    """Rows of the per-unit tables: one per ``names`` (id → name, in order) of ``kind``
+    ("circle", "community" or "street", as ``now`` and ``period`` were counted);
+    ``drill_url(id)`` opens the dashboard narrowed to a row."""
+    return [Unit(kind, unit_id, name, now.by_unit.get(unit_id, NowCounts()),
+                 period.by_unit.get(unit_id, PeriodCounts()),
+                 drill_url(unit_id) if drill_url else None)
+            for unit_id, name in names.items()]
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What the page shows of the user's scope, from the query string: everything, one
+    street (``?street=``) or one community (``?community=``), and the rows of its tables.
+
+    Over several streets (every community in one) the rows are streets; a street or
+    several communities, its communities; one community, its circles. A street or
+    community the user cannot see is ignored (the whole scope shows)."""
+
+    view: InView
+    names: dict[int, str]  # the rows: id → name
+    street: int | None = None
+    street_name: str | None = None
+    community: int | None = None
+    community_name: str | None = None
+    streets_above: bool = False  # the page is one street of several: "all streets" leads back
+    communities_above: bool = False  # one community of several: "all communities"
+
+    @classmethod
+    def of(cls, user, args) -> Narrowing:
+        communities = visible_communities(user)
+        street_ids = {info.street_id for info in communities.values()}
+        # Streets apply when every community in view has one and there are several.
+        by_street = len(street_ids) > 1 and None not in street_ids
+        community = parse_id(args.get("community"))
+        if len(communities) > 1 and community in communities:
+            info = communities[community]
+            circles = visible_circles(user, community)
+            street = info.street_id if by_street else None
+            return cls(InView("circle", communities=(community,)),
+                       {c.id: c.name for c in circles},
+                       street=street,
+                       street_name=street_names([street]).get(street) if street else None,
+                       community=community, community_name=info.name,
+                       streets_above=by_street, communities_above=True)
+        street = parse_id(args.get("street")) if by_street else None
+        if street is not None and street in street_ids:
+            members = {c.id: c.name for c in communities.values() if c.street_id == street}
+            return cls(InView("community", communities=tuple(members)), members,
+                       street=street, street_name=street_names([street])[street],
+                       streets_above=True)
+        if by_street:
+            return cls(InView("street"), street_names(street_ids))
+        if len(communities) > 1:
+            return cls(InView("community"), {c.id: c.name for c in communities.values()})
+        circles = visible_circles(user)
+        return cls(InView("circle"), {c.id: c.name for c in circles})
+
+    @property
+    def args(self) -> dict:
+        """The query string's part that keeps the page narrowed."""
+        if self.community is not None:
+            return {"community": self.community}
+        return {"street": self.street} if self.street is not None else {}
 
 
 TREND_FIGURES = [figure for figure in FIGURES if figure.trend]
@@ -99,37 +155,27 @@ def _category_chart(categories: list[CategoryRow]) -> dict:
 
 def dashboard_context(user, args) -> dict:
     """Template variables for the landing page, from the query string (``from``, ``to``,
-    and ``community`` to narrow a many-community view to one community)."""
+    and ``street`` or ``community`` to narrow a many-street or many-community view, see
+    :class:`Narrowing`)."""
     zone = local_zone()
     now = utcnow()
     today = now.astimezone(zone).date()
     period, period_error = parse_period(args, today, zone)
-    communities = visible_communities(user)
-    # Over several communities the tables show communities (their circles only once one is
-    # picked: ``community``); within one, its circles.
-    grouped = len(communities) > 1
-    community = parse_id(args.get("community")) if grouped else None
-    if community not in communities:
-        community = None
-    circles, within = None, None
-    if community is not None:
-        circles = visible_circles(user, community)
-        within = [circle.id for circle in circles]
-        grouped = False
-    elif not grouped:
-        circles = visible_circles(user)
-    now_figures = open_now(user, now, within, grouped)
-    figures = period_figures(user, period.start, period.end, now, within, grouped)
-    categories = category_breakdown(user, period.start, period.end, within)
-    narrowed = {"community": community} if community is not None else {}
-    issue_url = IssueListLinks(community)
+    narrowing = Narrowing.of(user, args)
+    view = narrowing.view
+    now_figures = open_now(user, now, view)
+    figures = period_figures(user, period.start, period.end, now, view)
+    categories = category_breakdown(user, period.start, period.end, view)
+    issue_url = IssueListLinks(narrowing.community, narrowing.street)
+    period_args = {"from": period.first.isoformat(), "to": period.last.isoformat()}
 
     def page_url(**kwargs):
-        return url_for("admin.index", **narrowed, **kwargs)
+        return url_for("admin.index", **narrowing.args, **kwargs)
 
-    def drill_url(community_id):
-        return url_for("admin.index", community=community_id, **{
-            "from": period.first.isoformat(), "to": period.last.isoformat()})
+    drill_url = None
+    if view.unit != "circle":
+        def drill_url(unit_id):
+            return url_for("admin.index", **{view.unit: unit_id}, **period_args)
 
     presets = [
         {"key": key, "label": label, "active": preset == period,
@@ -139,17 +185,20 @@ def dashboard_context(user, args) -> dict:
     return {
         "period": period,
         "period_error": period_error,
-        "period_form": {"from": period.first.isoformat(), "to": period.last.isoformat()},
+        "period_form": period_args,
         "presets": presets,
         "zone_name": zone.key,
         "now_figures": now_figures,
         "level_labels": LEVEL_LABELS,
         "open_statuses": [(status, STATUS_LABELS[status]) for status in Status.OPEN],
-        "units": table_units(communities, circles, now_figures, figures, drill_url),
-        "community": community,
-        "community_name": communities.get(community),
-        "all_communities_url": url_for("admin.index", **{
-            "from": period.first.isoformat(), "to": period.last.isoformat()}),
+        "units": table_units(view.unit, narrowing.names, now_figures, figures, drill_url),
+        "unit_kind": view.unit,
+        "narrowing": narrowing,
+        "community": narrowing.community,
+        "community_name": narrowing.community_name,
+        "all_url": url_for("admin.index", **period_args),
+        "street_url": (url_for("admin.index", street=narrowing.street, **period_args)
+                       if narrowing.street is not None else None),
         "period_figures": figures,
         "figures": FIGURES,
         "trend_figures": TREND_FIGURES,

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from circle.extensions import db
 from circle.issues.models import Issue, IssueCategory, Status
 from circle.labels import LEVEL_LABELS
-from circle.org.models import BusinessCircle, Community
+from circle.org.models import BusinessCircle, Community, Street
 from circle.permissions import scope_by_circle, scope_communities, sees_whole_communities
 from circle.reports.figures import FIELDS as FIGURE_FIELDS
 from circle.reports.figures import (
@@ -66,10 +66,39 @@ class NowCounts:
         self.awaiting_callback += other.awaiting_callback
 
 
+#: The rows the dashboard's tables can count by: a circle, its community, or that
+#: community's street (a district administrator's fifty communities in ten streets).
+UNITS = ("circle", "community", "street")
+
+
+@dataclass(frozen=True)
+class InView:
+    """What the tables count: rows per ``unit`` (one of :data:`UNITS`), of the circles
+    ``circles`` (ids) or of the communities ``communities`` (ids) only, or (neither given)
+    of everything in the user's scope."""
+
+    unit: str = "circle"
+    circles: tuple[int, ...] | None = None
+    communities: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        if self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {UNITS}, not {self.unit!r}")
+
+    @property
+    def whole_communities(self) -> bool:
+        """No circle picked out: each community counted is counted whole (the user's
+        scope allowing, :func:`_whole_communities`)."""
+        return self.circles is None
+
+
+EVERYTHING = InView()
+
+
 @dataclass
 class NowFigures:
     overall: NowCounts
-    by_unit: dict[int, NowCounts]  # by circle or by community id (see ``unit_column``)
+    by_unit: dict[int, NowCounts]  # by circle, community or street id (``InView.unit``)
 
 
 @dataclass
@@ -97,21 +126,31 @@ class CategoryRow:
         return FIGURE["resolution_rate"].of(self)
 
 
-def _scoped(stmt, user, within=None, column=Issue.circle_id):
-    """Rows in the user's scope and, if ``within`` (circle ids) is given, in those circles."""
+def _scoped(stmt, user, view: InView = EVERYTHING, column=Issue.circle_id):
+    """Rows in the user's scope and in ``view``'s circles or communities (``column``
+    holds a circle id)."""
     stmt = scope_by_circle(stmt, column, user)
-    return stmt if within is None else stmt.where(column.in_(within))
+    if view.circles is not None:
+        stmt = stmt.where(column.in_(view.circles))
+    if view.communities is not None:
+        stmt = stmt.where(column.in_(sa.select(BusinessCircle.id).where(
+            BusinessCircle.community_id.in_(view.communities))))
+    return stmt
 
 
-def _by_unit(stmt, circle_column, by_community: bool):
-    """``stmt`` with its rows' unit as the first column, ``unit``: the circle, or (for a
-    view over several communities) the circle's community — so that the database, not
-    Python, sums a thousand circles into their fifty communities."""
-    if not by_community:
+def _by_unit(stmt, circle_column, unit: str):
+    """``stmt`` with its rows' unit as the first column, ``unit``: the circle, or its
+    community, or that community's street — so that the database, not Python, sums a
+    thousand circles into their fifty communities or ten streets."""
+    if unit == "circle":
         return stmt.add_columns(circle_column.label("unit")).group_by(circle_column)
-    return (stmt.add_columns(BusinessCircle.community_id.label("unit"))
-            .join(BusinessCircle, BusinessCircle.id == circle_column)
-            .group_by(BusinessCircle.community_id))
+    stmt = stmt.join(BusinessCircle, BusinessCircle.id == circle_column)
+    if unit == "community":
+        return (stmt.add_columns(BusinessCircle.community_id.label("unit"))
+                .group_by(BusinessCircle.community_id))
+    return (stmt.add_columns(Community.street_id.label("unit"))
+            .join(Community, Community.id == BusinessCircle.community_id)
+            .group_by(Community.street_id))
 
 
 def _local_days(start: datetime, end: datetime):
@@ -121,10 +160,29 @@ def _local_days(start: datetime, end: datetime):
             (end - timedelta(microseconds=1)).astimezone(zone).date())
 
 
-def _whole_communities(user, within) -> bool:
+def _whole_communities(user, view: InView) -> bool:
     """Whether the rows per community apply: whole communities in view (no circles picked
     out, a scope of whole communities)."""
-    return within is None and sees_whole_communities(user)
+    return view.whole_communities and sees_whole_communities(user)
+
+
+def _community_rows(stmt, table, user, view: InView):
+    """``stmt`` over rows per community (``table.community_id``) limited to the user's
+    scope and ``view``'s communities."""
+    stmt = scope_communities(stmt, table.community_id, user)
+    if view.communities is not None:
+        stmt = stmt.where(table.community_id.in_(view.communities))
+    return stmt
+
+
+def _by_community_unit(stmt, table, unit: str):
+    """``stmt`` over rows per community with its unit as the column ``unit``: the
+    community itself, or its street."""
+    if unit == "street":
+        return (stmt.add_columns(Community.street_id.label("unit"))
+                .join(Community, Community.id == table.community_id)
+                .group_by(Community.street_id))
+    return stmt.add_columns(table.community_id.label("unit")).group_by(table.community_id)
 
 
 def visible_circles(user, community_id: int | None = None) -> list[CircleInfo]:
@@ -142,22 +200,35 @@ def visible_circles(user, community_id: int | None = None) -> list[CircleInfo]:
             for row in db.session.execute(stmt)]
 
 
-def visible_communities(user) -> dict[int, str]:
-    """The communities the user sees circles of, by name: id → name. A district's
+@dataclass(frozen=True)
+class CommunityInfo:
+    id: int
+    name: str
+    street_id: int | None
+
+
+def visible_communities(user) -> dict[int, CommunityInfo]:
+    """The communities the user sees circles of, by name: id → community. A district's
     dashboard needs its fifty communities, not its thousand circles."""
     circles = sa.select(BusinessCircle.community_id)
-    stmt = (sa.select(Community.id, Community.name)
+    stmt = (sa.select(Community.id, Community.name, Community.street_id)
             .where(Community.id.in_(scope_by_circle(circles, BusinessCircle.id, user)))
             .order_by(Community.name))
-    return dict(db.session.execute(stmt).all())
+    return {row.id: CommunityInfo(row.id, row.name, row.street_id)
+            for row in db.session.execute(stmt)}
 
 
-def open_now(user, now: datetime, within=None, by_community: bool = False) -> NowFigures:
-    """Open issues by level and status, overdue now, and awaiting callback (one query).
+def street_names(street_ids) -> dict[int, str]:
+    """The streets of these ids, by name: id → name."""
+    stmt = sa.select(Street.id, Street.name).where(Street.id.in_(street_ids))
+    return dict(db.session.execute(stmt.order_by(Street.name)).all())
+
+
+def open_now(user, now: datetime, view: InView = EVERYTHING) -> NowFigures:
+    """Open issues by level and status, overdue now, and awaiting callback (one query),
+    per ``view.unit`` of what ``view`` holds of the user's scope.
 
     Overdue: open, not on hold (its clock is stopped), resolution deadline before ``now``.
-    ``within``: only these circles (ids) of the user's scope; ``by_community``: counted
-    per community rather than per circle.
     """
     stmt = _scoped(_by_unit(
         sa.select(
@@ -167,7 +238,7 @@ def open_now(user, now: datetime, within=None, by_community: bool = False) -> No
                               Issue.resolution_due_at < now)).label("overdue"),
         ).where(selective(Issue.status.in_((*Status.OPEN, Status.RESOLVED))))
         .group_by(Issue.status, Issue.level),
-        Issue.circle_id, by_community), user, within)
+        Issue.circle_id, view.unit), user, view)
     by_unit: dict[int, NowCounts] = {}
     for row in db.session.execute(stmt):
         counts = by_unit.setdefault(row.unit, NowCounts())
@@ -184,33 +255,32 @@ def open_now(user, now: datetime, within=None, by_community: bool = False) -> No
 
 
 def period_figures(user, start: datetime, end: datetime, now: datetime,
-                   within=None, by_community: bool = False) -> PeriodFigures:
-    """The period's counts for ``[start, end)``: overall, per circle (or, with
-    ``by_community``, per community) and per ISO week.
+                   view: InView = EVERYTHING) -> PeriodFigures:
+    """The period's counts for ``[start, end)``: overall, per ``view.unit`` (circle,
+    community or street) and per ISO week.
 
     Read from the pre-aggregated :class:`~circle.reports.figures.CircleDayFigures` (one
-    row per circle and local day, kept correct on every change) or, per community over
-    whole communities, :class:`~circle.reports.figures.CommunityDayFigures`: two small
+    row per circle and local day, kept correct on every change) or, per community or
+    street over whole communities, :class:`~circle.reports.figures.CommunityDayFigures`: two small
     GROUP BY queries, whatever the number of issues. ``start`` and ``end`` are local midnights.
     Weeks that begin after ``now`` are left out of the trend: they can hold nothing yet.
     """
     zone = local_zone()
     first, last = _local_days(start, end)
     # Over whole communities, their own rows (fifty) rather than their circles' (a thousand).
-    by_rows = by_community and _whole_communities(user, within)
+    by_rows = view.unit != "circle" and _whole_communities(user, view)
     table = CommunityDayFigures if by_rows else CircleDayFigures
     sums = [sa.func.sum(getattr(table, name)).label(name) for name in FIGURE_FIELDS]
 
     def in_period(stmt):
         stmt = stmt.where(table.day >= first, table.day <= last)
         if by_rows:
-            return db.session.execute(scope_communities(stmt, table.community_id, user))
-        return db.session.execute(_scoped(stmt, user, within, CircleDayFigures.circle_id))
+            return db.session.execute(_community_rows(stmt, table, user, view))
+        return db.session.execute(_scoped(stmt, user, view, CircleDayFigures.circle_id))
 
     by_unit: dict[int, PeriodCounts] = {}
-    units = (sa.select(table.community_id.label("unit"), *sums).group_by(table.community_id)
-             if by_rows else _by_unit(sa.select(*sums), CircleDayFigures.circle_id,
-                                      by_community))
+    units = (_by_community_unit(sa.select(*sums), table, view.unit) if by_rows
+             else _by_unit(sa.select(*sums), CircleDayFigures.circle_id, view.unit))
     for row in in_period(units):
         by_unit.setdefault(row.unit, PeriodCounts()).add(row)
     monday = first - timedelta(days=first.weekday())
@@ -226,24 +296,24 @@ def period_figures(user, start: datetime, end: datetime, now: datetime,
 
 
 def category_breakdown(user, start: datetime, end: datetime,
-                       within=None) -> list[CategoryRow]:
+                       view: InView = EVERYTHING) -> list[CategoryRow]:
     """Issues reported in ``[start, end)`` per category: reported, withdrawn, settled.
 
     Over whole communities, summed from
     :class:`~circle.reports.figures.CategoryDayFigures` (days × communities × categories
-    rows); for a liaison's circles or circles picked out (``within``), counted from the
+    rows); for a liaison's circles or circles picked out (``view.circles``), counted from the
     issues. ``start`` and ``end`` are local midnights.
     """
-    if _whole_communities(user, within):
+    if _whole_communities(user, view):
         first, last = _local_days(start, end)
         table = CategoryDayFigures
-        counts = scope_communities(
+        counts = _community_rows(
             sa.select(table.category_id,
                       *[sa.func.sum(getattr(table, name)).label(name)
                         for name in ("reported", "withdrawn", "settled")])
             .where(table.day >= first, table.day <= last)
             .group_by(table.category_id),
-            table.community_id, user).subquery()
+            table, user, view).subquery()
     else:
         # Counted per category id first, then named: joining the categories first would
         # lead SQLite to walk the period once per category.
@@ -251,7 +321,7 @@ def category_breakdown(user, start: datetime, end: datetime,
             sa.select(Issue.category_id, *category_counts())
             .where(Issue.reported_at >= start, Issue.reported_at < end)
             .group_by(Issue.category_id),
-            user, within,
+            user, view,
         ).subquery()
     stmt = (sa.select(IssueCategory.id, IssueCategory.name, counts.c.reported,
                       counts.c.withdrawn, counts.c.settled)

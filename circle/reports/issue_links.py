@@ -18,7 +18,7 @@ from flask_admin.contrib.sqla.filters import (
     FilterSmaller,
 )
 
-from circle.adminkit import ClauseFilter, CommunityFilter
+from circle.adminkit import ClauseFilter, CommunityFilter, StreetFilter
 from circle.reports.counts import COUNT
 from circle.reports.periods import Period
 from circle.timeutil import local_zone
@@ -37,9 +37,9 @@ class IssueListLinks:
 
     endpoint = "issue"
 
-    def __init__(self, community: int | None = None):
-        #: Every link not about one circle keeps to this community (the narrowed view).
-        self.community = community
+    def __init__(self, community: int | None = None, street: int | None = None):
+        #: Every link not about one row keeps to this community or street (the narrowed view).
+        self.community, self.street = community, street
         self._view = next(
             (view for admin in current_app.extensions.get("admin", [])
              for view in admin._views if getattr(view, "endpoint", None) == self.endpoint),
@@ -66,6 +66,7 @@ class IssueListLinks:
             if key != column_key:
                 continue
             if (kind == "community" and isinstance(flt, CommunityFilter)) or (
+                    kind == "street" and isinstance(flt, StreetFilter)) or (
                     kind == "clause" and isinstance(flt, ClauseFilter)) or (
                     kind == "equal" and isinstance(flt, FilterEqual)) or (
                 kind == "smaller" and isinstance(flt, FilterSmaller)) or (
@@ -75,7 +76,7 @@ class IssueListLinks:
         return None
 
     def __call__(self, *, circle: int | None = None, community: int | None = None,
-                 status: str | None = None, group: str | None = None,
+                 street: int | None = None, status: str | None = None, group: str | None = None,
                  overdue: bool = False, rehandled: bool | None = None,
                  level: int | None = None, category: int | None = None,
                  count: str | None = None,
@@ -87,10 +88,13 @@ class IssueListLinks:
         ``count`` the issues a figure's count counts (:data:`circle.reports.counts.COUNTS`);
         ``first``/``last`` are local days of the date that dates the count (registration
         without one), matched exactly as ``[first 00:00, day after last 00:00)``."""
-        if circle is None and community is None:
-            community = self.community
+        if circle is None and community is None and street is None:
+            community, street = self.community, self.street
+            if community is not None:
+                street = None  # a community narrows further than its street
         dated = COUNT[count].dated if count is not None else "reported_at"
         criteria = [("circle_id", "equal", circle), ("circle_id", "community", community),
+                    ("circle_id", "street", street),
                     ("status", "equal", status), ("status", "clause", group),
                     ("resolution_due_at", "clause", "yes" if overdue else None),
                     ("rehandle_count", "clause",
