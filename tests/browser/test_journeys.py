@@ -346,3 +346,57 @@ def test_journey_6_specialist_asks_an_extension_and_the_leader_approves_on_a_pho
         assert fresh.resolution_due_at == request.new_deadline and fresh.extension_count == 1
     # The leader changes no case data otherwise: no visit, no resolve on the desk.
     assert leader.page.locator("details#action-visit, details#action-resolve").count() == 0
+
+
+def test_journey_7_district_admin_goes_from_streets_to_a_figures_issues(open_session,
+                                                                        live_server):
+    """Over two streets the administrator's dashboard has a row per street; a street opens
+    its communities, a community its circles, a number the issues it counts — and each
+    narrowed page leads back up."""
+    from circle.org.models import BusinessCircle, Community, Street
+
+    app, _ = live_server
+    with app.app_context():
+        other = Street(name="朝阳街道")
+        db.session.add(BusinessCircle(name="向阳商圈", community=Community(
+            name="向阳社区", street=other)))
+        db.session.commit()
+        demo_street = db.session.scalar(sa.select(Street).where(Street.id != other.id))
+        demo_community = demo_street.communities[0]
+        street_name, community_name = demo_street.name, demo_community.name
+    s = open_session("admin")
+    s.login("admin")
+    s.goto("/admin/")
+    table = s.page.locator("#rates-by-circle")
+    assert table.locator("tbody tr").count() == 2
+    assert "街道" in table.locator("thead th").first.inner_text()
+    s.shot("streets")
+    table.locator("a[data-drill]", has_text=street_name).click()
+    s.page.wait_for_load_state("networkidle")
+    s.assert_clean("a street")
+    assert street_name in s.page.locator("h1").inner_text()
+    assert s.page.locator("#narrowed a[data-up=all]").is_visible()
+    table.locator("a[data-drill]", has_text=community_name).click()
+    s.page.wait_for_load_state("networkidle")
+    s.assert_clean("a community")
+    assert community_name in s.page.locator("h1").inner_text()
+    assert s.page.locator("#narrowed a[data-up=street]").is_visible()
+    s.shot("community")
+    # The first circle's reported count opens a list of exactly that many issues.
+    count = table.locator("tbody tr").first.locator("a[data-figure]").first
+    shown = int(count.inner_text())
+    count.click()
+    s.page.wait_for_load_state("networkidle")
+    s.assert_clean("the figure's issues")
+    tab = s.page.locator(".nav-tabs .nav-link.active").first.inner_text()
+    listed = int(tab.split("(")[1].rstrip(")")) if "(" in tab else 0
+    assert listed == shown, (tab, shown)
+    s.page.go_back()
+    s.page.wait_for_load_state("networkidle")
+    s.page.locator("#narrowed a[data-up=street]").click()
+    s.page.wait_for_load_state("networkidle")
+    assert street_name in s.page.locator("h1").inner_text()
+    s.page.locator("#narrowed a[data-up=all]").click()
+    s.page.wait_for_load_state("networkidle")
+    assert s.page.locator("#rates-by-circle tbody tr").count() == 2
+    s.assert_clean("back at every street")
