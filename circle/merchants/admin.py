@@ -12,7 +12,7 @@ from flask import url_for
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
@@ -38,18 +38,14 @@ from circle.permissions import Cap, circle_in_scope, scope_communities
 def contacts_formatter(view, context, model, name):
     """Emergency contacts in priority order, each phone a ``tel:`` link — or masked, exactly
     as the merchant's own number is (:func:`~circle.adminkit.phone_html`)."""
-    # ``%`` escapes every value, as ``Markup.format`` does, at a fraction of its cost.
-    items = [
-        Markup("<li>%s%s %s</li>") % (
-            contact.name,
-            f" ({contact.relation})" if contact.relation else "",
-            phone_html(contact.phone),
-        )
+    # Each value escaped once and the list made Markup once (as list rows are).
+    items = "".join([
+        f"<li>{escape(contact.name)}"
+        f"{f' ({escape(contact.relation)})' if contact.relation else ''}"
+        f" {escape(phone_html(contact.phone))}</li>"
         for contact in model.emergency_contacts
-    ]
-    if not items:
-        return ""
-    return Markup('<ul class="list-unstyled mb-0">%s</ul>') % Markup("").join(items)
+    ])
+    return Markup(f'<ul class="list-unstyled mb-0">{items}</ul>') if items else ""
 
 
 def report_link_formatter(view, context, model, name):
