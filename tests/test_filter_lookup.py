@@ -172,3 +172,17 @@ def test_an_active_filter_shows_its_rows_name_and_still_filters(
     both = entry(admin_browser, f"/admin/issue/?{query}&flt1_{arg}={data.west.id}"
                                 f"&flt2_{arg}=abc")
     assert both["labels"] == {str(data.east.id): "东街商圈", str(data.west.id): "西街商圈"}
+
+
+def test_a_lookup_answers_only_those_who_may_open_its_list(client, browser, threshold, data):
+    threshold(0)
+    browser.login("admin")
+    url = entry(browser, "/admin/user/", COMMUNITY)["url"]  # accounts: administrators only
+    assert lookup(browser, url, query="恒大") == [(str(data.community.id), "恒大社区")]
+    browser.logout()
+    path, _, name = url.partition("?name=")
+    anonymous = client.get(path, query_string={"name": name, "query": "恒大"})
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    browser.login("liaison")
+    refused = client.get(path, query_string={"name": name, "query": "恒大"})
+    assert refused.status_code == 403 and "恒大社区" not in refused.get_data(as_text=True)
