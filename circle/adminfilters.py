@@ -107,7 +107,8 @@ class RowsAsOptions:
 class FilterLookup(AjaxModelLoader):
     """The loader Flask-Admin's ``ajax_lookup`` view asks for a filter's rows
     (``/admin/<view>/ajax/lookup/?name=filter-<arg>&query=…&offset=…&limit=…``): the
-    signed-in user's rows only, as (id, name) pairs."""
+    signed-in user's rows only, as (id, name) pairs. (A filter has no form field: nothing
+    asks it for one row, ``get_one``.)"""
 
     def __init__(self, name: str, rows: RowsAsOptions):
         super().__init__(name, {})
@@ -115,10 +116,6 @@ class FilterLookup(AjaxModelLoader):
 
     def format(self, model):
         return model
-
-    def get_one(self, pk):
-        label = self.rows.labels(current_user, [pk]).get(str(pk))
-        return None if label is None else (str(pk), label)
 
     def get_list(self, query, offset=0, limit=LOOKUP_MAX_LIMIT):
         return self.rows.matching(current_user, query, offset, limit)
