@@ -105,21 +105,34 @@ def csrf_token(html: str) -> str:
     return token
 
 
-def filter_query(filter_groups: dict, wanted: list[tuple[str, str]]) -> dict[str, str]:
+#: The type of a filter that carries no options but a lookup (circle.adminfilters.LOOKUP_TYPE).
+LOOKUP_TYPE = "circle-lookup"
+
+
+def filter_query(filter_groups: dict, wanted: list[tuple[str, str]],
+                 lookup=None) -> dict[str, str]:
     """Flask-Admin list filter arguments (``flt<pos>_<arg>=value``) for ``wanted``.
 
     ``filter_groups`` is the JSON the list page carries in ``#filter-groups-data`` (group
     label → filters, each with its ``arg``, ``operation`` and ``options``). A filter is
     identified by the option it must offer, not by its position or its (translated) label:
     each ``(value, label)`` in ``wanted`` picks the first dropdown filter that has an option
-    with that value and, when ``label`` is not empty, that label.
+    with that value and, when ``label`` is not empty, that label. A filter that looks its
+    rows up as they are typed (``type`` :data:`LOOKUP_TYPE`) offers what
+    ``lookup(filter, label)`` answers (its ``(value, label)`` pairs for that text).
     """
+    def offers(flt, value, label) -> bool:
+        if flt.get("type") == LOOKUP_TYPE:
+            pairs = lookup(flt, label) if lookup is not None else ()
+        else:
+            pairs = flt.get("options") or ()
+        return any(str(key) == str(value) and (not label or text == label)
+                   for key, text in pairs)
+
     query = {}
     for position, (value, label) in enumerate(wanted):
         for filters in filter_groups.values():
-            match = next((flt for flt in filters
-                          if any(str(key) == str(value) and (not label or text == label)
-                                 for key, text in (flt.get("options") or ()))), None)
+            match = next((flt for flt in filters if offers(flt, value, label)), None)
             if match is not None:
                 query[f"flt{position}_{match['arg']}"] = str(value)
                 break
@@ -318,13 +331,23 @@ def resolve_filters(base: str, endpoint: dict) -> list[str]:
     page's own filter data."""
     client = _signed_in(base, endpoint["user"], 1)[0]
     page = client.get(endpoint["list_url"])
-    client.close()
     if page.status != 200:
+        client.close()
         raise RuntimeError(f"GET {endpoint['list_url']} answered {page.status}")
     data = parse_page(page.text).filter_data
     if not data:
+        client.close()
         raise RuntimeError("the issue list page carries no filter data")
-    query = filter_query(json.loads(data), [tuple(w) for w in endpoint["filters"]])
+
+    def lookup(flt, label):
+        answer = client.get(flt["url"] + "&" + urlencode({"query": label, "limit": 50}))
+        return json.loads(answer.text) if answer.status == 200 else ()
+
+    try:
+        query = filter_query(json.loads(data), [tuple(w) for w in endpoint["filters"]],
+                             lookup)
+    finally:
+        client.close()
     return [endpoint["list_url"] + "?" + urlencode(query)]
 
 

@@ -1,5 +1,6 @@
 """List filters of the admin: dropdowns of reference rows read as (id, name) pairs once per
-request and limited to the user's scope, equality on ids, fixed choices, named clauses and
+request and limited to the user's scope (looked up as you type when the scope holds more
+rows than a dropdown should), equality on ids, fixed choices, named clauses and
 "in this community", moments kept elsewhere (a call of the issue) — all ignoring what is not
 a valid value instead of answering 500."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import g
+from flask import current_app, g
 from flask_admin.babel import lazy_gettext as admin_lazy_gettext
 from flask_admin.contrib.sqla.filters import (
     BaseSQLAFilter,
@@ -16,23 +17,36 @@ from flask_admin.contrib.sqla.filters import (
     DateTimeSmallerFilter,
     FilterEqual,
 )
+from flask_admin.model.ajax import AjaxModelLoader
 from flask_login import current_user
 
 from circle.extensions import db
-from circle.inputs import parse_id
+from circle.inputs import has_control_characters, parse_id, parse_int
 from circle.org.models import BusinessCircle
 from circle.permissions import scope_by_circle, scope_communities
 from circle.timeutil import local_zone
 
+#: The filter type of a related filter that looks its rows up as they are typed
+#: (circle/static/filter-lookup.js recognises it), and the prefix of its lookup's name
+#: among the view's ``_form_ajax_refs`` (form fields never hold a hyphen).
+LOOKUP_TYPE = "circle-lookup"
+LOOKUP_PREFIX = "filter-"
+#: Most rows one lookup answers, and how far into the matches it pages.
+LOOKUP_MAX_LIMIT = 50
+LOOKUP_MAX_OFFSET = 100_000
+#: Longest typed text a lookup matches (more is cut).
+LOOKUP_MAX_TERM = 50
 
-class _RowsAsOptions:
-    """Filter options (id, name) read from a reference table once per list page.
+
+class RowsAsOptions:
+    """Filter options (id, name) read from a reference table, limited to the user's scope.
 
     Flask-Admin caches filter options when the view is built, before any database exists;
-    an iterable that queries on iteration keeps the dropdown current — and limited to what
-    the signed-in user may see. Only the two columns are selected (never the rows as ORM
-    objects: a thousand circles cost a fifth of a list page), and the pairs are kept for
-    the rest of the request, which iterates them more than once.
+    this object reads them when a list page is drawn. Only the two columns are selected
+    (never the rows as ORM objects). A user who may see at most
+    ``CIRCLE_FILTER_INLINE_OPTIONS`` rows gets them in the page's dropdown
+    (:meth:`inline`, read once per request); one who may see more gets a lookup that
+    pages through the names matching what is typed (:meth:`matching`).
     """
 
     def __init__(self, model, order_by, label=None):
@@ -43,14 +57,74 @@ class _RowsAsOptions:
         return True
 
     def __iter__(self):
+        # Flask-Admin's own reading of the options (the panel's views draw them through
+        # ``inline``); a scope too large for a dropdown lists nothing.
+        return iter(self.inline(current_user, current_app.config[
+            "CIRCLE_FILTER_INLINE_OPTIONS"]) or ())
+
+    def _select(self, user):
+        stmt = sa.select(self.model.id, self.label)
+        return restrict_to_user(stmt, self.model, user)
+
+    def inline(self, user, most: int) -> list[tuple[str, str]] | None:
+        """The (id, name) pairs ``user`` may see, ordered, if there are at most ``most``;
+        ``None`` if more (one query of at most ``most + 1`` rows, kept for the request)."""
         cache = g.setdefault("circle_filter_options", {})
-        key = (self.model, str(self.order_by), str(self.label),
-               getattr(current_user, "id", None))
+        key = (self.model, str(self.order_by), str(self.label), getattr(user, "id", None),
+               most)
         if key not in cache:
-            stmt = sa.select(self.model.id, self.label)
-            stmt = restrict_to_user(stmt, self.model, current_user).order_by(self.order_by)
-            cache[key] = [(str(row_id), str(name)) for row_id, name in db.session.execute(stmt)]
-        return iter(cache[key])
+            stmt = self._select(user).order_by(self.order_by, self.model.id).limit(most + 1)
+            pairs = [(str(row_id), str(name)) for row_id, name in db.session.execute(stmt)]
+            cache[key] = pairs if len(pairs) <= most else None
+        return cache[key]
+
+    def matching(self, user, term, offset, limit) -> list[tuple[str, str]]:
+        """A page of the (id, name) pairs ``user`` may see whose name holds ``term``
+        (anywhere, any case), ordered by name; an unusable offset or limit counts as the
+        first page of :data:`LOOKUP_MAX_LIMIT` at most, a term with control characters
+        matches nothing."""
+        term = (term if isinstance(term, str) else "").strip()[:LOOKUP_MAX_TERM]
+        if has_control_characters(term):
+            return []
+        offset = parse_int(offset, minimum=0, maximum=LOOKUP_MAX_OFFSET) or 0
+        limit = parse_int(limit, minimum=1, maximum=LOOKUP_MAX_LIMIT) or LOOKUP_MAX_LIMIT
+        stmt = self._select(user)
+        if term:
+            stmt = stmt.where(self.label.icontains(term, autoescape=True))
+        stmt = stmt.order_by(self.order_by, self.model.id).offset(offset).limit(limit)
+        return [(str(row_id), str(name)) for row_id, name in db.session.execute(stmt)]
+
+    def labels(self, user, ids) -> dict[str, str]:
+        """``{id: name}`` of those of ``ids`` that ``user`` may see (the others are left
+        out): what an active filter shows instead of its id."""
+        wanted = {number for number in map(parse_id, ids or ()) if number is not None}
+        if not wanted:
+            return {}
+        stmt = self._select(user).where(self.model.id.in_(wanted))
+        return {str(row_id): str(name) for row_id, name in db.session.execute(stmt)}
+
+
+class FilterLookup(AjaxModelLoader):
+    """The loader Flask-Admin's ``ajax_lookup`` view asks for a filter's rows
+    (``/admin/<view>/ajax/lookup/?name=filter-<arg>&query=…&offset=…&limit=…``): the
+    signed-in user's rows only, as (id, name) pairs. (A filter has no form field: nothing
+    asks it for one row, ``get_one``.)"""
+
+    def __init__(self, name: str, rows: RowsAsOptions):
+        super().__init__(name, {})
+        self.rows = rows
+
+    def format(self, model):
+        return model
+
+    def get_list(self, query, offset=0, limit=LOOKUP_MAX_LIMIT):
+        return self.rows.matching(current_user, query, offset, limit)
+
+
+def row_options(flt) -> RowsAsOptions | None:
+    """The reference rows a filter offers, if it offers rows of a table."""
+    options = getattr(flt, "options", None)
+    return options if isinstance(options, RowsAsOptions) else None
 
 
 def restrict_to_user(stmt, model, user):
@@ -80,7 +154,7 @@ class IdEqualFilter(FilterEqual):
 def related_filter(column, name, model, order_by=None):
     """A dropdown filter on a foreign key, offering the related rows by name."""
     return IdEqualFilter(column, name,
-                         options=_RowsAsOptions(model, order_by or model.name))
+                         options=RowsAsOptions(model, order_by or model.name))
 
 
 def choice_filter(column, name, labels: dict):
@@ -126,7 +200,7 @@ class _CircleGroupFilter(BaseSQLAFilter):
     no join, so no repeated rows); the options are the groups the user sees."""
 
     def __init__(self, circle_column, name, model):
-        super().__init__(circle_column, name, options=_RowsAsOptions(model, model.name))
+        super().__init__(circle_column, name, options=RowsAsOptions(model, model.name))
 
     def validate(self, value) -> bool:
         return parse_id(value) is not None

@@ -113,6 +113,12 @@ class Settings:
     export_batch_size: int = setting(
         "CIRCLE_EXPORT_BATCH_SIZE", 5000,
         "Rows read per query (and per CSV chunk) while an export streams.")
+    # A community's ~20 circles stay a dropdown; a district's thousand are looked up as
+    # they are typed instead of riding in every list page (issue #19).
+    filter_inline_options: int = setting(
+        "CIRCLE_FILTER_INLINE_OPTIONS", 100,
+        "Most rows (business circles, communities...) a list filter lists in its dropdown; "
+        "a user who may see more gets a search-as-you-type box instead.")
     # Static files are fingerprinted by their ?v= query or rarely change: cache a day.
     static_max_age: int = setting(
         "CIRCLE_STATIC_MAX_AGE", 86400,

@@ -66,6 +66,25 @@ def test_filter_query_finds_filters_by_option_not_by_position():
         driver.filter_query(groups, [("99", "无此商圈")])
 
 
+def test_filter_query_asks_a_lookup_filter_for_its_rows():
+    groups = {"商圈": [{"arg": "0", "index": 0, "operation": "等于", "options": None,
+                        "type": driver.LOOKUP_TYPE, "labels": {},
+                        "url": "/admin/issue/ajax/lookup/?name=filter-0"}],
+              "状态": FILTER_GROUPS["状态"]}
+    asked = []
+
+    def lookup(flt, label):
+        asked.append((flt["url"], label))
+        return [["1", "西街商圈"], ["12", "西街商圈二"]] if "西街" in label else []
+
+    assert driver.filter_query(groups, [("1", "西街商圈"), ("closed", "")], lookup) == {
+        "flt0_0": "1", "flt1_2": "closed"}
+    assert asked == [("/admin/issue/ajax/lookup/?name=filter-0", "西街商圈"),
+                     ("/admin/issue/ajax/lookup/?name=filter-0", "")]
+    with pytest.raises(LookupError):
+        driver.filter_query(groups, [("99", "无此商圈")], lookup)
+
+
 def test_registration_form_choices():
     form = driver.registration_form(REGISTER_PAGE)
     assert form == {"csrf_token": "tok", "categories": ["3", "5"],

@@ -2,6 +2,7 @@
 options as (id, name) pairs, row icons and labels rendered once per page, not per row."""
 
 import json
+import re
 
 import pytest
 
@@ -26,7 +27,8 @@ def test_issue_page_loads_only_the_columns_shown(app, admin_browser, db, data):
     db.session.commit()
     with recorded_sql(app, db) as statements:
         html = admin_browser.get("/admin/issue/").get_data(as_text=True)
-    page = [s for s in statements if "LIMIT" in s.upper() and "FROM issue" in s
+    # (Filter options are read with a LIMIT too, from issue_category and others.)
+    page = [s for s in statements if "LIMIT" in s.upper() and re.search(r"FROM issue\b", s)
             and "count(" not in s.lower()]
     # The page (offset and limit) selects the keys alone: an OFFSET skips index entries.
     assert len(page) == 1, statements
