@@ -35,6 +35,7 @@ from circle.adminfilters import (  # noqa: F401  (the admin views import them fr
     CommunityFilter,
     FilterLookup,
     IdEqualFilter,
+    RowsAsOptions,
     StreetFilter,
     as_local,
     choice_filter,
@@ -273,6 +274,8 @@ class CircleModelView(AccessMixin, BigListMixin, ModelView):
             return None
         most = current_app.config["CIRCLE_FILTER_INLINE_OPTIONS"]
         user = current_user._get_current_object()
+        RowsAsOptions.read_inline([rows for flt in self._filters
+                                   if (rows := row_options(flt)) is not None], user, most)
         groups = {}
         for group in self._filter_groups.values():
             entries = []

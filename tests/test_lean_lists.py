@@ -97,6 +97,24 @@ def test_circle_filter_options_are_pairs_not_rows(app, admin_browser, db, data, 
     assert {"东街商圈", "西街商圈"} <= filter_options(html)
 
 
+@pytest.mark.parametrize("path, tables", [
+    ("/admin/issue/", ("business_circle", "community", "street", "issue_category",
+                       "issue_source")),
+    ("/admin/merchant/", ("business_circle", "community", "street")),
+])
+def test_every_filters_options_are_read_in_one_statement(app, admin_browser, db, data,
+                                                        path, tables):
+    """A list page offers several tables' rows as filter options: one round trip."""
+    with recorded_sql(app, db) as statements:
+        html = admin_browser.get(path).get_data(as_text=True)
+    reading = [s for s in statements if any(f"FROM {table} " in s or f"FROM {table}\n" in s
+                                            for table in tables) and "ORDER BY" in s]
+    assert len(reading) == 1, reading
+    assert all(f"FROM {table}" in reading[0] for table in tables)
+    options = filter_options(html)
+    assert {"东街商圈", "西街商圈", data.community.name, data.community.street.name} <= options
+
+
 def test_filter_options_stay_within_the_users_circles(browser, db, data):
     browser.login("liaison")  # a liaison of the east circle only
     options = filter_options(browser.get("/admin/merchant/").get_data(as_text=True))
