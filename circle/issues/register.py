@@ -290,6 +290,9 @@ class RegisterIssueView(CircleBaseView):
                         exclude=issue.id)
                     if duplicates and not request.form.get("register_anyway"):
                         raise PossibleDuplicate(duplicates)  # rolls the registration back
+                    # Read now: the commit expires the issue, and reading its id after it
+                    # would cost a transaction of its own just to load the row again.
+                    issue_id = issue.id
             except workflow.WorkflowError as exc:
                 # The unit of work has rolled back whatever the attempt touched.
                 form.form_errors.append(str(exc.message))
@@ -297,8 +300,8 @@ class RegisterIssueView(CircleBaseView):
                 pass  # shown above the form, with links and "register anyway"
             else:
                 flash(_("Issue #%(id)d registered. Solve it now or escalate it to the "
-                        "community.", id=issue.id), "success")
-                return redirect(url_for("desk.issue", issue_id=issue.id))
+                        "community.", id=issue_id), "success")
+                return redirect(url_for("desk.issue", issue_id=issue_id))
         if not form.registration_key.data:
             form.registration_key.data = new_registration_key()
         form.show_chosen_merchant()
