@@ -394,25 +394,44 @@ def _recount_categories(connection, day: date, community_id: int) -> None:
     """Count the community's day per category again from its issues (a day's issues of
     one community: a few indexed rows); the community's row lock covers these rows."""
     table = CategoryDayFigures.__table__
-    connection.execute(table.delete().where(table.c.day == day,
-                                            table.c.community_id == community_id))
     start, end = day_bounds(day)
-    connection.execute(_category_rows(
-        sa.literal(day, sa.Date), sa.literal(community_id, sa.Integer),
-        Issue.circle_id.in_(sa.select(BusinessCircle.id).where(
-            BusinessCircle.community_id == community_id)),
-        Issue.reported_at >= start, Issue.reported_at < end))
+    where = (Issue.circle_id.in_(sa.select(BusinessCircle.id).where(
+        BusinessCircle.community_id == community_id)),
+        Issue.reported_at >= start, Issue.reported_at < end)
+    of_day = (table.c.day == day, table.c.community_id == community_id)
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.delete().where(*of_day))
+        connection.execute(_category_rows(
+            sa.literal(day, sa.Date), sa.literal(community_id, sa.Integer), *where))
+        return
+    # PostgreSQL: one statement — the counts upserted, and the rows of categories no
+    # longer counted (an issue given another category) deleted in a CTE beside them.
+    counted = _category_counts(sa.literal(day, sa.Date), sa.literal(community_id, sa.Integer),
+                               *where).cte("counted")
+    gone = table.delete().where(*of_day, ~sa.exists().where(
+        counted.c.category_id == table.c.category_id)).cte("gone")
+    insert = postgresql.insert(table).from_select(list(counted.c.keys()), sa.select(counted))
+    connection.execute(insert.on_conflict_do_update(
+        index_elements=[table.c.day, table.c.community_id, table.c.category_id],
+        set_={name: insert.excluded[name] for name in ("reported", "withdrawn", "settled")},
+    ).add_cte(gone))
+
+
+def _category_counts(day, community_id, *where, per_day: bool = False) -> sa.Select:
+    """:class:`CategoryDayFigures` rows counted from the issues matching ``where`` per
+    category: of one day and community (literals), or ``per_day`` grouped by the ``day``
+    and ``community_id`` columns too."""
+    by = (day, community_id) if per_day else ()
+    return (sa.select(day.label("day"), community_id.label("community_id"), Issue.category_id,
+                      *category_counts())
+            .where(*where).group_by(*by, Issue.category_id))
 
 
 def _category_rows(day, community_id, *where, per_day: bool = False) -> sa.Insert:
-    """``INSERT … SELECT`` of :class:`CategoryDayFigures` rows counted from the issues
-    matching ``where`` per category: of one day and community (literals), or ``per_day``
-    grouped by the ``day`` and ``community_id`` columns too."""
-    by = (day, community_id) if per_day else ()
+    """``INSERT … SELECT`` of :func:`_category_counts`."""
+    counts = _category_counts(day, community_id, *where, per_day=per_day)
     return CategoryDayFigures.__table__.insert().from_select(
-        ["day", "community_id", "category_id", "reported", "withdrawn", "settled"],
-        sa.select(day, community_id, Issue.category_id, *category_counts())
-        .where(*where).group_by(*by, Issue.category_id))
+        [column.name for column in counts.selected_columns], counts)
 
 
 def _circle_sums(*columns) -> sa.Select:
