@@ -393,28 +393,37 @@ def _community_keys(connection, circle_keys, moved) -> dict[tuple[date, int], bo
 def _recount_categories(connection, day: date, community_id: int) -> None:
     """Count the community's day per category again from its issues (a day's issues of
     one community: a few indexed rows); the community's row lock covers these rows."""
-    table = CategoryDayFigures.__table__
     start, end = day_bounds(day)
-    where = (Issue.circle_id.in_(sa.select(BusinessCircle.id).where(
-        BusinessCircle.community_id == community_id)),
-        Issue.reported_at >= start, Issue.reported_at < end)
+    for statement in _category_recount(connection.dialect.name):
+        connection.execute(statement, {"key_day": day, "key_community": community_id,
+                                       "start": start, "end": end})
+
+
+@functools.cache
+def _category_recount(dialect: str) -> tuple:
+    """The statements of :func:`_recount_categories`, with the day (``key_day``, its
+    bounds ``start`` and ``end``) and the community (``key_community``) as parameters:
+    built once, as building them cost more than running them. PostgreSQL: one statement
+    — the counts upserted, and the rows of categories no longer counted (an issue given
+    another category) deleted in a CTE beside them; SQLite: a DELETE and an INSERT."""
+    table = CategoryDayFigures.__table__
+    day = sa.bindparam("key_day", type_=sa.Date)
+    community_id = sa.bindparam("key_community", type_=sa.Integer)
     of_day = (table.c.day == day, table.c.community_id == community_id)
-    if connection.dialect.name != "postgresql":
-        connection.execute(table.delete().where(*of_day))
-        connection.execute(_category_rows(
-            sa.literal(day, sa.Date), sa.literal(community_id, sa.Integer), *where))
-        return
-    # PostgreSQL: one statement — the counts upserted, and the rows of categories no
-    # longer counted (an issue given another category) deleted in a CTE beside them.
-    counted = _category_counts(sa.literal(day, sa.Date), sa.literal(community_id, sa.Integer),
-                               *where).cte("counted")
+    counts = _category_counts(day, community_id, Issue.circle_id.in_(
+        sa.select(BusinessCircle.id).where(BusinessCircle.community_id == community_id)),
+        Issue.reported_at >= sa.bindparam("start"), Issue.reported_at < sa.bindparam("end"))
+    names = [column.name for column in counts.selected_columns]
+    if dialect != "postgresql":
+        return table.delete().where(*of_day), table.insert().from_select(names, counts)
+    counted = counts.cte("counted")
     gone = table.delete().where(*of_day, ~sa.exists().where(
         counted.c.category_id == table.c.category_id)).cte("gone")
-    insert = postgresql.insert(table).from_select(list(counted.c.keys()), sa.select(counted))
-    connection.execute(insert.on_conflict_do_update(
+    insert = postgresql.insert(table).from_select(names, sa.select(counted))
+    return (insert.on_conflict_do_update(
         index_elements=[table.c.day, table.c.community_id, table.c.category_id],
         set_={name: insert.excluded[name] for name in ("reported", "withdrawn", "settled")},
-    ).add_cte(gone))
+    ).add_cte(gone),)
 
 
 def _category_counts(day, community_id, *where, per_day: bool = False) -> sa.Select:
