@@ -327,8 +327,8 @@ def _recount(session):
     if not pending or not (pending["issues"] or pending["keys"] or pending["moved"]):
         return
     connection = session.connection()
-    keys = pending["keys"]
-    _merge(keys, _current_keys(connection, pending["issues"]))
+    keys, community_of = pending["keys"], {}
+    _merge(keys, _current_keys(connection, pending["issues"], community_of))
     circles = CircleDayFigures.__table__
     # Each key is recounted only for the kinds of date that put an issue there: a
     # registration recounts its day's registrations, not that day's calls.
@@ -344,7 +344,7 @@ def _recount(session):
         _drop_if_empty(connection, circles, key, counted)
     # Then (after every circle row, in one order: no deadlocks) the communities' rows
     # those circles add up to.
-    communities = _community_keys(connection, keys, pending["moved"])
+    communities = _community_keys(connection, keys, pending["moved"], community_of)
     for (day, community_id), categories in sorted(communities.items()):
         key = {"day": day, "community_id": community_id}
         _lock(connection, CommunityDayFigures.__table__, key)
@@ -357,23 +357,20 @@ def _recount(session):
             _recount_categories(connection, day, community_id)
 
 
-def _community_keys(connection, circle_keys, moved) -> dict[tuple[date, int], bool]:
+def _community_keys(connection, circle_keys, moved,
+                    community_of: dict) -> dict[tuple[date, int], bool]:
     """The ``(day, community)`` rows to sum again — those of the recounted circles' days
     and, for a circle moved to another community, every day it has counts on in both —
     each with whether its categories are counted again too: only for a day of registration
     (the categories count issues by the day they were reported; any change to an issue
-    recounts that day) and for a moved circle's days."""
+    recounts that day) and for a moved circle's days. ``community_of`` holds the
+    communities of circles already read FOR SHARE (:func:`_current_keys`); the others are
+    read here the same way."""
     circle_ids = {circle_id for _day, circle_id in circle_keys} | set(moved)
-    # FOR SHARE (PostgreSQL): a circle being moved by another transaction is read once that
-    # move has committed, with its new community, whose row is then summed again here. Read
-    # plainly, it would be the old community: the move's sum of the new one misses this
-    # recount, and this one's sum of the old one no longer counts the circle. (The move
-    # holds no circle row's lock, only the circle's and, after it, community rows': no
-    # deadlock.)
-    community_of = dict(connection.execute(
-        sa.select(BusinessCircle.id, BusinessCircle.community_id)
-        .where(BusinessCircle.id.in_(sorted(circle_ids)))
-        .with_for_update(read=True)).all()) if circle_ids else {}
+    if missing := sorted(circle_ids - community_of.keys()):
+        community_of.update(connection.execute(
+            _for_share(sa.select(BusinessCircle.id, BusinessCircle.community_id)
+                       .where(BusinessCircle.id.in_(missing)))).all())
     keys: dict[tuple[date, int], bool] = {}
     for (day, circle_id), kinds in circle_keys.items():
         if circle_id in community_of:
@@ -476,18 +473,36 @@ def _forget(session):
     session.info.pop(_PENDING, None)
 
 
-def _current_keys(connection, issue_ids) -> dict[tuple[date, int], set[str]]:
+def _for_share(stmt):
+    """``stmt`` reading circles FOR SHARE (PostgreSQL): a circle being moved by another
+    transaction is read once that move has committed, with its new community, whose row
+    is then summed again here. Read plainly, it would be the old community: the move's sum
+    of the new one misses this recount, and this one's sum of the old one no longer counts
+    the circle. (The move holds no circle row's lock, only the circle's and, after it,
+    community rows'; a recount takes the circles' shared locks before its rows' locks or
+    after them, never between two of its own: no deadlock.)"""
+    return stmt.with_for_update(read=True, of=BusinessCircle)
+
+
+def _current_keys(connection, issue_ids,
+                  community_of: dict | None = None) -> dict[tuple[date, int], set[str]]:
     """The days and circles the issues count in now, with the kind of date that puts them
-    there (registration, resolution, calls)."""
+    there (registration, resolution, calls). With ``community_of``, the community of each
+    of their circles too, read FOR SHARE (:func:`_for_share`) in the same statement."""
     keys: dict[tuple[date, int], set[str]] = defaultdict(set)
     ids = sorted(issue_ids)
+    stmt = sa.select(Issue.circle_id, Issue.reported_at, Issue.resolved_at, Callback.called_at)
+    if community_of is not None:
+        stmt = _for_share(stmt.add_columns(BusinessCircle.community_id).join(
+            BusinessCircle, BusinessCircle.id == Issue.circle_id))
+    # The issues with their calls in one statement (one row per call, or one without): a
+    # round trip less than asking for the calls apart, and most issues have none.
+    stmt = stmt.outerjoin(Callback, Callback.issue_id == Issue.id)
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        # The issues with their calls in one statement (one row per call, or one without):
-        # a round trip less than asking for the calls apart, and most issues have none.
-        rows = connection.execute(
-            sa.select(Issue.circle_id, Issue.reported_at, Issue.resolved_at, Callback.called_at)
-            .outerjoin(Callback, Callback.issue_id == Issue.id).where(Issue.id.in_(chunk)))
-        for circle_id, reported_at, resolved_at, called_at in rows:
+        for circle_id, reported_at, resolved_at, called_at, *community in connection.execute(
+                stmt.where(Issue.id.in_(chunk))):
+            if community_of is not None:
+                community_of[circle_id] = community[0]
             keys[local_day(reported_at), circle_id].add("reported")
             if resolved_at is not None:
                 keys[local_day(resolved_at), circle_id].add("resolved")
