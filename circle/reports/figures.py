@@ -349,12 +349,15 @@ def _recount(session):
         key = {"day": day, "community_id": community_id}
         _lock(connection, CommunityDayFigures.__table__, key)
         # Summed after the lock is held: the sum's snapshot sees every recount committed
-        # before ours.
-        summed = connection.execute(_recount_community(), {
-            "key_day": day, "key_community": community_id}).one()._mapping
-        _drop_if_empty(connection, CommunityDayFigures.__table__, key, summed)
+        # before ours. The categories too: the community's row lock covers their rows.
+        params = {"key_day": day, "key_community": community_id}
         if categories:
-            _recount_categories(connection, day, community_id)
+            params["start"], params["end"] = day_bounds(day)
+        summing, *counting = _recount_community(connection.dialect.name, categories)
+        summed = connection.execute(summing, params).one()._mapping
+        for statement in counting:
+            connection.execute(statement, params)
+        _drop_if_empty(connection, CommunityDayFigures.__table__, key, summed)
 
 
 def _community_keys(connection, circle_keys, moved,
@@ -387,22 +390,13 @@ def _community_keys(connection, circle_keys, moved,
     return keys
 
 
-def _recount_categories(connection, day: date, community_id: int) -> None:
-    """Count the community's day per category again from its issues (a day's issues of
-    one community: a few indexed rows); the community's row lock covers these rows."""
-    start, end = day_bounds(day)
-    for statement in _category_recount(connection.dialect.name):
-        connection.execute(statement, {"key_day": day, "key_community": community_id,
-                                       "start": start, "end": end})
-
-
-@functools.cache
 def _category_recount(dialect: str) -> tuple:
-    """The statements of :func:`_recount_categories`, with the day (``key_day``, its
-    bounds ``start`` and ``end``) and the community (``key_community``) as parameters:
-    built once, as building them cost more than running them. PostgreSQL: one statement
-    — the counts upserted, and the rows of categories no longer counted (an issue given
-    another category) deleted in a CTE beside them; SQLite: a DELETE and an INSERT."""
+    """The statements that count one community's day per category again from its issues
+    (a day's issues of one community: a few indexed rows), with the day (``key_day``, its
+    bounds ``start`` and ``end``) and the community (``key_community``) as parameters.
+    PostgreSQL: the counts upserted, and the rows of categories no longer counted (an
+    issue given another category) deleted, as two CTEs (to run within another statement);
+    SQLite: a DELETE and an INSERT."""
     table = CategoryDayFigures.__table__
     day = sa.bindparam("key_day", type_=sa.Date)
     community_id = sa.bindparam("key_community", type_=sa.Integer)
@@ -417,10 +411,10 @@ def _category_recount(dialect: str) -> tuple:
     gone = table.delete().where(*of_day, ~sa.exists().where(
         counted.c.category_id == table.c.category_id)).cte("gone")
     insert = postgresql.insert(table).from_select(names, sa.select(counted))
-    return (insert.on_conflict_do_update(
+    return gone, insert.on_conflict_do_update(
         index_elements=[table.c.day, table.c.community_id, table.c.category_id],
         set_={name: insert.excluded[name] for name in ("reported", "withdrawn", "settled")},
-    ).add_cte(gone),)
+    ).cte("upserted")
 
 
 def _category_counts(day, community_id, *where, per_day: bool = False) -> sa.Select:
@@ -450,11 +444,26 @@ def _circle_sums(*columns) -> sa.Select:
 
 
 @functools.cache
-def _recount_community() -> sa.Update:
-    """``UPDATE`` of one community's row of one day (``key_day``, ``key_community``) to
-    the sums of its circles' rows, summed in the same statement, ``RETURNING`` them
-    (built once). One statement costs a third less than a SELECT of the sums and an
-    UPDATE, and half of an UPDATE … SET each = (SELECT sum …), on PostgreSQL."""
+def _recount_community(dialect: str, categories: bool) -> tuple:
+    """The statements that write one community's row of one day (``key_day``,
+    ``key_community``) again, built once: an ``UPDATE`` to the sums of its circles' rows,
+    summed in the same statement, ``RETURNING`` them; with ``categories``, its categories
+    counted again too (:func:`_category_recount`) — on PostgreSQL within the same
+    statement, as CTEs of the UPDATE (a round trip each saved), on SQLite after it."""
+    update = _sum_community()
+    if not categories:
+        return (update,)
+    counting = _category_recount(dialect)
+    if dialect != "postgresql":
+        return (update, *counting)
+    for cte in counting:
+        update = update.add_cte(cte)  # data-modifying CTEs run whether read or not
+    return (update,)
+
+
+def _sum_community() -> sa.Update:
+    """``UPDATE`` of one community's day to the sums of its circles' rows, ``RETURNING``
+    them."""
     table, circle_table = CommunityDayFigures.__table__, BusinessCircle.__table__
     community_id = sa.bindparam("key_community", type_=sa.Integer)
     # One row whatever matches (no GROUP BY), with the community's id to join it on.
