@@ -285,10 +285,11 @@ class RegisterIssueView(CircleBaseView):
                         work_order_no=form.work_order_no.data or None,
                         registration_key=form.registration_key.data or None,
                     )
-                    duplicates = workflow.possible_duplicates(
-                        issue.merchant_id, issue.category_id, duplicate_window(),
-                        exclude=issue.id)
-                    if duplicates and not request.form.get("register_anyway"):
+                    # "Register anyway" answers the question already: it is not asked again.
+                    if not request.form.get("register_anyway") and (
+                            duplicates := workflow.possible_duplicates(
+                                issue.merchant_id, issue.category_id, duplicate_window(),
+                                exclude=issue.id)):
                         raise PossibleDuplicate(duplicates)  # rolls the registration back
                     # Read now: the commit expires the issue, and reading its id after it
                     # would cost a transaction of its own just to load the row again.
