@@ -526,15 +526,21 @@ def _insert(dialect_name, table):
 
 
 def _lock(connection, table, key: dict) -> None:
-    """Make sure the row of ``key`` exists and, on PostgreSQL, hold its lock until commit:
-    one ``INSERT … ON CONFLICT DO UPDATE`` inserts it or locks the existing row (waiting
-    for whoever holds it)."""
-    insert = _insert(connection.dialect.name, table).values(**key)
-    if connection.dialect.name == "postgresql":
-        connection.execute(insert.on_conflict_do_update(
-            index_elements=list(key), set_={"day": insert.excluded.day}))
-    else:
-        connection.execute(insert.on_conflict_do_nothing())
+    """Make sure the row of ``key`` (its primary key's values) exists and, on PostgreSQL,
+    hold its lock until commit: one ``INSERT … ON CONFLICT DO UPDATE`` inserts it or locks
+    the existing row (waiting for whoever holds it)."""
+    connection.execute(_lock_statement(connection.dialect.name, table), key)
+
+
+@functools.cache
+def _lock_statement(dialect_name: str, table) -> sa.Insert:
+    """:func:`_lock`'s statement, its values given when it runs: built once (building
+    ``excluded`` copies every column of the table, twice a registration)."""
+    insert = _insert(dialect_name, table)
+    if dialect_name != "postgresql":
+        return insert.on_conflict_do_nothing()
+    return insert.on_conflict_do_update(index_elements=list(table.primary_key.columns),
+                                        set_={"day": insert.excluded.day})
 
 
 def _drop_if_empty(connection, table, key: dict, written) -> None:
