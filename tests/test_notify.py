@@ -87,6 +87,24 @@ def test_a_refused_step_writes_no_notice(loop):
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
 
 
+@pytest.mark.parametrize("others", [0, 1])
+def test_the_relay_is_woken_only_for_a_notice_to_someone(loop, monkeypatch, others):
+    """A registration in a circle with no other liaison tells no one: nothing to deliver,
+    so the job queue is not written to after the commit; with a second liaison it is."""
+    from circle import jobs
+
+    woken = []
+    monkeypatch.setattr(jobs, "wake_relay", lambda: woken.append(True))
+    if not others:
+        loop.users["liaison2"].active = False
+        _db.session.commit()
+    with unit_of_work():
+        register(loop)
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Notice)) == 1
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == others
+    assert woken == [True] * others
+
+
 def test_a_notice_is_written_once_per_key(loop):
     connection = _db.session.connection()
     people = [loop.users["specialist"].id]

@@ -73,6 +73,40 @@ def test_liaison_registers_an_issue_and_lands_on_the_desk(liaison, db, data, eas
     assert actions == ["register"]
 
 
+def test_a_registration_is_one_transaction_and_reads_nothing_after_it(app, liaison, db,
+                                                                      east_shop):
+    """The desk's address names the issue from what the registration wrote: the commit is
+    the request's last word with the database (reading the issue again after it cost a
+    transaction of its own, a third of a registration's round trips to the server)."""
+    payload = {**form_data(db, east_shop), "csrf_token": liaison.token(URL)}
+    seen = []
+
+    def begin(conn):
+        seen.append("BEGIN")
+
+    def commit(conn):
+        seen.append("COMMIT")
+
+    def statement(conn, cursor, sql, *args):
+        seen.append(" ".join(sql.split())[:60])
+
+    with app.app_context():
+        engine = db.engine
+    listeners = (("begin", begin), ("commit", commit), ("before_cursor_execute", statement))
+    for name, listener in listeners:
+        sa.event.listen(engine, name, listener)
+    try:
+        response = liaison.client.post(URL, data=payload)
+    finally:
+        for name, listener in listeners:
+            sa.event.remove(engine, name, listener)
+    assert response.status_code == 302
+    issue = db.session.scalars(sa.select(Issue)).one()
+    assert response.headers["Location"].endswith(f"/admin/desk/{issue.id}")
+    assert seen.count("BEGIN") == 1 and seen.count("COMMIT") == 1, seen
+    assert seen[-1] == "COMMIT", seen
+
+
 def test_merchant_of_another_circle_is_refused(liaison, db, data):
     west_shop = f.MerchantFactory(circle=data.west, shop_name="西街秘密小店")
     db.session.commit()

@@ -285,11 +285,15 @@ class RegisterIssueView(CircleBaseView):
                         work_order_no=form.work_order_no.data or None,
                         registration_key=form.registration_key.data or None,
                     )
-                    duplicates = workflow.possible_duplicates(
-                        issue.merchant_id, issue.category_id, duplicate_window(),
-                        exclude=issue.id)
-                    if duplicates and not request.form.get("register_anyway"):
+                    # "Register anyway" answers the question already: it is not asked again.
+                    if not request.form.get("register_anyway") and (
+                            duplicates := workflow.possible_duplicates(
+                                issue.merchant_id, issue.category_id, duplicate_window(),
+                                exclude=issue.id)):
                         raise PossibleDuplicate(duplicates)  # rolls the registration back
+                    # Read now: the commit expires the issue, and reading its id after it
+                    # would cost a transaction of its own just to load the row again.
+                    issue_id = issue.id
             except workflow.WorkflowError as exc:
                 # The unit of work has rolled back whatever the attempt touched.
                 form.form_errors.append(str(exc.message))
@@ -297,8 +301,8 @@ class RegisterIssueView(CircleBaseView):
                 pass  # shown above the form, with links and "register anyway"
             else:
                 flash(_("Issue #%(id)d registered. Solve it now or escalate it to the "
-                        "community.", id=issue.id), "success")
-                return redirect(url_for("desk.issue", issue_id=issue.id))
+                        "community.", id=issue_id), "success")
+                return redirect(url_for("desk.issue", issue_id=issue_id))
         if not form.registration_key.data:
             form.registration_key.data = new_registration_key()
         form.show_chosen_merchant()

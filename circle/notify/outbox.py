@@ -128,13 +128,10 @@ def _write_deliveries(connection, notice_id, key, kind, issue, people, now, zone
         due = now if urgent else not_before(now, quiet_hours(pref), zone)
         rows.append({"key": f"{key}:email:{user_id}", "notice_id": notice_id,
                      "channel": Channel.EMAIL, "user_id": user_id, "next_attempt_at": due})
-    circle_id = getattr(issue, "circle_id", None)
-    robots = cache.setdefault("robots", {})
-    if circle_id not in robots:
-        robots[circle_id] = _webhook_for(connection, issue)
-    webhook = robots[circle_id]
     listeners = [u for u in people if prefs.get(u) is None or prefs[u].wecom_enabled]
-    if webhook is not None and listeners:
+    # The robot is looked up only for someone to hear it (most registrations tell no one).
+    webhook = _cached_webhook(connection, issue, cache) if listeners else None
+    if webhook is not None:
         due = now if urgent else min(
             not_before(now, quiet_hours(prefs.get(u)), zone) for u in listeners)
         rows.append({"key": f"{key}:wecom:{webhook}", "notice_id": notice_id,
@@ -143,6 +140,14 @@ def _write_deliveries(connection, notice_id, key, kind, issue, people, now, zone
         insert_once(connection, Delivery.__table__, {
             **row, "status": DeliveryStatus.PENDING, "created_at": now, "attempts": 0,
             "last_error": ""})
+
+
+def _cached_webhook(connection, issue, cache: dict) -> int | None:
+    circle_id = getattr(issue, "circle_id", None)
+    robots = cache.setdefault("robots", {})
+    if circle_id not in robots:
+        robots[circle_id] = _webhook_for(connection, issue)
+    return robots[circle_id]
 
 
 def _webhook_for(connection, issue) -> int | None:
@@ -183,7 +188,9 @@ def _notify_events(session, flush_context) -> None:
             people=people, now=issue_event.created_at,
             detail={"event_id": issue_event.id, "action": issue_event.action,
                     "actor_id": issue_event.actor_id, "note": issue_event.note or ""})
-        if written:
+        if written and people:
+            # Deliveries go to people only: a notice for no one leaves the relay nothing
+            # to send, and waking it costs a write to the job queue.
             session.info[_DIRTY] = True
 
 

@@ -190,40 +190,45 @@ def _counts_dated(dialect, dated, circle_id=None, start=None, end=None):
     ``count_if`` its condition over the issues (or their dating calls) that date counts."""
     dating = DATINGS[dated]
     day = _day_of(dating.moment, dialect).label("day")
-    stmt = _counts_dated_statement(dialect, dated, day)
-    return _restrict(stmt, dating.moment, Issue.circle_id, circle_id, start, end)
+    stmt = _dated_from(sa.select(Issue.circle_id, day, *_count_columns(dated)), dated)
+    return _restrict(stmt.group_by(Issue.circle_id, day), dating.moment, Issue.circle_id,
+                     circle_id, start, end)
 
 
-#: Statements of one ``(day, circle)``'s counts, with the circle and the day's bounds as
-#: bound parameters: built once per kind of date, database and zone rather than on every
-#: recount (building one cost seven times executing it: a third of a registration).
-_ONE_DAY: dict[tuple, sa.Select] = {}
+def _count_columns(dated: str) -> list:
+    """The stored counts ``dated`` dates, each ``count_if`` its condition, labelled."""
+    return [(sa.func.count() if count.condition is None else count_if(count.condition())
+             ).label(count.name) for count in COUNTS if count.stored and count.dated == dated]
 
 
-def _counts_of_one_day(dialect: str, dated: str):
-    zone = local_zone()
-    # SQLite's day is computed with the zone's offset now (see _day_of): part of the key.
-    key = (dialect, dated, zone.key, None if dialect == "postgresql" else _utc_offset(zone))
-    stmt = _ONE_DAY.get(key)
-    if stmt is None:
-        moment = DATINGS[dated].moment
-        day = _day_of(moment, dialect).label("day")
-        stmt = _ONE_DAY[key] = _counts_dated_statement(dialect, dated, day).where(
-            Issue.circle_id == sa.bindparam("circle_id"),
-            moment >= sa.bindparam("start"), moment < sa.bindparam("end"))
-    return stmt
-
-
-def _counts_dated_statement(dialect, dated, day):
-    dating = DATINGS[dated]
-    day = _day_of(dating.moment, dialect).label("day")
-    counts = [count for count in COUNTS if count.stored and count.dated == dated]
-    columns = [(sa.func.count() if count.condition is None else count_if(count.condition())
-                ).label(count.name) for count in counts]
-    stmt = sa.select(Issue.circle_id, day, *columns)
-    if dating.call is not None:
+def _dated_from(stmt, dated: str):
+    """``stmt`` over the issues (or their dating calls) that date ``dated`` counts."""
+    if DATINGS[dated].call is not None:
         stmt = stmt.select_from(Callback).join(Issue, Issue.id == Callback.issue_id)
-    return stmt.where(*dating_conditions(dated)).group_by(Issue.circle_id, day)
+    return stmt.where(*dating_conditions(dated))
+
+
+@functools.cache
+def _recount_circle(dated: str) -> sa.Update:
+    """``UPDATE`` of one ``(day, circle)`` row's counts dated by ``dated``, counted in the
+    same statement from the issues (or calls) of that circle in the day's bounds
+    (``key_day``, ``key_circle``, ``start``, ``end``), ``RETURNING`` them. Counting in the
+    UPDATE rather than in a SELECT before it saves a round trip per row; the row is locked
+    before (:func:`_lock`), so the statement's snapshot sees every recount committed
+    before ours. Built once: building it cost more than executing it."""
+    table, moment = CircleDayFigures.__table__, DATINGS[dated].moment
+    circle_id = sa.bindparam("key_circle", type_=sa.Integer)
+    names = [column.name for column in _count_columns(dated)]
+    # One row whatever matches (no GROUP BY), with the circle's id to join it on.
+    counts = _dated_from(sa.select(circle_id.label("circle_id"), *[
+        sa.func.coalesce(column, 0).label(column.name) for column in _count_columns(dated)
+    ]), dated).where(Issue.circle_id == circle_id, moment >= sa.bindparam("start"),
+                     moment < sa.bindparam("end")).subquery("counted")
+    return (table.update()
+            .where(table.c.day == sa.bindparam("key_day"),
+                   table.c.circle_id == counts.c.circle_id)
+            .values({name: counts.c[name] for name in names})
+            .returning(*[table.c[name] for name in names]))
 
 
 #: Which counts each kind of date dates, and the dates (queries) that count them.
@@ -245,12 +250,7 @@ def count_raw(connection, circle_id=None, day=None, kinds=tuple(KINDS)
     totals: dict[tuple[date, int], dict] = defaultdict(lambda: dict.fromkeys(fields, 0))
     for kind in kinds:
         for dated in KINDS[kind][1]:
-            if circle_id is not None and day is not None:
-                rows = connection.execute(_counts_of_one_day(dialect, dated), {
-                    "circle_id": circle_id, "start": start, "end": end})
-            else:
-                rows = connection.execute(_counts_dated(dialect, dated, circle_id, start, end))
-            for row in rows:
+            for row in connection.execute(_counts_dated(dialect, dated, circle_id, start, end)):
                 values = totals[row.day, row.circle_id]
                 for name, value in row._mapping.items():
                     if name in values:
@@ -327,52 +327,53 @@ def _recount(session):
     if not pending or not (pending["issues"] or pending["keys"] or pending["moved"]):
         return
     connection = session.connection()
-    keys = pending["keys"]
-    _merge(keys, _current_keys(connection, pending["issues"]))
+    keys, community_of = pending["keys"], {}
+    _merge(keys, _current_keys(connection, pending["issues"], community_of))
     circles = CircleDayFigures.__table__
     # Each key is recounted only for the kinds of date that put an issue there: a
     # registration recounts its day's registrations, not that day's calls.
     for (day, circle_id), kinds in sorted(keys.items()):  # one order everywhere: no deadlocks
-        kinds = [kind for kind in KINDS if kind in kinds]
         key = {"day": day, "circle_id": circle_id}
         _lock(connection, circles, key)
-        values = count_raw(connection, circle_id, day, kinds).get((day, circle_id))
-        if values is None:
-            values = {name: 0 for kind in kinds for name in KINDS[kind][0]}
-        _write(connection, circles, key, values)
+        start, end = day_bounds(day)
+        counted = {}
+        for dated in (dated for kind in KINDS if kind in kinds for dated in KINDS[kind][1]):
+            counted.update(connection.execute(_recount_circle(dated), {
+                "key_day": day, "key_circle": circle_id, "start": start, "end": end,
+            }).one()._mapping)
+        _drop_if_empty(connection, circles, key, counted)
     # Then (after every circle row, in one order: no deadlocks) the communities' rows
     # those circles add up to.
-    communities = _community_keys(connection, keys, pending["moved"])
+    communities = _community_keys(connection, keys, pending["moved"], community_of)
     for (day, community_id), categories in sorted(communities.items()):
         key = {"day": day, "community_id": community_id}
         _lock(connection, CommunityDayFigures.__table__, key)
         # Summed after the lock is held: the sum's snapshot sees every recount committed
-        # before ours. (One SELECT of the sums and an UPDATE cost half of an UPDATE … SET
-        # each = (SELECT sum …) on PostgreSQL.)
-        values = connection.execute(_community_sum(), key).one()._asdict()
-        _write(connection, CommunityDayFigures.__table__, key,
-               {name: int(value or 0) for name, value in values.items()})
+        # before ours. The categories too: the community's row lock covers their rows.
+        params = {"key_day": day, "key_community": community_id}
         if categories:
-            _recount_categories(connection, day, community_id)
+            params["start"], params["end"] = day_bounds(day)
+        summing, *counting = _recount_community(connection.dialect.name, categories)
+        summed = connection.execute(summing, params).one()._mapping
+        for statement in counting:
+            connection.execute(statement, params)
+        _drop_if_empty(connection, CommunityDayFigures.__table__, key, summed)
 
 
-def _community_keys(connection, circle_keys, moved) -> dict[tuple[date, int], bool]:
+def _community_keys(connection, circle_keys, moved,
+                    community_of: dict) -> dict[tuple[date, int], bool]:
     """The ``(day, community)`` rows to sum again — those of the recounted circles' days
     and, for a circle moved to another community, every day it has counts on in both —
     each with whether its categories are counted again too: only for a day of registration
     (the categories count issues by the day they were reported; any change to an issue
-    recounts that day) and for a moved circle's days."""
+    recounts that day) and for a moved circle's days. ``community_of`` holds the
+    communities of circles already read FOR SHARE (:func:`_current_keys`); the others are
+    read here the same way."""
     circle_ids = {circle_id for _day, circle_id in circle_keys} | set(moved)
-    # FOR SHARE (PostgreSQL): a circle being moved by another transaction is read once that
-    # move has committed, with its new community, whose row is then summed again here. Read
-    # plainly, it would be the old community: the move's sum of the new one misses this
-    # recount, and this one's sum of the old one no longer counts the circle. (The move
-    # holds no circle row's lock, only the circle's and, after it, community rows': no
-    # deadlock.)
-    community_of = dict(connection.execute(
-        sa.select(BusinessCircle.id, BusinessCircle.community_id)
-        .where(BusinessCircle.id.in_(sorted(circle_ids)))
-        .with_for_update(read=True)).all()) if circle_ids else {}
+    if missing := sorted(circle_ids - community_of.keys()):
+        community_of.update(connection.execute(
+            _for_share(sa.select(BusinessCircle.id, BusinessCircle.community_id)
+                       .where(BusinessCircle.id.in_(missing)))).all())
     keys: dict[tuple[date, int], bool] = {}
     for (day, circle_id), kinds in circle_keys.items():
         if circle_id in community_of:
@@ -389,45 +390,91 @@ def _community_keys(connection, circle_keys, moved) -> dict[tuple[date, int], bo
     return keys
 
 
-def _recount_categories(connection, day: date, community_id: int) -> None:
-    """Count the community's day per category again from its issues (a day's issues of
-    one community: a few indexed rows); the community's row lock covers these rows."""
+def _category_recount(dialect: str) -> tuple:
+    """The statements that count one community's day per category again from its issues
+    (a day's issues of one community: a few indexed rows), with the day (``key_day``, its
+    bounds ``start`` and ``end``) and the community (``key_community``) as parameters.
+    PostgreSQL: the counts upserted, and the rows of categories no longer counted (an
+    issue given another category) deleted, as two CTEs (to run within another statement);
+    SQLite: a DELETE and an INSERT."""
     table = CategoryDayFigures.__table__
-    connection.execute(table.delete().where(table.c.day == day,
-                                            table.c.community_id == community_id))
-    start, end = day_bounds(day)
-    connection.execute(_category_rows(
-        sa.literal(day, sa.Date), sa.literal(community_id, sa.Integer),
-        Issue.circle_id.in_(sa.select(BusinessCircle.id).where(
-            BusinessCircle.community_id == community_id)),
-        Issue.reported_at >= start, Issue.reported_at < end))
+    day = sa.bindparam("key_day", type_=sa.Date)
+    community_id = sa.bindparam("key_community", type_=sa.Integer)
+    of_day = (table.c.day == day, table.c.community_id == community_id)
+    counts = _category_counts(day, community_id, Issue.circle_id.in_(
+        sa.select(BusinessCircle.id).where(BusinessCircle.community_id == community_id)),
+        Issue.reported_at >= sa.bindparam("start"), Issue.reported_at < sa.bindparam("end"))
+    names = [column.name for column in counts.selected_columns]
+    if dialect != "postgresql":
+        return table.delete().where(*of_day), table.insert().from_select(names, counts)
+    counted = counts.cte("counted")
+    gone = table.delete().where(*of_day, ~sa.exists().where(
+        counted.c.category_id == table.c.category_id)).cte("gone")
+    insert = postgresql.insert(table).from_select(names, sa.select(counted))
+    return gone, insert.on_conflict_do_update(
+        index_elements=[table.c.day, table.c.community_id, table.c.category_id],
+        set_={name: insert.excluded[name] for name in ("reported", "withdrawn", "settled")},
+    ).cte("upserted")
+
+
+def _category_counts(day, community_id, *where, per_day: bool = False) -> sa.Select:
+    """:class:`CategoryDayFigures` rows counted from the issues matching ``where`` per
+    category: of one day and community (literals), or ``per_day`` grouped by the ``day``
+    and ``community_id`` columns too."""
+    by = (day, community_id) if per_day else ()
+    return (sa.select(day.label("day"), community_id.label("community_id"), Issue.category_id,
+                      *category_counts())
+            .where(*where).group_by(*by, Issue.category_id))
 
 
 def _category_rows(day, community_id, *where, per_day: bool = False) -> sa.Insert:
-    """``INSERT … SELECT`` of :class:`CategoryDayFigures` rows counted from the issues
-    matching ``where`` per category: of one day and community (literals), or ``per_day``
-    grouped by the ``day`` and ``community_id`` columns too."""
-    by = (day, community_id) if per_day else ()
+    """``INSERT … SELECT`` of :func:`_category_counts`."""
+    counts = _category_counts(day, community_id, *where, per_day=per_day)
     return CategoryDayFigures.__table__.insert().from_select(
-        ["day", "community_id", "category_id", "reported", "withdrawn", "settled"],
-        sa.select(day, community_id, Issue.category_id, *category_counts())
-        .where(*where).group_by(*by, Issue.category_id))
+        [column.name for column in counts.selected_columns], counts)
 
 
 def _circle_sums(*columns) -> sa.Select:
-    """``columns`` and the sums of every count of the circles' rows, joined to their
-    circles (for the communities' rows)."""
+    """``columns`` and the sums of every count of the circles' rows (0 over none), joined
+    to their circles (for the communities' rows)."""
     table, circle_table = CircleDayFigures.__table__, BusinessCircle.__table__
-    return (sa.select(*columns, *[sa.func.sum(table.c[name]).label(name) for name in FIELDS])
+    return (sa.select(*columns, *[sa.func.coalesce(sa.func.sum(table.c[name]), 0).label(name)
+                                  for name in FIELDS])
             .select_from(table.join(circle_table, circle_table.c.id == table.c.circle_id)))
 
 
 @functools.cache
-def _community_sum() -> sa.Select:
-    """One community's counts on one day, summed from its circles' rows (built once)."""
-    return _circle_sums().where(
-        CircleDayFigures.__table__.c.day == sa.bindparam("day"),
-        BusinessCircle.__table__.c.community_id == sa.bindparam("community_id"))
+def _recount_community(dialect: str, categories: bool) -> tuple:
+    """The statements that write one community's row of one day (``key_day``,
+    ``key_community``) again, built once: an ``UPDATE`` to the sums of its circles' rows,
+    summed in the same statement, ``RETURNING`` them; with ``categories``, its categories
+    counted again too (:func:`_category_recount`) — on PostgreSQL within the same
+    statement, as CTEs of the UPDATE (a round trip each saved), on SQLite after it."""
+    update = _sum_community()
+    if not categories:
+        return (update,)
+    counting = _category_recount(dialect)
+    if dialect != "postgresql":
+        return (update, *counting)
+    for cte in counting:
+        update = update.add_cte(cte)  # data-modifying CTEs run whether read or not
+    return (update,)
+
+
+def _sum_community() -> sa.Update:
+    """``UPDATE`` of one community's day to the sums of its circles' rows, ``RETURNING``
+    them."""
+    table, circle_table = CommunityDayFigures.__table__, BusinessCircle.__table__
+    community_id = sa.bindparam("key_community", type_=sa.Integer)
+    # One row whatever matches (no GROUP BY), with the community's id to join it on.
+    summed = _circle_sums(community_id.label("community_id")).where(
+        CircleDayFigures.__table__.c.day == sa.bindparam("key_day"),
+        circle_table.c.community_id == community_id).subquery("summed")
+    return (table.update()
+            .where(table.c.day == sa.bindparam("key_day"),
+                   table.c.community_id == summed.c.community_id)
+            .values({name: summed.c[name] for name in FIELDS})
+            .returning(*[table.c[name] for name in FIELDS]))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -435,24 +482,41 @@ def _forget(session):
     session.info.pop(_PENDING, None)
 
 
-def _current_keys(connection, issue_ids) -> dict[tuple[date, int], set[str]]:
+def _for_share(stmt):
+    """``stmt`` reading circles FOR SHARE (PostgreSQL): a circle being moved by another
+    transaction is read once that move has committed, with its new community, whose row
+    is then summed again here. Read plainly, it would be the old community: the move's sum
+    of the new one misses this recount, and this one's sum of the old one no longer counts
+    the circle. (The move holds no circle row's lock, only the circle's and, after it,
+    community rows'; a recount takes the circles' shared locks before its rows' locks or
+    after them, never between two of its own: no deadlock.)"""
+    return stmt.with_for_update(read=True, of=BusinessCircle)
+
+
+def _current_keys(connection, issue_ids,
+                  community_of: dict | None = None) -> dict[tuple[date, int], set[str]]:
     """The days and circles the issues count in now, with the kind of date that puts them
-    there (registration, resolution, calls)."""
+    there (registration, resolution, calls). With ``community_of``, the community of each
+    of their circles too, read FOR SHARE (:func:`_for_share`) in the same statement."""
     keys: dict[tuple[date, int], set[str]] = defaultdict(set)
     ids = sorted(issue_ids)
+    stmt = sa.select(Issue.circle_id, Issue.reported_at, Issue.resolved_at, Callback.called_at)
+    if community_of is not None:
+        stmt = _for_share(stmt.add_columns(BusinessCircle.community_id).join(
+            BusinessCircle, BusinessCircle.id == Issue.circle_id))
+    # The issues with their calls in one statement (one row per call, or one without): a
+    # round trip less than asking for the calls apart, and most issues have none.
+    stmt = stmt.outerjoin(Callback, Callback.issue_id == Issue.id)
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        rows = connection.execute(
-            sa.select(Issue.circle_id, Issue.reported_at, Issue.resolved_at)
-            .where(Issue.id.in_(chunk)))
-        for circle_id, reported_at, resolved_at in rows:
+        for circle_id, reported_at, resolved_at, called_at, *community in connection.execute(
+                stmt.where(Issue.id.in_(chunk))):
+            if community_of is not None:
+                community_of[circle_id] = community[0]
             keys[local_day(reported_at), circle_id].add("reported")
             if resolved_at is not None:
                 keys[local_day(resolved_at), circle_id].add("resolved")
-        calls = connection.execute(
-            sa.select(Issue.circle_id, Callback.called_at)
-            .join(Issue, Issue.id == Callback.issue_id).where(Callback.issue_id.in_(chunk)))
-        for circle_id, called_at in calls:
-            keys[local_day(called_at), circle_id].add("callback")
+            if called_at is not None:
+                keys[local_day(called_at), circle_id].add("callback")
     return keys
 
 
@@ -462,24 +526,30 @@ def _insert(dialect_name, table):
 
 
 def _lock(connection, table, key: dict) -> None:
-    """Make sure the row of ``key`` exists and, on PostgreSQL, hold its lock until commit:
-    one ``INSERT … ON CONFLICT DO UPDATE`` inserts it or locks the existing row (waiting
-    for whoever holds it)."""
-    insert = _insert(connection.dialect.name, table).values(**key)
-    if connection.dialect.name == "postgresql":
-        connection.execute(insert.on_conflict_do_update(
-            index_elements=list(key), set_={"day": insert.excluded.day}))
-    else:
-        connection.execute(insert.on_conflict_do_nothing())
+    """Make sure the row of ``key`` (its primary key's values) exists and, on PostgreSQL,
+    hold its lock until commit: one ``INSERT … ON CONFLICT DO UPDATE`` inserts it or locks
+    the existing row (waiting for whoever holds it)."""
+    connection.execute(_lock_statement(connection.dialect.name, table), key)
 
 
-def _write(connection, table, key: dict, values: dict) -> None:
-    """Store the counts of ``values``; a row left with nothing is removed."""
-    where = sa.and_(*(table.c[name] == value for name, value in key.items()))
-    connection.execute(table.update().where(where).values(**values))
-    if not any(values.values()):
+@functools.cache
+def _lock_statement(dialect_name: str, table) -> sa.Insert:
+    """:func:`_lock`'s statement, its values given when it runs: built once (building
+    ``excluded`` copies every column of the table, twice a registration)."""
+    insert = _insert(dialect_name, table)
+    if dialect_name != "postgresql":
+        return insert.on_conflict_do_nothing()
+    return insert.on_conflict_do_update(index_elements=list(table.primary_key.columns),
+                                        set_={"day": insert.excluded.day})
+
+
+def _drop_if_empty(connection, table, key: dict, written) -> None:
+    """Remove the row of ``key`` if the counts just ``written`` to it are all 0 and so
+    are the others: a row left with nothing."""
+    if not any(written.values()):
         connection.execute(table.delete().where(
-            where, *(getattr(table.c, name) == 0 for name in FIELDS)))
+            *(table.c[name] == value for name, value in key.items()),
+            *(table.c[name] == 0 for name in FIELDS)))
 
 
 def rebuild_figures(session=None) -> int:
