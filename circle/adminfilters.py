@@ -89,16 +89,18 @@ class RowsAsOptions:
                      if rows._key(user, most) not in cache}.items())
         if not todo:
             return
-        parts = [
-            rows._select(user).add_columns(
-                sa.literal(part).label("part"),
-                sa.func.row_number().over(order_by=(rows.order_by, rows.model.id))
-                .label("position")).subquery()
-            for part, (_key, rows) in enumerate(todo)
+        # Each list's first most + 1 rows (a top-N read, as its own statement did), then
+        # numbered in that order (the UNION keeps no order of its own).
+        firsts = [
+            rows._select(user).add_columns(rows.order_by.label("sort"))
+            .order_by(rows.order_by, rows.model.id).limit(most + 1).subquery()
+            for _key, rows in todo
         ]
         numbered = sa.union_all(*[
-            sa.select(part.c.part, part.c.position, *list(part.c)[:2])
-            .where(part.c.position <= most + 1) for part in parts]).subquery()
+            sa.select(sa.literal(part).label("part"),
+                      sa.func.row_number().over(order_by=(first.c.sort, list(first.c)[0]))
+                      .label("position"), *list(first.c)[:2])
+            for part, first in enumerate(firsts)]).subquery()
         found: dict[int, list] = {part: [] for part in range(len(todo))}
         for part, _position, row_id, name in db.session.execute(
                 sa.select(*numbered.c).order_by(numbered.c.part, numbered.c.position)):
