@@ -86,7 +86,9 @@ class WorkflowError(Exception):
     """A refused action. ``message`` is a translated, user-facing explanation."""
 
     def __init__(self, message):
-        super().__init__(str(message))
+        # Kept lazy: the desk asks for every action's refusal and shows none of them, so
+        # the message is translated only when someone reads it.
+        super().__init__(message)
         self.message = message
 
 
