@@ -16,7 +16,7 @@ from flask import abort, current_app, flash, make_response, redirect, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload, undefer
+from sqlalchemy.orm import joinedload, undefer
 
 from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
@@ -27,6 +27,7 @@ from circle.issues.desk_forms import ACTION_FORMS, DeskForm
 from circle.issues.desk_photos import KEPT_FIELD, REMOVE_FIELD, photo_max_bytes
 from circle.issues.models import Issue, SiteVisit, SiteVisitPhoto, Status, Symposium
 from circle.issues.steps import next_actions
+from circle.loading import load_collections
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.permissions import Cap, issue_in_scope
 from circle.selfreport.models import IssuePhoto
@@ -61,7 +62,7 @@ class IssueDeskView(CircleBaseView):
     def issue(self, issue_id: int):
         """The desk page of one issue (404 when it does not exist or is out of scope)."""
         # Read with its records at once (not looked up first, then read again).
-        issue = db.session.scalars(_with_records(issue_id)).one_or_none()
+        issue = _with_records(issue_id)
         if issue is None or not issue_in_scope(current_user, issue):
             abort(404)
         return self._render(issue)
@@ -152,7 +153,7 @@ class IssueDeskView(CircleBaseView):
         """A posted form shown again with its errors, its photos kept for the next try."""
         with unit_of_work():
             form.keep_uploads()
-        return self._render(db.session.scalars(_with_records(issue.id)).one(), failed=form)
+        return self._render(_with_records(issue.id), failed=form)
 
     def _changed_meanwhile(self, issue: Issue, actor: User, form: DeskForm, *,
                            validated: bool):
@@ -252,21 +253,28 @@ def _show_refusal(form: DeskForm, refusal: workflow.InvalidInput) -> None:
         form.form_errors.append(refusal.message)
 
 
-def _with_records(issue_id: int) -> sa.Select:
-    """The issue with its records, in a few queries instead of one per row."""
-    return sa.select(Issue).where(Issue.id == issue_id).options(
+#: What the desk shows of an issue's records (circle/loading.py): the users they name are
+#: read by :func:`_load_people`, at once.
+DESK_RECORDS = {
+    Issue.events: {},
+    Issue.site_visits: {SiteVisit.photos: {}, SiteVisit.attendees: {},
+                        SiteVisit.departments: {}},
+    Issue.symposiums: {Symposium.departments: {}},
+    Issue.callbacks: {},
+    Issue.requests: {},
+    Issue.photos: {},
+}
+MERCHANT_RECORDS = {Merchant.emergency_contacts: {EmergencyContact.user: {}}}
+
+
+def _with_records(issue_id: int) -> Issue | None:
+    """The issue with its records, in a few statements: the empty collections not read."""
+    issue = db.session.scalars(sa.select(Issue).where(Issue.id == issue_id).options(
         joinedload(Issue.circle), joinedload(Issue.category), joinedload(Issue.source),
-        joinedload(Issue.merchant).selectinload(Merchant.emergency_contacts)
-        .selectinload(EmergencyContact.user),
-        selectinload(Issue.events),
-        selectinload(Issue.site_visits).selectinload(SiteVisit.photos),
-        selectinload(Issue.site_visits).selectinload(SiteVisit.attendees),
-        selectinload(Issue.site_visits).selectinload(SiteVisit.departments),
-        selectinload(Issue.symposiums).selectinload(Symposium.departments),
-        selectinload(Issue.callbacks),
-        selectinload(Issue.requests),
-        selectinload(Issue.photos),
-    )
+        joinedload(Issue.merchant))).one_or_none()
+    if issue is not None:
+        load_collections(([issue], DESK_RECORDS), ([issue.merchant], MERCHANT_RECORDS))
+    return issue
 
 
 def _duplicates(issue: Issue, forms, now) -> list:
