@@ -144,6 +144,28 @@ def test_rows_carry_the_facts_and_one_tap_phone_links(specialist, db, data):
     assert format_local(issue.resolution_due_at) in html
 
 
+def test_rows_escape_everything_people_typed(admin_browser, db, data):
+    """The rows are written in Python (circle/issues/board_rows.py), not by the template's
+    autoescaping: every text a person typed still arrives escaped, in every cell."""
+    hostile = '<img src=x onerror="alert(1)">&'
+    merchant = f.MerchantFactory(circle=data.east, shop_name=hostile + "店",
+                                 owner_name=hostile + "主")
+    f.EmergencyContactFactory(merchant=merchant, name=hostile + "联系人", relation=hostile)
+    data.users["specialist"].display_name = hostile + "专员"
+    issue = escalated(data.east, merchant=merchant, work_order_no="<b>2612</b>",
+                      assignee=data.users["specialist"])
+    db.session.commit()
+    html = row_html(admin_browser.get(BOARD).get_data(as_text=True), issue)
+    assert "<img" not in html and "<b>" not in html
+    escaped = str(escape(hostile))
+    for shown in ("店", "主", "联系人", "专员"):
+        assert escaped + shown in html, shown
+    assert f" · {escaped}</span>" in html  # the relation
+    assert "12345 &lt;b&gt;2612&lt;/b&gt;" in html
+    # The administrator's accept form offers the specialist by name, escaped too.
+    assert f">{escaped}专员</option>" in html
+
+
 def test_board_queries_do_not_grow_with_rows(specialist, db, data):
     def queries_for_board():
         statements = []

@@ -23,6 +23,7 @@ from circle.adminkit import CircleBaseView
 from circle.extensions import db
 from circle.inputs import parse_id, parse_int
 from circle.issues import sla, workcalendar, workflow
+from circle.issues.board_rows import BoardRowRenderer
 from circle.issues.models import Issue, Status
 from circle.merchants.models import Merchant
 from circle.permissions import Cap, can, circle_ids_subquery, scope_by_circle
@@ -291,13 +292,13 @@ class DispatchBoardView(CircleBaseView):
             # The other sections stay on the pages they show.
             return url_for(".index", **{**pages, status: page}, _anchor=f"status-{status}")
 
+        board_row = BoardRowRenderer(current_user,
+                                     severity_names=translated(labels.SEVERITY_LABELS),
+                                     level_names=translated(labels.LEVEL_LABELS),
+                                     sla_names=translated(labels.SLA_STATE_LABELS))
         return self.render("circle/dispatch.html", sections=sections, counts=counts,
-                           page_url=page_url,
-                           board_statuses=BOARD_STATUSES, now=now,
-                           can_assign=can(current_user, Cap.ASSIGN_OTHERS),
-                           severity_names=translated(labels.SEVERITY_LABELS),
-                           level_names=translated(labels.LEVEL_LABELS),
-                           sla_names=translated(labels.SLA_STATE_LABELS))
+                           page_url=page_url, board_statuses=BOARD_STATUSES,
+                           board_row=board_row)
 
     @expose("/<int:issue_id>/accept", methods=("POST",))
     def accept(self, issue_id: int):
