@@ -40,12 +40,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from flask_admin import babel as flask_admin_babel
+
     from circle import (
         inputs,
         models,  # noqa: F401  (complete metadata before anything binds it)
     )
     from circle.audit import recording  # noqa: F401  (session listeners for the audit log)
-    from circle.i18n import install_template_gettext, select_locale
+    from circle.i18n import install_template_gettext, remember_translations, select_locale
 
     inputs.init_app(app)  # first: the URL converter must exist before any route
     if app.config["CIRCLE_PROXY_COUNT"]:
@@ -60,10 +62,11 @@ def register_extensions(app: Flask) -> None:
     register_security_headers(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="UTC")
     install_template_gettext(app)
+    remember_translations(flask_admin_babel.domain)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
-    from flask_babel import lazy_gettext as _l
+    from circle.i18n import lazy_gettext as _l
 
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.user_loader(load_user)

@@ -7,11 +7,11 @@ from pathlib import Path
 from flask import request
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from circle.adminkit import CircleIndexView
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 
 
 class HomeView(CircleIndexView):

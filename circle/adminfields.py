@@ -4,11 +4,11 @@ kept when left empty) and unified social credit codes."""
 from __future__ import annotations
 
 from flask import has_request_context
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import StopValidation, ValidationError
 
+from circle.i18n import lazy_gettext as _l
 from circle.permissions import may_see_full_phone
 from circle.validators import InvalidValue, mask_phone, normalise_credit_code, normalise_phone
 

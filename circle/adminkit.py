@@ -18,8 +18,6 @@ from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.model import typefmt
 from flask_admin.model.filters import convert
 from flask_admin.tools import rec_getattr
-from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
@@ -48,6 +46,8 @@ from circle.adminrows import fast_row_actions
 from circle.audit.recording import audit_context
 from circle.biglists import BigListMixin
 from circle.filterdata import LookupFiltersMixin
+from circle.i18n import current_translations
+from circle.i18n import lazy_gettext as _l
 from circle.inputs import clean_value, parse_id, parse_int
 from circle.permissions import (
     Cap,
@@ -141,8 +141,8 @@ def translated(labels: dict) -> dict:
     """``labels`` (values to lazy strings) translated once per request: a list shows a
     label in every row, and each lazy string would look the translation up again."""
     cache = g.setdefault("circle_translated_labels", {})
-    # The locale itself (hashed by its parts), not its name: str() of it was most of the cost.
-    key = (id(labels), get_locale())
+    # The catalogue in use stands for the locale (get_locale() and str() of it cost more).
+    key = (id(labels), id(current_translations()))
     found = cache.get(key)
     if found is None or found[0] is not labels:
         found = cache[key] = (labels, {value: str(text) for value, text in labels.items()})

@@ -43,10 +43,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import flash
-from flask_babel import gettext
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from circle.extensions import db
+from circle.i18n import gettext
 
 #: Default for :attr:`BigListMixin.list_count_cap`.
 LIST_COUNT_CAP = 100_000

@@ -17,10 +17,11 @@ from __future__ import annotations
 import re
 
 from flask import Flask, request
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter as _WerkzeugIntegerConverter
 from werkzeug.routing import ValidationError
+
+from circle.i18n import lazy_gettext as _l
 
 #: What an ``INTEGER`` column holds on PostgreSQL (SQLite's hold more).
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1

@@ -1,6 +1,6 @@
 """Human labels (translated) for the coded values stored in the database."""
 
-from flask_babel import lazy_gettext as _l
+from circle.i18n import lazy_gettext as _l
 
 ROLE_LABELS = {
     "admin": _l("Administrator"),
@@ -129,7 +129,7 @@ DAY_KIND_LABELS = {
 
 def duration_label(minutes: int | None) -> str:
     """A budget in minutes as people say it: 30 分钟, 4 小时, 7 天."""
-    from flask_babel import gettext as _
+    from circle.i18n import gettext as _
 
     if not minutes:
         return ""
@@ -161,7 +161,7 @@ CLOCK_LABELS = {
 def rule_label(rule: str, amount: int | None, minutes: int | None = None,
                working_days: bool = False) -> str:
     """A resolution rule with its N as people say it: 半天内（不过晌）, 7 个自然日内."""
-    from flask_babel import gettext as _
+    from circle.i18n import gettext as _
 
     n = amount or 1
     if rule == "half_day":
@@ -183,7 +183,7 @@ def rule_label(rule: str, amount: int | None, minutes: int | None = None,
 
 def response_label(minutes: int | None, clock: str) -> str:
     """A response budget with its clock: 30 分钟, 30 分钟（工作时间）."""
-    from flask_babel import gettext as _
+    from circle.i18n import gettext as _
 
     if clock == "business_hours":
         return _("%(duration)s of working hours", duration=duration_label(minutes))

@@ -9,9 +9,10 @@ message that says how long the text is and how long it may be, and renders no
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 from wtforms.validators import Length
+
+from circle.i18n import lazy_gettext as _l
 
 TOO_LONG = _l("This text has %(length)d characters; at most %(max)d are accepted. "
               "Shorten it (nothing was saved).")

@@ -18,8 +18,9 @@ import warnings
 import zipfile
 from datetime import date, datetime
 
-from flask_babel import gettext as _
 from openpyxl import load_workbook
+
+from circle.i18n import gettext as _
 
 UTF8_BOM = "\ufeff"
 #: A workbook may unpack to this much XML at most (a zip bomb is refused unread).

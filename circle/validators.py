@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
+from circle.i18n import lazy_gettext as _l
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 # Area codes are 010, 02X (3 digits) or 0XXX (4 digits); local numbers are 7 or 8 digits.

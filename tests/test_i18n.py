@@ -46,7 +46,7 @@ def test_compiled_catalogue_matches_the_po_file():
 
 
 def test_templates_translate_per_locale_also_when_forced(app):
-    """Templates' ``_()`` caches the catalogue per request (circle.i18n._translations):
+    """Templates' ``_()`` caches the catalogue per request (circle.i18n.current_translations):
     a forced locale (notifications are written in the recipient's language) and a
     refreshed one are still honoured, and a new request starts afresh."""
     from flask import render_template_string, session
@@ -63,3 +63,38 @@ def test_templates_translate_per_locale_also_when_forced(app):
         assert render_template_string(page) == "Overview"
     with app.test_request_context("/"):
         assert render_template_string(page) == "概览"
+
+
+def test_the_apps_gettext_is_flask_babels_also_when_forced(app):
+    """circle.i18n's gettext and lazy_gettext (what the app imports: the catalogue kept per
+    request) give what Flask-Babel's give, in the request's locale, a forced one, a
+    refreshed one, with variables, outside any request; and so do Flask-Admin's own
+    strings, whose domain keeps its catalogue per request too."""
+    from flask import session
+    from flask_admin.babel import gettext as admin_gettext
+    from flask_babel import force_locale, refresh
+    from flask_babel import gettext as babel_gettext
+
+    from circle.i18n import gettext, lazy_gettext
+
+    lazy = lazy_gettext("Issue #%(id)d", id=7)
+
+    def same():
+        assert gettext("Overview") == babel_gettext("Overview")
+        assert gettext("Issue #%(id)d", id=7) == babel_gettext("Issue #%(id)d", id=7)
+        assert str(lazy) == babel_gettext("Issue #%(id)d", id=7)
+        return gettext("Overview"), str(lazy), admin_gettext("Save")
+
+    with app.test_request_context("/"):
+        assert same() == ("概览", "诉求 #7", "保存")
+        with force_locale("en"):
+            assert same() == ("Overview", "Issue #7", "Save")
+        assert same() == ("概览", "诉求 #7", "保存")
+        session["lang"] = "en"
+        refresh()
+        assert same() == ("Overview", "Issue #7", "Save")
+    with app.test_request_context("/"):
+        assert same() == ("概览", "诉求 #7", "保存")
+    with app.app_context():
+        assert gettext("Overview") == babel_gettext("Overview")
+    assert gettext("Overview") == "Overview" and str(lazy) == "Issue #7"

@@ -3,8 +3,6 @@
 import sqlalchemy as sa
 from flask import abort, flash, g, redirect, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import PasswordField
@@ -28,6 +26,8 @@ from circle.adminkit import (
     related_filter,
 )
 from circle.extensions import db
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.labels import ROLE_LABELS, choices
 from circle.org.models import Community
 from circle.permissions import Cap, can

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 from circle.org.models import BusinessCircle, Community, Street
 from circle.timeutil import UTCDateTime, utcnow
 from circle.versioning import Versioned
@@ -58,8 +58,9 @@ def password_problem(password: str, user_inputs=()) -> str | None:
     """Why ``password`` is refused, or ``None``: too short, only whitespace, or easy to
     guess — a common password, a keyboard walk, a repetition, the account's own name
     (``user_inputs``), as zxcvbn estimates it."""
-    from flask_babel import lazy_gettext as _l
     from zxcvbn import zxcvbn
+
+    from circle.i18n import lazy_gettext as _l
 
     if not password.strip():
         return _l("The password cannot be only spaces.")
@@ -191,7 +192,7 @@ def role_problem(role: str, community, circles) -> str | None:
     Specialists and staff work for one community; liaison officers for at least one circle;
     a leader for a street, or, with none, for the whole district.
     """
-    from flask_babel import lazy_gettext as _l
+    from circle.i18n import lazy_gettext as _l
 
     if role not in Role.ALL:
         return _l("Unknown role.")

@@ -7,8 +7,6 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -19,6 +17,8 @@ from wtforms.validators import DataRequired, Length
 from circle.accounts.models import User
 from circle.audit.recording import login_failed
 from circle.extensions import db, limiter
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.i18n import safe_next
 from circle.issues.workflow import StaleIssue
 from circle.timeutil import utcnow

@@ -15,8 +15,6 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.form import FormOpts
 from flask_admin.helpers import get_redirect_target
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -24,6 +22,8 @@ from circle.adminkit import AdminOnlyModelView, related_filter
 from circle.api.models import ApiToken
 from circle.api.tokens import TokenError, issue_token, revoke_token
 from circle.extensions import db
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.org.models import Community
 from circle.permissions import Cap
 

@@ -12,11 +12,11 @@ first (to count per token), then the blueprint's ``before_request`` enforces it.
 from __future__ import annotations
 
 from flask import g, request
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from circle.api.models import ApiToken
 from circle.api.tokens import find_token, token_problem
+from circle.i18n import lazy_gettext as _l
 
 REALM = "circle-api"
 

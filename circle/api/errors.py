@@ -16,10 +16,10 @@ import time
 import marshmallow as ma
 from flask import current_app, jsonify
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from circle.extensions import db, limiter
+from circle.i18n import lazy_gettext as _l
 
 ERROR_CODES = {
     400: "bad_request",

@@ -13,11 +13,11 @@ the same transaction as the issue, so a refused registration leaves no stray mer
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from circle.api.models import ApiToken
 from circle.audit.recording import audit_context
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 from circle.issues import workflow
 from circle.issues.models import Issue, IssueCategory, IssueSource
 from circle.merchants.models import Merchant

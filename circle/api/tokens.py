@@ -16,12 +16,12 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from circle.accounts.models import Role, User
 from circle.api.models import MAX_TOKEN_NAME_LENGTH, ApiToken
 from circle.audit.recording import record
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 from circle.org.models import Community
 from circle.timeutil import utcnow
 

@@ -8,8 +8,6 @@ from datetime import datetime
 
 from flask import Response, abort, request, stream_with_context
 from flask_admin import expose
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -18,6 +16,8 @@ from circle.adminkit import ScopedModelView, choice_filter
 from circle.audit import describe as words
 from circle.audit.models import AuditRecord
 from circle.audit.recording import record
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.permissions import Cap
 from circle.timeutil import format_local, to_local
 

@@ -12,11 +12,11 @@ import re
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from circle import labels as L
 from circle.audit.models import AuditAction
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 
 ACTION_LABELS = {
     AuditAction.CREATE: _l("Created"),

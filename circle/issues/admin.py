@@ -8,8 +8,6 @@ user's circles; the capability each view needs is named on it (``Cap.SEE_ISSUES`
 from functools import partial
 
 import sqlalchemy as sa
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
@@ -31,6 +29,8 @@ from circle.adminkit import (
     row_url,
 )
 from circle.extensions import db
+from circle.i18n import gettext
+from circle.i18n import lazy_gettext as _l
 from circle.issues import sla, workcalendar
 from circle.issues.lifecycle_models import ReturnBasis
 from circle.issues.models import (

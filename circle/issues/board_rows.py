@@ -11,11 +11,11 @@ each row as the template did: the same elements, classes and text, every value e
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from circle import labels
+from circle.i18n import gettext as _
 from circle.permissions import Cap, can
 from circle.timeutil import format_local
 from circle.validators import mask_phone

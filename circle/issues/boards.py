@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import defer, joinedload
 
@@ -21,6 +20,7 @@ from circle import labels
 from circle.accounts.models import Role, User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
+from circle.i18n import gettext as _
 from circle.inputs import parse_id, parse_int
 from circle.issues import sla, workcalendar, workflow
 from circle.issues.board_rows import BoardRowRenderer

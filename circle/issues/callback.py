@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
-
 from circle.accounts.models import User
+from circle.i18n import lazy_gettext as _l
 from circle.issues import sla, workcalendar
 from circle.issues.models import Callback, CallbackChannel, Issue, Rating
 from circle.issues.steps import CALLBACK_ATTEMPTS_BEFORE_UNREACHABLE, STEPS

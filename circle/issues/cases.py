@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from circle.accounts.models import User
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 from circle.issues.models import Issue, Status
 from circle.issues.steps import STEPS
 from circle.issues.workflow import (

@@ -14,13 +14,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import abort, current_app, flash, make_response, redirect, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, undefer
 
 from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
+from circle.i18n import gettext as _
 from circle.issues import sla, staging, workcalendar, workflow
 from circle.issues.callbacks import effective_callback
 from circle.issues.desk_forms import ACTION_FORMS, DeskForm

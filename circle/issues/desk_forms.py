@@ -14,7 +14,6 @@ from datetime import timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     IntegerField,
@@ -29,6 +28,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from circle.accounts.models import Role, User
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 from circle.issues.desk_photos import PhotoFormMixin, photo_max_bytes, photos_field
 from circle.issues.lifecycle_models import ReturnBasis
 from circle.issues.models import Issue

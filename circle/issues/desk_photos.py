@@ -10,9 +10,9 @@ that has a ``photos`` field made by :func:`photos_field`. The desk view asks the
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_babel import lazy_gettext as _l
 from wtforms import MultipleFileField
 
+from circle.i18n import lazy_gettext as _l
 from circle.issues import staging
 from circle.issues.workflow import MAX_PHOTOS_PER_VISIT, InvalidInput, human_size, photo_type
 

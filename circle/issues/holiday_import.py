@@ -15,8 +15,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, current_app, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -25,6 +23,8 @@ from wtforms import BooleanField, HiddenField, IntegerField
 from wtforms.validators import Optional, ValidationError
 
 from circle.adminkit import CircleBaseView
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.issues import holidays
 from circle.labels import DAY_KIND_LABELS
 from circle.permissions import Cap

@@ -31,12 +31,12 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import format_date
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from circle.audit.models import AuditAction
 from circle.audit.recording import audit_context, record
 from circle.extensions import db
+from circle.i18n import gettext as _
 from circle.issues.sla_models import CalendarDay, DayKind
 from circle.issues.workflow import human_size
 from circle.spreadsheet import FORMULA_TRIGGERS, safe_cell

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from circle.accounts.models import User
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 from circle.issues import sla, workcalendar
 from circle.issues.lifecycle_models import (
     ApprovalRequest,

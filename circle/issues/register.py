@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
@@ -26,6 +24,8 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from circle.accounts.models import User
 from circle.adminkit import CircleBaseView
 from circle.extensions import db
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.inputs import parse_id
 from circle.issues import sla, workcalendar, workflow
 from circle.issues.admin import active_rows

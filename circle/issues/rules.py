@@ -6,9 +6,9 @@ The full four-level workflow (transitions, SLA clocks) builds on these.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 from circle.issues.models import Issue, Severity
 
 

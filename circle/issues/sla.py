@@ -194,7 +194,7 @@ class Terms:
 
 def policy_problem(policy) -> str | None:
     """Why a policy as edited cannot stand (translated), or ``None``."""
-    from flask_babel import gettext as _
+    from circle.i18n import gettext as _
 
     if policy.rule not in RULES:
         return _("Choose a deadline rule.")
@@ -384,7 +384,8 @@ def deadline_words(due: datetime | None, now: datetime, zone: ZoneInfo) -> str:
     "by 12:00 today", "by tonight", …"""
     from babel.dates import format_skeleton
     from flask_babel import get_locale
-    from flask_babel import gettext as _
+
+    from circle.i18n import gettext as _
 
     if due is None:
         return ""

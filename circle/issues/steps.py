@@ -19,8 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
+from circle.i18n import lazy_gettext as _l
 from circle.issues.lifecycle_models import RequestKind
 from circle.issues.models import Issue, Status
 from circle.permissions import Cap, roles_with

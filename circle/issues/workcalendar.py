@@ -210,7 +210,7 @@ def clock_time_between(start: datetime, end: datetime, *, calendar: WorkCalendar
 def schedule_problem(row, others) -> str | None:
     """Why a :class:`~circle.issues.sla_models.WorkSchedule` row as edited cannot stand
     (translated), or ``None``. ``others`` are the other rows."""
-    from flask_babel import gettext as _
+    from circle.i18n import gettext as _
 
     h = WorkHours.of(row)
     if not (h.morning_start < h.morning_end <= h.afternoon_start < h.afternoon_end):

@@ -36,11 +36,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from circle.accounts.models import Role, User
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 from circle.issues import sla, workcalendar
 from circle.issues.lifecycle_models import ContactChannel
 from circle.issues.models import (

@@ -10,7 +10,6 @@ form (see :class:`~circle.adminkit.PhoneField`).
 import sqlalchemy as sa
 from flask import url_for
 from flask_admin.model.form import InlineFormAdmin
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
@@ -30,6 +29,7 @@ from circle.adminkit import (
     restrict_to_user,
 )
 from circle.extensions import db
+from circle.i18n import lazy_gettext as _l
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.org.models import BusinessCircle
 from circle.permissions import Cap, circle_in_scope, scope_communities

@@ -23,9 +23,9 @@ from email.utils import formataddr
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from circle.extensions import db
+from circle.i18n import gettext as _
 from circle.notify.messages import Message, render
 from circle.notify.models import Channel, Delivery, DeliveryStatus
 from circle.timeutil import utcnow

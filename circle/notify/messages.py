@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app, render_template
-from flask_babel import gettext as _
 
+from circle.i18n import gettext as _
 from circle.issues.models import Issue
 from circle.notify.rules import KIND_LABELS, Kind
 from circle.permissions import may_see_full_phone

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from circle.accounts.models import Role, User, user_circle
+from circle.i18n import lazy_gettext as _l
 from circle.issues.models import Severity
 from circle.org.models import BusinessCircle
 

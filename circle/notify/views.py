@@ -8,8 +8,6 @@ from datetime import time
 import sqlalchemy as sa
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -32,6 +30,8 @@ from circle.adminkit import (
     label_formatter,
 )
 from circle.extensions import db
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.notify.messages import render
 from circle.notify.models import (
     Channel,

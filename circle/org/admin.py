@@ -4,8 +4,6 @@ City-wide tables, not row-scoped: whoever holds ``Cap.ADMINISTER_ORGANISATION`` 
 (department kinds are reference data: ``Cap.ADMINISTER_REFERENCE_DATA``).
 """
 
-from flask_babel import lazy_gettext as _l
-
 from circle.adminkit import (
     AdminOnlyModelView,
     PhoneField,
@@ -16,6 +14,7 @@ from circle.adminkit import (
     phone_link,
     related_filter,
 )
+from circle.i18n import lazy_gettext as _l
 from circle.labels import MEMBER_ROLE_LABELS, choices
 from circle.org.models import (
     BusinessCircle,

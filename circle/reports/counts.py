@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
+from circle.i18n import lazy_gettext as _l
 from circle.issues.callbacks import (
     final_rating_clause,
     first_rating_clause,

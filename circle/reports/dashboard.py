@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import url_for
-from flask_babel import gettext as _
 
+from circle.i18n import gettext as _
 from circle.inputs import parse_id
 from circle.issues.models import Status
 from circle.labels import LEVEL_LABELS, STATUS_LABELS

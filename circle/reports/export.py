@@ -11,8 +11,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, current_app, request, stream_with_context, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
@@ -23,6 +21,8 @@ from circle.adminkit import CircleBaseView, restrict_to_user
 from circle.audit.models import AuditAction
 from circle.audit.recording import record
 from circle.extensions import db
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.issues.models import IssueCategory
 from circle.labels import SEVERITY_LABELS
 from circle.org.models import BusinessCircle, Community

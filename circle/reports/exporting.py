@@ -50,11 +50,10 @@ from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from circle import spreadsheet
 from circle.config import default as settings_default
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.issues.models import Status
 from circle.issues.response import on_time, response_on_time  # noqa: F401  (re-exported)
 from circle.labels import LEVEL_LABELS, RATING_LABELS, SEVERITY_LABELS

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -38,6 +37,7 @@ from circle.audit.models import AuditAction
 from circle.audit.recording import audit_context, record
 from circle.config import default as settings_default
 from circle.extensions import db
+from circle.i18n import gettext as _
 from circle.issues.workflow import human_size
 from circle.merchants.models import EmergencyContact, Merchant
 from circle.reports.models import UsedImportToken

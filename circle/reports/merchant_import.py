@@ -18,8 +18,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -29,6 +27,8 @@ from wtforms.validators import ValidationError
 
 from circle.adminkit import CircleBaseView, restrict_to_user
 from circle.extensions import db
+from circle.i18n import gettext as _
+from circle.i18n import lazy_gettext as _l
 from circle.inputs import parse_id
 from circle.org.models import BusinessCircle, Community
 from circle.permissions import Cap, circle_in_scope

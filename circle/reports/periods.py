@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
+from circle.i18n import gettext as _
 
 DEFAULT_DAYS = 30
 # Longer periods are refused: a figure over years says little and the trend would have

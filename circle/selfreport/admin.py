@@ -10,13 +10,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from circle.adminkit import CircleBaseView
 from circle.audit.recording import audit_context
 from circle.extensions import db
+from circle.i18n import gettext as _
 from circle.merchants.models import Merchant
 from circle.org.models import BusinessCircle
 from circle.permissions import Cap, can, circle_in_scope, merchant_in_scope

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from circle.i18n import lazy_gettext as _l
 from circle.inputs import parse_id
 from circle.issues.admin import active_rows
 from circle.issues.models import IssueCategory, Rating, Severity

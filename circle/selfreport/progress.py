@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
-
+from circle.i18n import lazy_gettext as _l
 from circle.issues.models import Issue
 from circle.timeutil import to_local
 

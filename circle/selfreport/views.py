@@ -18,12 +18,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import selectinload
 
 from circle.extensions import db, limiter
+from circle.i18n import gettext as _
 from circle.issues import workflow
 from circle.issues.models import CallbackChannel, Issue, IssueSource, Rating, Status
 from circle.issues.register import duplicate_window, new_registration_key
