@@ -44,6 +44,22 @@ def test_capped_count(db, data):
     assert capped_count(ids, 4) == 4
 
 
+def test_capped_count_counts_rows_not_a_constant(db, data):
+    """The rows are counted as a constant (cheaper than their keys): every FROM, join and
+    condition of the query is kept, and a DISTINCT query still counts distinct keys."""
+    _issues(data, 3, shop_name="冻品店")
+    _issues(data, 2, shop_name="五金店")
+    db.session.commit()
+    joined = db.session.query(Issue).join(Merchant, Issue.merchant).with_entities(Issue.id)
+    assert capped_count(db.session.query(Issue).with_entities(Issue.id), 10) == 5
+    assert capped_count(joined.filter(Merchant.shop_name == "冻品店"), 10) == 3
+    assert capped_count(sa.select(Issue.id).where(Issue.id < 0), 10) == 0
+    # One row per issue and merchant pair over a join that repeats issues: DISTINCT keys.
+    doubled = (db.session.query(Issue).join(Merchant, sa.true()).with_entities(Issue.id))
+    assert capped_count(doubled, 100) == 10
+    assert capped_count(doubled.distinct(), 100) == 5
+
+
 def test_list_shows_capped_count_and_pages_up_to_the_cap(admin_browser, db, data,
                                                         small_cap):
     _issues(data, 8)
