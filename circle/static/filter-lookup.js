@@ -28,6 +28,9 @@
   }
   var texts = {
     placeholder: script.getAttribute("data-placeholder") || "",
+    // An active filter's row that is not (or no longer) among the user's: said so, not
+    // shown as a bare id.
+    unknown: script.getAttribute("data-unknown") || "",
     searching: text("searching"),
     noMatches: text("no-matches"),
     loadMore: text("load-more"),
@@ -55,7 +58,7 @@
     var value = $field.val();
     var labels = flt.labels || {};
     var initial = value ? {id: value, text: Object.prototype.hasOwnProperty.call(labels, value)
-      ? labels[value] : value} : null;
+      ? labels[value] : texts.unknown || value} : null;
     // select2 3.5 only does AJAX on a hidden input; the input stays the same element, so
     // the handlers filters.js bound to it (show the Apply button on change) still fire.
     $field.attr("type", "hidden").removeClass("form-control");

@@ -56,3 +56,10 @@ def test_the_circle_filter_looks_circles_up_as_you_type(live_server, open_sessio
     assert chosen.inner_text().strip() == name
     session.shot("filtered-by-circle")
     session.assert_clean("after the filter")
+
+    # A bookmark naming a circle the user may not see (or that is gone) says so: no bare id.
+    page.goto(re.sub(rf"(flt\d+_\w+=){circle_id}(?=&|$)", r"\g<1>987654", page.url))
+    page.wait_for_load_state("networkidle")
+    chosen = page.locator("#filter_form table.filters .select2-chosen").last
+    assert chosen.inner_text().strip() == "（不在您可见的范围内）"
+    session.assert_clean("a filter on a row out of sight")
