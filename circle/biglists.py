@@ -73,7 +73,11 @@ def capped_count(query, cap: int) -> int:
     subquery hands each selected value on (SQLite: 11.5 -> 7.5 ms over 100,000 rows).
     """
     select = getattr(query, "statement", query)  # a Query's own SELECT, or a select
-    if not (select._distinct or select._distinct_on):
+    if isinstance(select, sa.Select) and not (select._distinct or select._distinct_on) \
+            and len(select.selected_columns) == 1 \
+            and isinstance(select.selected_columns[0], sa.Column):
+        # A plain key column (not ``distinct(key)`` or an expression): a constant counts
+        # the same rows.
         select = select.with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
     limited = select.limit(cap + 1).subquery()
     count = db.session.scalar(sa.select(sa.func.count()).select_from(limited))

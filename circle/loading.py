@@ -17,7 +17,10 @@ relationships joined in. Then the same for the collections of what it read, leve
 
 A specification maps a relationship of the parents to the specification of its own rows:
 collections in it are loaded the same way at the next level, many-to-one relationships are
-joined into the statement that reads the rows.
+joined into the statement that reads the rows. Only what the desk needs is supported —
+collections over one foreign key (or one link table) with no extra join condition, and
+many-to-ones with nothing below them; anything else is refused (``ValueError``), not
+silently left to lazy loading.
 """
 
 from __future__ import annotations
@@ -37,8 +40,13 @@ Spec = dict[Any, "Spec"]
 
 def load_collections(*jobs: tuple[list, Spec]) -> None:
     """Load every collection the ``(parents, spec)`` jobs name, and theirs, level by level."""
+    for _parents, spec in jobs:
+        _check(spec, top=True)
     level = [(parents, attr, inner) for parents, spec in jobs if parents
-             for attr, inner in spec.items() if _is_collection(attr)]
+             for attr, inner in spec.items()]
+    # The probe is a plain SELECT: rows added in this session must be in the database first.
+    if level and db.session.autoflush:
+        db.session.flush()
     while level:
         filled = _which_have_rows(level)
         below = []
@@ -55,6 +63,30 @@ def load_collections(*jobs: tuple[list, Spec]) -> None:
 
 def _is_collection(attr) -> bool:
     return attr.property.uselist
+
+
+def _check(spec: Spec, *, top: bool) -> None:
+    """Refuse what :func:`load_collections` cannot load as asked."""
+    for attr, inner in spec.items():
+        prop = attr.property
+        if prop.direction is RelationshipDirection.MANYTOONE and not top:
+            if inner:
+                raise ValueError(f"{attr}: nothing can be loaded below a many-to-one")
+            continue
+        if not prop.uselist or len(prop.synchronize_pairs) != 1 \
+                or len(prop.secondary_synchronize_pairs or ()) > 1 \
+                or _has_extra_condition(prop):
+            raise ValueError(f"{attr}: only collections over one key are loaded here")
+        _check(inner, top=False)
+
+
+def _has_extra_condition(prop) -> bool:
+    """Whether the relationship's join says more than its key pairs (a filtered one)."""
+    pairs = len(prop.synchronize_pairs) + len(prop.secondary_synchronize_pairs or ())
+    conditions = [prop.primaryjoin] + ([prop.secondaryjoin] if prop.secondary is not None
+                                       else [])
+    compared = sum(len(getattr(c, "clauses", ())) or 1 for c in conditions)
+    return compared != pairs
 
 
 def _parent_keys(parents: Iterable, attr) -> list:

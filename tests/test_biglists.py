@@ -58,6 +58,8 @@ def test_capped_count_counts_rows_not_a_constant(db, data):
     doubled = (db.session.query(Issue).join(Merchant, sa.true()).with_entities(Issue.id))
     assert capped_count(doubled, 100) == 10
     assert capped_count(doubled.distinct(), 100) == 5
+    # An expression rather than the key column is counted as it is.
+    assert capped_count(doubled.with_entities(Issue.id + 0), 100) == 10
 
 
 def test_list_shows_capped_count_and_pages_up_to_the_cap(admin_browser, db, data,

@@ -114,3 +114,19 @@ def test_desk_shows_both_visits_departments(admin_browser, case):
     assert len(visits) == 2
     assert "供电所" in departments[0] and "自来水公司" not in departments[0]
     assert "供电所、自来水公司" in departments[1]
+
+
+def test_what_it_cannot_load_is_refused_not_left_to_lazy_loading(app, db, case):
+    issue = db.session.get(Issue, case)
+    with pytest.raises(ValueError, match="one key"):
+        load_collections(([issue], {Issue.merchant: {}}))  # a many-to-one at the top
+    with pytest.raises(ValueError, match="below a many-to-one"):
+        load_collections(([issue], {Issue.events: {IssueEvent.actor: {"x": {}}}}))
+
+
+def test_rows_added_in_the_session_are_seen(app, db, case):
+    issue = db.session.get(Issue, case)
+    db.session.add(IssueEvent(issue_id=issue.id, action="noted", created_at=utcnow()))
+    db.session.expire(issue, ["events"])
+    load_collections(([issue], {Issue.events: {}}))
+    assert [e.action for e in issue.events][-1] == "noted"

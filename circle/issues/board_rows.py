@@ -128,7 +128,7 @@ class BoardRowRenderer:
                 badges.append(f'<span class="badge badge-{escape(self.sla_colours[state])} '
                               f'sla-{escape(state)}{extra}">{self.words[clock]}'
                               f'{escape(self.sla_names[state])}</span>')
-        return "".join(badges)
+        return " ".join(badges)  # spaced, as the template wrote them
 
     def _accept_cell(self, row, issue_id) -> str:
         w = self.words
