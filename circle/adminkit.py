@@ -319,7 +319,7 @@ class CircleModelView(AccessMixin, LookupFiltersMixin, BigListMixin, ModelView):
         here each column's way to its value is decided once (:meth:`_list_cells`) and the
         type formatter once per type of value.
         """
-        cells, by_type = self._list_cells()
+        cells, by_type, _opens = self._list_cells()
         values = []
         for name, formatter, choices_map in cells:
             if formatter is not None:
@@ -356,13 +356,16 @@ class CircleModelView(AccessMixin, LookupFiltersMixin, BigListMixin, ModelView):
         if self.column_display_actions:
             icons = "".join([action.render(context, pk, row) for action in row_actions])
             parts.append(f'<td class="list-buttons-column">{icons}</td>')
-        parts.extend([f'<td class="col-{escape(name)}">{escape(value)}</td>'
-                      for name, value in self.list_row_values(context, row)])
+        opens = self._list_cells()[2]
+        values = self.list_row_values(context, row)
+        parts.extend([f"{opened}{escape(value)}</td>"
+                      for opened, (_name, value) in zip(opens, values, strict=True)])
         return Markup("\n".join(parts))
 
-    def _list_cells(self) -> tuple[list, dict]:
-        """``(name, column formatter or None, choices map or None)`` per list column, and
-        the type formatters found so far by type, kept while the view's columns stay."""
+    def _list_cells(self) -> tuple[list, dict, list[str]]:
+        """``(name, column formatter or None, choices map or None)`` per list column, the
+        type formatters found so far by type, and each column's opening ``<td>`` (escaped
+        once), kept while the view's columns stay."""
         key = (self._list_columns, self.column_formatters, self.column_type_formatters)
         cached = getattr(self, "_circle_list_cells", None)
         if cached is None or cached[0] is not key[0] or cached[1] is not key[1] \
@@ -370,8 +373,9 @@ class CircleModelView(AccessMixin, LookupFiltersMixin, BigListMixin, ModelView):
             formatters = self.column_formatters or {}
             cells = [(name, formatters.get(name), self._column_choices_map.get(name))
                      for name, _label in self._list_columns]
-            cached = self._circle_list_cells = (*key, cells, {})
-        return cached[3], cached[4]
+            opens = [f'<td class="col-{escape(name)}">' for name, _label in self._list_columns]
+            cached = self._circle_list_cells = (*key, cells, {}, opens)
+        return cached[3], cached[4], cached[5]
 
     def get_list_row_actions(self):
         """The row icons, rendered without a template macro per row

@@ -25,22 +25,27 @@ class FastRowAction(template.BaseListRowAction):
     def __init__(self, endpoint: str, icon_class: str, title):
         super().__init__(title=title)
         self.endpoint, self.icon_class = endpoint, icon_class
-        self._patterns: dict[str, str] = {}
+        self._patterns: dict[str, tuple[str, str]] = {}
 
-    def url(self, context, row_id) -> str:
+    def _page_parts(self, context) -> tuple[str, str]:
+        """The link's HTML before and after the row's id, escaped once per page and return
+        URL (escaping a URL in pieces gives what escaping it whole does)."""
         return_url = context.resolve("return_url")
-        pattern = self._patterns.get(return_url)
-        if pattern is None:
+        parts = self._patterns.get(return_url)
+        if parts is None:
             pattern = context.resolve("get_url")(self.endpoint, id=self._PLACEHOLDER,
                                                  url=return_url)
-            self._patterns[return_url] = pattern
-        return pattern.replace(self._PLACEHOLDER, url_quote(str(row_id), safe=""), 1)
+            before, _, after = pattern.partition(self._PLACEHOLDER)
+            parts = self._patterns[return_url] = (
+                f'<a class="icon" href="{escape(before)}',
+                f'{escape(after)}" title="{escape(self.title or "")}">'
+                f'<span class="{escape(self.icon_class)}"></span></a>')
+        return parts
 
     def render(self, context, row_id, row):
-        # Each value escaped once, the link made Markup once (``Markup %`` wraps every piece).
-        return Markup(f'<a class="icon" href="{escape(self.url(context, row_id))}" '
-                      f'title="{escape(self.title or "")}"><span class="{escape(self.icon_class)}">'
-                      '</span></a>')
+        # Only the id is escaped per row; the rest of the link was escaped once per page.
+        before, after = self._page_parts(context)
+        return Markup(f'{before}{escape(url_quote(str(row_id), safe=""))}{after}')
 
 
 class FastDeleteRowAction(template.BaseListRowAction):
@@ -53,6 +58,7 @@ class FastDeleteRowAction(template.BaseListRowAction):
     def __init__(self, title):
         super().__init__(title=title)
         self._parts: tuple | None = None
+        self._halves: tuple[str, str] | None = None
 
     def _page_parts(self, context):
         if self._parts is None:
@@ -70,13 +76,20 @@ class FastDeleteRowAction(template.BaseListRowAction):
         return self._parts
 
     def render(self, context, row_id, row):
-        action_url, url_input, token, question = self._page_parts(context)
-        return Markup(
-            f'<form class="icon" method="POST" action="{escape(action_url)}">'
-            f'<input id="id" name="id" type="hidden" value="{escape(row_id)}">'
-            f'{escape(url_input)}{escape(token)}'
-            f'<button data-confirm="{escape(question)}" title="{escape(self.title or "")}">'
-            '<span class="fa fa-trash glyphicon glyphicon-trash"></span></button></form>')
+        # The form around the id escaped once per page; per row only the id.
+        before, after = self._html(context)
+        return Markup(f"{before}{escape(row_id)}{after}")
+
+    def _html(self, context) -> tuple[str, str]:
+        if self._halves is None:
+            action_url, url_input, token, question = self._page_parts(context)
+            self._halves = (
+                f'<form class="icon" method="POST" action="{escape(action_url)}">'
+                '<input id="id" name="id" type="hidden" value="',
+                f'">{escape(url_input)}{escape(token)}'
+                f'<button data-confirm="{escape(question)}" title="{escape(self.title or "")}">'
+                '<span class="fa fa-trash glyphicon glyphicon-trash"></span></button></form>')
+        return self._halves
 
 
 def fast_row_actions(actions: list) -> list:

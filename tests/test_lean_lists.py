@@ -22,26 +22,43 @@ def _issues(data, n):
     return [f.IssueFactory(merchant=merchant, description=f"门店跳闸 {i}") for i in range(n)]
 
 
-def test_issue_page_loads_only_the_columns_shown(app, admin_browser, db, data):
-    _issues(data, 3)
-    db.session.commit()
-    with recorded_sql(app, db) as statements:
-        html = admin_browser.get("/admin/issue/").get_data(as_text=True)
+def _page_statements(statements) -> tuple[list, list]:
+    """The statements that read the page (with a LIMIT) and those that read rows by key."""
     # (Filter options are read with a LIMIT too, from issue_category and others.)
     page = [s for s in statements if "LIMIT" in s.upper() and re.search(r"FROM issue\b", s)
             and "count(" not in s.lower()]
-    # The page (offset and limit) selects the keys alone: an OFFSET skips index entries.
-    assert len(page) == 1, statements
-    assert " ".join(page[0].split()).startswith("SELECT issue.id AS issue_id FROM issue ")
-    rows = [s for s in statements if "FROM issue" in s and " IN (" in s
-            and "issue.work_order_no" in s]
-    assert len(rows) == 1, statements
-    # Those rows with the columns shown, and the merchant, circle, category and assignee
+    by_key = [s for s in statements if "FROM issue" in s and " IN (" in s
+              and "issue.work_order_no" in s]
+    return page, by_key
+
+
+def _shows_only_its_columns(statement) -> None:
+    # The rows with the columns shown, and the merchant, circle, category and assignee
     # joined to them, in the same query.
-    assert "issue.status" in rows[0] and "merchant" in rows[0] and "business_circle" in rows[0]
+    assert "issue.status" in statement and "merchant" in statement
+    assert "business_circle" in statement
     # The description, the deadlines and forty other columns are not shown: not read.
-    assert "issue.description" not in rows[0] and "issue.resolution_due_at" not in rows[0]
+    assert "issue.description" not in statement and "issue.resolution_due_at" not in statement
+
+
+def test_issue_page_loads_only_the_columns_shown(app, admin_browser, db, data):
+    _issues(data, 23)
+    db.session.commit()
+    # The first page (no OFFSET): one statement, the rows with the columns shown.
+    with recorded_sql(app, db) as statements:
+        html = admin_browser.get("/admin/issue/?page_size=20").get_data(as_text=True)
+    page, by_key = _page_statements(statements)
+    assert len(page) == 1 and not by_key, statements
+    _shows_only_its_columns(page[0])
     assert "冻品店" in html and "已登记" in html  # the merchant and the status label
+    # A later page selects the keys alone (an OFFSET skips index entries), then those rows.
+    with recorded_sql(app, db) as statements:
+        html = admin_browser.get("/admin/issue/?page=1&page_size=20").get_data(as_text=True)
+    page, by_key = _page_statements(statements)
+    assert len(page) == 1 and len(by_key) == 1, statements
+    assert " ".join(page[0].split()).startswith("SELECT issue.id AS issue_id FROM issue ")
+    _shows_only_its_columns(by_key[0])
+    assert html.count("门店跳闸") == 0 and html.count("冻品店") == 3
 
 
 def test_page_rows_keep_the_lists_order(admin_browser, db, data):
