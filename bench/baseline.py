@@ -78,8 +78,20 @@ def stock_views(classes, db) -> list[ModelView]:
                        "business_category", "active", "updated_at")
         column_searchable_list = ("shop_name", "owner_name", "phone")
 
+    class MerchantSameView(MerchantView):
+        """The merchant list as circle draws it: also each merchant's emergency contacts
+        (the relation listed, as a stock column of it is) and circle's filters (circle,
+        business category, active, created), as class attributes."""
+
+        column_list = (*MerchantView.column_list[:5], "emergency_contact_by_merchant_id",
+                       *MerchantView.column_list[5:])
+        column_filters = (IntEqualFilter(merchant.circle_id, "circle"), "business_category",
+                          "active", "created_at")
+
     return [IssueView(issue, db, endpoint="issue"),
-            MerchantView(merchant, db, endpoint="merchant")]
+            MerchantView(merchant, db, endpoint="merchant"),
+            MerchantSameView(merchant, db, endpoint="merchant_same",
+                             url="/admin/merchant-same")]
 
 
 # --- the floor -------------------------------------------------------------------------------

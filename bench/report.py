@@ -186,6 +186,7 @@ COMPARE_PAGES = (
     ("list_filtered", "Issue list, circle + status filter"),
     ("detail", "Issue details / desk"),
     ("merchant_list", "Merchant list, page 1"),
+    ("merchant_list_same", "Merchant list, page 1 (stock with circle's columns)"),
 )
 #: Issue #19's targets: circle at least this much faster than stock (p50 over p50) …
 STOCK_RATIO_TARGET = 1.5

@@ -379,6 +379,10 @@ def compare_plan(found: dict) -> list[dict]:
             "floor": [f"/floor/issue/{i}" for i in details]}},
         {"name": "merchant_list", "urls": same("/admin/merchant/", "/admin/merchant/",
                                                "/floor/merchant/")},
+        # The same page beside stock's list with circle's columns and filters.
+        {"name": "merchant_list_same", "urls": same("/admin/merchant/",
+                                                    "/admin/merchant-same/",
+                                                    "/floor/merchant/")},
     ]
 
 
