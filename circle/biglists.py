@@ -13,7 +13,11 @@ Flask-Admin's list view does three things whose cost grows with the table:
 - **Capped count.** Matching rows are counted only up to :attr:`list_count_cap`
   (``SELECT count(*) FROM (SELECT id … LIMIT cap + 1)``); beyond it the list shows
   "100,000+" and the pager stops there (bounded page depth). Anyone looking further back
-  than 2,000 pages narrows the list with a filter or a search instead.
+  than 2,000 pages narrows the list with a filter or a search instead. A page counts only
+  as far as its pager looks: :attr:`list_count_ahead` rows, or
+  :attr:`list_count_pages_ahead` pages past itself if that is further (the first page of
+  a million rows says "10,000+" and counts 10,000, not 100,000; the pager's last page
+  moves on as one pages on).
 - **Lean pages.** The page's query selects the keys of its rows alone, so that an
   ``OFFSET`` skips index entries, not joined rows; a second query reads those rows with only
   the columns the list shows (``load_only``: an issue has fifty columns, the list ten) and,
@@ -50,6 +54,9 @@ from circle.i18n import gettext
 
 #: Default for :attr:`BigListMixin.list_count_cap`.
 LIST_COUNT_CAP = 100_000
+#: Defaults for :attr:`BigListMixin.list_count_ahead` and ``list_count_pages_ahead``.
+LIST_COUNT_AHEAD = 10_000
+LIST_COUNT_PAGES_AHEAD = 10
 #: Default for :attr:`BigListMixin.search_key_limit`.
 SEARCH_KEY_LIMIT = 500
 
@@ -149,6 +156,10 @@ class BigListMixin:
 
     #: Matching rows are counted up to this number; pages stop there.
     list_count_cap: int = LIST_COUNT_CAP
+    #: A page counts this many matching rows at least (up to the cap) …
+    list_count_ahead: int = LIST_COUNT_AHEAD
+    #: … or as many as reach this many pages past it, if that is more.
+    list_count_pages_ahead: int = LIST_COUNT_PAGES_AHEAD
     #: What the search box matches: ``{attribute path: "prefix" | "contains"}``. A path
     #: ``"merchant.shop_name"`` matches rows whose (many-to-one) merchant's shop name
     #: matches, through the ids of those merchants. "prefix" is served by an index;
@@ -230,7 +241,7 @@ class BigListMixin:
                                     execute=False, page_size=page_size)
         pk = getattr(self.model, self._primary_key)
         matching = query.limit(None).offset(None).order_by(None).with_entities(pk)
-        count = capped_count(matching, self.list_count_cap)
+        count = capped_count(matching, self._count_cap(page, size))
         if not execute:
             own = relations_loaded_by_options(query)
             relations = [r for r in self._page_relations if r.property not in own]
@@ -238,6 +249,11 @@ class BigListMixin:
                 query = query.options(*(selectinload(r) for r in relations))
             return count, query
         return count, self._page_rows(query, first_page=not page)
+
+    def _count_cap(self, page: int | None, size: int | None) -> int:
+        """How far the count of a page goes: as far as its pager looks (see module)."""
+        ahead = ((page or 0) + self.list_count_pages_ahead) * (size or self.page_size or 1)
+        return min(self.list_count_cap, max(self.list_count_ahead, ahead))
 
     def _page_rows(self, query, first_page: bool = False) -> list:
         """The page's rows, in the list's order: their keys first (the list's query with its

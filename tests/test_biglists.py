@@ -72,6 +72,24 @@ def test_list_shows_capped_count_and_pages_up_to_the_cap(admin_browser, db, data
     assert "page=2" in html and "page=3" not in html
 
 
+def test_a_page_counts_only_as_far_as_its_pager_looks(app, admin_browser, db, data,
+                                                     monkeypatch):
+    """The first page of a big list counts ``list_count_ahead`` rows ("4+"), a later one
+    the pages its pager reaches past it: the count grows as one pages on, to the cap."""
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "issue")
+    monkeypatch.setattr(view, "list_count_cap", 10)
+    monkeypatch.setattr(view, "list_count_ahead", 4)
+    monkeypatch.setattr(view, "list_count_pages_ahead", 1)
+    monkeypatch.setattr(view, "page_size_options", (2, 20, 50, 100))
+    _issues(data, 8)
+    db.session.commit()
+    first = admin_browser.get("/admin/issue/?page_size=2").get_data(as_text=True)
+    assert "(4+)" in first and "page=1" in first and "page=2" not in first
+    # Page 3 (rows 7 and 8) counts up to (3 + 1) pages of 2: all 8 rows, exactly.
+    later = admin_browser.get("/admin/issue/?page_size=2&page=3").get_data(as_text=True)
+    assert "(8)" in later and "(8+)" not in later
+
+
 def test_a_page_past_the_cap_shows_the_last_one_with_a_message(admin_browser, db, data,
                                                                 small_cap):
     issues = _issues(data, 8)
