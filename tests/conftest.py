@@ -279,3 +279,15 @@ def admin_browser(browser, data):
     response = browser.login("admin")
     assert response.status_code == 302
     return browser
+
+
+#: Tests that run for tens of seconds each (the hostile walks, the schemathesis run).
+_LONG_TESTS = ("tests/test_hostile_walk.py::test_no_hostile_value_reaches_a_5xx",
+               "tests/test_api_fuzz.py::")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The longest tests first: pytest-xdist hands tests out in this order, so a walk of
+    a minute no longer starts last while the other workers run out of work. The order is
+    the same in every worker (xdist requires it) and otherwise the collection's own."""
+    items.sort(key=lambda item: not item.nodeid.startswith(_LONG_TESTS))
