@@ -57,32 +57,21 @@ class FastDeleteRowAction(template.BaseListRowAction):
 
     def __init__(self, title):
         super().__init__(title=title)
-        self._parts: tuple | None = None
         self._halves: tuple[str, str] | None = None
 
-    def _page_parts(self, context):
-        if self._parts is None:
+    def _page_parts(self, context) -> tuple[str, str]:
+        """The form's HTML before and after the row's id, escaped once per page."""
+        if self._halves is None:
             form = context.resolve("delete_form")
-            return_url = context.resolve("return_url")
             token = Markup("")
             if getattr(form, "csrf_token", None):
                 token = Markup(form.csrf_token())
             elif callable(context.resolve("csrf_token")):
                 token = Markup('<input type="hidden" name="csrf_token" value="{}"/>').format(
                     context.resolve("csrf_token")())
-            self._parts = (context.resolve("get_url")(".delete_view"),
-                           form.url(value=return_url), token,
-                           admin_gettext("Are you sure you want to delete this record?"))
-        return self._parts
-
-    def render(self, context, row_id, row):
-        # The form around the id escaped once per page; per row only the id.
-        before, after = self._html(context)
-        return Markup(f"{before}{escape(row_id)}{after}")
-
-    def _html(self, context) -> tuple[str, str]:
-        if self._halves is None:
-            action_url, url_input, token, question = self._page_parts(context)
+            action_url = context.resolve("get_url")(".delete_view")
+            url_input = form.url(value=context.resolve("return_url"))
+            question = admin_gettext("Are you sure you want to delete this record?")
             self._halves = (
                 f'<form class="icon" method="POST" action="{escape(action_url)}">'
                 '<input id="id" name="id" type="hidden" value="',
@@ -90,6 +79,11 @@ class FastDeleteRowAction(template.BaseListRowAction):
                 f'<button data-confirm="{escape(question)}" title="{escape(self.title or "")}">'
                 '<span class="fa fa-trash glyphicon glyphicon-trash"></span></button></form>')
         return self._halves
+
+    def render(self, context, row_id, row):
+        # Per row only the id is escaped; the form around it was, once per page.
+        before, after = self._page_parts(context)
+        return Markup(f"{before}{escape(row_id)}{after}")
 
 
 def fast_row_actions(actions: list) -> list:

@@ -18,11 +18,12 @@ Flask-Admin's list view does three things whose cost grows with the table:
   :attr:`list_count_pages_ahead` pages past itself if that is further (the first page of
   a million rows says "10,000+" and counts 10,000, not 100,000; the pager's last page
   moves on as one pages on).
-- **Lean pages.** The page's query selects the keys of its rows alone, so that an
+- **Lean pages.** A later page's query selects the keys of its rows alone, so that an
   ``OFFSET`` skips index entries, not joined rows; a second query reads those rows with only
   the columns the list shows (``load_only``: an issue has fifty columns, the list ten) and,
   joined to them, the many-to-one relations the list shows (other relations are loaded for
-  that page alone, ``selectinload``).
+  that page alone, ``selectinload``). The first page, with no OFFSET, reads those columns
+  and relations in one query.
 - **Indexed search.** The search box matches each configured column
   (:attr:`search_columns`) either by prefix, through an index — on SQLite as a range on
   the column's ordinary index, on PostgreSQL as ``LIKE 'term%'`` on a ``text_pattern_ops``
